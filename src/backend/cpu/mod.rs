@@ -1,0 +1,92 @@
+//! The CPU backend, always available: kernels from `kernels/cpu/` compiled by the system C
+//! compiler at run time, and the f64 references that verify every kernel (GPU ones too).
+
+mod compiler;
+mod host;
+mod library;
+pub mod reference;
+mod workload;
+
+pub use compiler::{CCompiler, cache_dir};
+pub use host::host_hardware;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::{Backend, Workload};
+use crate::error::{Error, Result};
+use crate::kernels::{self, KernelSpec, KernelTree};
+use crate::store::Hardware;
+use crate::suite::{Benchmark, Inputs};
+use library::LoadedKernel;
+
+pub struct CpuBackend {
+    compiler: CCompiler,
+    kernels: Vec<KernelSpec>,
+    hardware: Hardware,
+    /// Compiled kernels by name, or why they could not be built (compiled at most once).
+    loaded: HashMap<String, Result<Arc<LoadedKernel>, String>>,
+}
+
+impl CpuBackend {
+    /// Reads the CPU manifest of `tree` and finds the C compiler.
+    pub fn new(tree: &KernelTree) -> Result<Self> {
+        let kernels = kernels::load_manifest(tree, "cpu")?;
+        let compiler = CCompiler::detect()?;
+        let hardware = host_hardware(Some(compiler.identity()));
+        Ok(CpuBackend {
+            compiler,
+            kernels,
+            hardware,
+            loaded: HashMap::new(),
+        })
+    }
+
+    fn kernel(&mut self, bench: &Benchmark) -> Result<Arc<LoadedKernel>> {
+        let spec = self
+            .kernels
+            .iter()
+            .find(|k| k.name == bench.kernel && k.family() == bench.family())
+            .ok_or_else(|| Error::Usage(format!("no CPU kernel for benchmark {}", bench.id)))?;
+        let key = format!("{}/{}", bench.family().name(), spec.name);
+        if !self.loaded.contains_key(&key) {
+            let built = self
+                .compiler
+                .build(spec, &self.hardware.key)
+                .and_then(|path| LoadedKernel::load(&path, spec))
+                .map(Arc::new)
+                .map_err(|e| e.to_string());
+            self.loaded.insert(key.clone(), built);
+        }
+        match &self.loaded[&key] {
+            Ok(kernel) => Ok(Arc::clone(kernel)),
+            Err(reason) => Err(Error::KernelUnavailable {
+                kernel: key,
+                reason: reason.clone(),
+            }),
+        }
+    }
+}
+
+impl Backend for CpuBackend {
+    fn name(&self) -> &'static str {
+        "cpu"
+    }
+
+    fn hardware(&self) -> &Hardware {
+        &self.hardware
+    }
+
+    fn kernels(&self) -> &[KernelSpec] {
+        &self.kernels
+    }
+
+    fn prepare<'a>(
+        &'a mut self,
+        bench: &Benchmark,
+        inputs: &'a Inputs,
+    ) -> Result<Box<dyn Workload + 'a>> {
+        let kernel = self.kernel(bench)?;
+        Ok(Box::new(workload::CpuWorkload::new(kernel, bench, inputs)?))
+    }
+}

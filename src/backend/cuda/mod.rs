@@ -1,0 +1,23 @@
+//! The CUDA backend. For now only driver detection: cudarc loads libcuda dynamically and
+//! panics when it is missing, so presence is checked before any call into it.
+
+pub enum CudaStatus {
+    Available { devices: i32 },
+    Unavailable(String),
+}
+
+/// Looks for the CUDA driver library and a device, without panicking when there is none.
+pub fn detect() -> CudaStatus {
+    // SAFETY: only tries to dlopen the driver library by its usual names.
+    if !unsafe { cudarc::driver::sys::is_culib_present() } {
+        return CudaStatus::Unavailable("no CUDA driver library (libcuda) found".into());
+    }
+    if let Err(e) = cudarc::driver::result::init() {
+        return CudaStatus::Unavailable(format!("cuInit failed: {e:?}"));
+    }
+    match cudarc::driver::result::device::get_count() {
+        Ok(0) => CudaStatus::Unavailable("the CUDA driver sees no device".into()),
+        Ok(devices) => CudaStatus::Available { devices },
+        Err(e) => CudaStatus::Unavailable(format!("cuDeviceGetCount failed: {e:?}")),
+    }
+}

@@ -1,0 +1,35 @@
+//! Where benchmarks run. A backend compiles and loads kernels, uploads a benchmark's inputs
+//! and hands back a [`Workload`] the harness can time; it also describes its hardware.
+
+pub mod cpu;
+pub mod cuda;
+mod select;
+
+pub use select::{BackendChoice, open};
+
+use crate::error::Result;
+use crate::kernels::KernelSpec;
+use crate::measure::Timed;
+use crate::store::Hardware;
+use crate::suite::{Benchmark, Inputs, Output};
+
+pub trait Backend {
+    /// `cpu` or `cuda`, as recorded in results.
+    fn name(&self) -> &'static str;
+    fn hardware(&self) -> &Hardware;
+    /// The kernels this backend can run, from its manifest.
+    fn kernels(&self) -> &[KernelSpec];
+    /// Compiles (or takes from the cache) the kernel of `bench` and binds it to `inputs`.
+    fn prepare<'a>(
+        &'a mut self,
+        bench: &Benchmark,
+        inputs: &'a Inputs,
+    ) -> Result<Box<dyn Workload + 'a>>;
+}
+
+/// A kernel bound to its inputs and output buffer, ready to run.
+pub trait Workload: Timed {
+    /// Poisons the output (NaN, or the complement of the source for copies), runs the
+    /// kernel once and returns what it wrote.
+    fn run_checked(&mut self) -> Result<Output>;
+}

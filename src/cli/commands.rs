@@ -1,0 +1,198 @@
+//! One function per subcommand. They print; the library they call does not.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::args::{Cli, Command, InfoArgs, ListArgs, RunArgs, RunsArgs, ShowArgs};
+use super::progress::Progress;
+use crate::backend::{self, cpu, cuda};
+use crate::error::{Error, Result};
+use crate::kernels::{self, KernelTree};
+use crate::measure::Settings;
+use crate::report;
+use crate::runner;
+use crate::store::{self, RunRecord, SCHEMA_VERSION};
+use crate::suite::{Filter, build_suite};
+
+pub fn dispatch(cli: Cli) -> Result<()> {
+    let tree = match cli.kernels {
+        Some(dir) if !dir.is_dir() => {
+            return Err(Error::Usage(format!(
+                "--kernels {}: not a directory",
+                dir.display()
+            )));
+        }
+        Some(dir) => KernelTree::Dir(dir),
+        None => KernelTree::Embedded,
+    };
+    match cli.command {
+        Command::List(args) => list(&tree, args),
+        Command::Info(args) => info(&tree, args),
+        Command::Run(args) => run(&tree, args),
+        Command::Show(args) => show(args),
+        Command::Runs(args) => runs(args),
+    }
+}
+
+fn list(tree: &KernelTree, args: ListArgs) -> Result<()> {
+    let filter = Filter::new(args.filter.as_deref())?;
+    let specs = kernels::load_manifest(tree, "cpu")?;
+    let suite = build_suite(&specs, args.profile, &filter);
+    if suite.is_empty() {
+        return Err(Error::NoMatch(filter.as_str().unwrap_or("").to_string()));
+    }
+    for bench in &suite {
+        println!("{}", bench.id);
+    }
+    eprintln!(
+        "{} benchmarks (CPU backend, {} profile)",
+        suite.len(),
+        args.profile.name()
+    );
+    Ok(())
+}
+
+fn info(tree: &KernelTree, args: InfoArgs) -> Result<()> {
+    let cuda_line = match cuda::detect() {
+        cuda::CudaStatus::Available { devices } => format!("{devices} device(s) found"),
+        cuda::CudaStatus::Unavailable(why) => format!("unavailable ({why})"),
+    };
+    let compiler = cpu::CCompiler::detect();
+    let hw = cpu::host_hardware(compiler.as_ref().ok().map(|c| c.identity()));
+    let backend_line = match backend::open(args.backend, tree) {
+        Ok((b, notes)) => {
+            let mut line = b.name().to_string();
+            for note in notes {
+                line.push_str(&format!(" ({note})"));
+            }
+            line
+        }
+        Err(e) => format!("none: {e}"),
+    };
+    println!("backend:       {backend_line}");
+    println!("hardware key:  {}", hw.key);
+    println!(
+        "cpu:           {} ({} logical cores)",
+        hw.cpu_model, hw.cpu_cores
+    );
+    if let Some(mem) = hw.memory_bytes {
+        println!("memory:        {:.1} GiB", mem as f64 / (1u64 << 30) as f64);
+    }
+    println!("os:            {} {}", hw.os, hw.arch);
+    match &compiler {
+        Ok(c) => println!("c compiler:    {}", c.identity()),
+        Err(e) => println!("c compiler:    {e}"),
+    }
+    println!("cuda:          {cuda_line}");
+    println!("kernels:       {}", tree.describe());
+    println!("kernel cache:  {}", cpu::cache_dir().display());
+    println!("schema:        v{SCHEMA_VERSION}");
+    Ok(())
+}
+
+fn run(tree: &KernelTree, args: RunArgs) -> Result<()> {
+    let filter = Filter::new(args.filter.as_deref())?;
+    let mut settings = Settings::for_profile(args.profile);
+    if let Some(secs) = args.max_time {
+        if !(secs.is_finite() && secs > 0.0) {
+            return Err(Error::Usage(format!(
+                "--max-time {secs}: must be a positive number of seconds"
+            )));
+        }
+        settings.max_time = Duration::from_secs_f64(secs);
+        settings.min_time = settings.min_time.min(settings.max_time);
+        settings.warmup_time = settings.warmup_time.min(settings.max_time);
+    }
+    let (mut backend, notes) = backend::open(args.backend, tree)?;
+    for note in notes {
+        eprintln!("note: {note}");
+    }
+    let suite = build_suite(backend.kernels(), args.profile, &filter);
+    if suite.is_empty() {
+        return Err(Error::NoMatch(filter.as_str().unwrap_or("").to_string()));
+    }
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let (git, git_warning) = store::provenance(&cwd);
+    let mut warnings = Vec::new();
+    if let Some(w) = git_warning {
+        eprintln!("warning: {w}");
+        warnings.push(w);
+    }
+    let started_at = store::utc_now().rfc3339();
+    eprintln!(
+        "running {} benchmarks on {} ({} profile)",
+        suite.len(),
+        backend.hardware().key,
+        args.profile.name()
+    );
+    let mut progress = Progress::new();
+    let results = runner::run_all(backend.as_mut(), &suite, &settings, args.seed, &mut |e| {
+        progress.on_event(e)
+    });
+    let record = RunRecord {
+        schema_version: SCHEMA_VERSION,
+        orac_version: env!("CARGO_PKG_VERSION").to_string(),
+        command_line: std::env::args().collect(),
+        started_at,
+        finished_at: store::utc_now().rfc3339(),
+        backend: backend.name().to_string(),
+        profile: args.profile,
+        kernels: tree.describe(),
+        settings,
+        git,
+        hardware: backend.hardware().clone(),
+        benchmarks: results,
+        warnings,
+    };
+    println!("{}", report::run_header(&record));
+    println!("{}", report::run_table(&record));
+    for b in &record.benchmarks {
+        if let Some(e) = &b.error {
+            eprintln!("\n{} failed:\n{e}", b.id);
+        }
+    }
+    if args.no_save {
+        eprintln!("not saved (--no-save)");
+    } else {
+        let path = store::save_run(&args.results_dir, &record)?;
+        eprintln!("saved {}", path.display());
+    }
+    match record.failed() {
+        0 => Ok(()),
+        failed => Err(Error::BenchmarksFailed {
+            failed,
+            total: record.benchmarks.len(),
+        }),
+    }
+}
+
+fn show(args: ShowArgs) -> Result<()> {
+    let path = match args.run {
+        Some(path) => path,
+        None => store::find_runs(&args.results_dir)?.pop().ok_or_else(|| {
+            Error::Usage(format!(
+                "no stored runs in {} (run `orac run` first, or pass a run file)",
+                args.results_dir.display()
+            ))
+        })?,
+    };
+    let record = store::load_run(&path)?;
+    println!("{}", path.display());
+    println!("{}", report::run_header(&record));
+    println!("{}", report::run_table(&record));
+    Ok(())
+}
+
+fn runs(args: RunsArgs) -> Result<()> {
+    let paths = store::find_runs(&args.results_dir)?;
+    if paths.is_empty() {
+        eprintln!("no stored runs in {}", args.results_dir.display());
+        return Ok(());
+    }
+    let runs = paths
+        .into_iter()
+        .map(|p| store::load_run(&p).map(|r| (p, r)))
+        .collect::<Result<Vec<_>>>()?;
+    println!("{}", report::runs_table(&runs));
+    Ok(())
+}

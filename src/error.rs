@@ -1,0 +1,113 @@
+//! Typed errors for the whole library and the one mapping from error to exit code.
+//!
+//! Messages are lowercase fragments that read well after "error: ", and every file-system
+//! error names the path it failed on.
+
+use std::path::PathBuf;
+
+/// Process exit codes, documented in the README and `orac --help`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCode {
+    /// Everything ran and verified.
+    Ok = 0,
+    /// Reserved for "a regression was found" (the comparison commands).
+    Regression = 1,
+    /// Bad arguments or bad input files: the user can fix the command line or the file.
+    Usage = 2,
+    /// At least one benchmark failed verification, failed to compile or crashed.
+    BenchmarkFailed = 3,
+    /// The environment cannot run the request: no C compiler, unwritable results directory.
+    Environment = 4,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Usage(String),
+
+    #[error("invalid filter regex '{pattern}': {source}")]
+    BadFilter {
+        pattern: String,
+        source: regex::Error,
+    },
+
+    #[error("no benchmark matches filter '{0}' (see `orac list`)")]
+    NoMatch(String),
+
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error("{} is not a valid orac results file: {reason} (repair or remove it)", path.display())]
+    CorruptFile { path: PathBuf, reason: String },
+
+    #[error("kernel manifest {path} is invalid: {reason}")]
+    Manifest { path: String, reason: String },
+
+    #[error("kernel file {0} not found")]
+    KernelFileMissing(String),
+
+    #[error(
+        "no C compiler: running '{command}' failed ({reason}); install one (e.g. `apt-get install gcc`) or set CC"
+    )]
+    CompilerMissing { command: String, reason: String },
+
+    #[error("kernel {kernel} ({file}) failed to compile:\n{log}")]
+    Compile {
+        kernel: String,
+        file: String,
+        log: String,
+    },
+
+    #[error("cannot load compiled kernel {}: {reason}", path.display())]
+    KernelLoad { path: PathBuf, reason: String },
+
+    /// A kernel that failed to compile or load earlier in this run; `reason` says why.
+    #[error("{reason}")]
+    KernelUnavailable { kernel: String, reason: String },
+
+    #[error("CUDA backend unavailable: {0}")]
+    CudaUnavailable(String),
+
+    #[error("{failed} of {total} benchmarks failed (see the table above)")]
+    BenchmarksFailed { failed: usize, total: usize },
+}
+
+impl Error {
+    /// The exit code a process reporting this error should end with.
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            Error::Usage(_)
+            | Error::BadFilter { .. }
+            | Error::NoMatch(_)
+            | Error::CorruptFile { .. }
+            | Error::Manifest { .. }
+            | Error::KernelFileMissing(_)
+            | Error::CudaUnavailable(_) => ExitCode::Usage,
+            Error::Read { source, .. } | Error::Write { source, .. } => {
+                // A path the user named that does not exist is an input error; anything
+                // else (permissions, full disk) is the environment's.
+                if source.kind() == std::io::ErrorKind::NotFound {
+                    ExitCode::Usage
+                } else {
+                    ExitCode::Environment
+                }
+            }
+            Error::Compile { .. }
+            | Error::KernelLoad { .. }
+            | Error::KernelUnavailable { .. }
+            | Error::BenchmarksFailed { .. } => ExitCode::BenchmarkFailed,
+            Error::CompilerMissing { .. } => ExitCode::Environment,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

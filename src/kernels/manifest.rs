@@ -1,0 +1,201 @@
+//! The manifest next to a backend's kernel sources (`kernels/cpu/manifest.toml`) declares
+//! each kernel: its name, the operation it implements (which fixes its C signature), the
+//! source file and entry symbol, compile options and limits. A kernel is fully described by
+//! its files under `kernels/`; nothing about it is hard-coded in Rust.
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::KernelTree;
+use crate::error::{Error, Result};
+use crate::suite::{Dtype, Family};
+
+/// The operation a kernel implements; it fixes the kernel's signature and its family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Op {
+    Copy,
+    Gemm,
+    Attention,
+}
+
+impl Op {
+    pub fn family(self) -> Family {
+        match self {
+            Op::Copy => Family::Memcpy,
+            Op::Gemm => Family::Gemm,
+            Op::Attention => Family::Attention,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ManifestFile {
+    kernel: Vec<RawKernel>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKernel {
+    name: String,
+    op: Op,
+    dtype: Dtype,
+    source: String,
+    entry: String,
+    #[serde(default)]
+    openmp: bool,
+    #[serde(default)]
+    flags: Vec<String>,
+    max_gflop: Option<f64>,
+    #[serde(default)]
+    description: String,
+}
+
+/// One kernel as declared by a manifest, with its source text loaded.
+#[derive(Debug, Clone)]
+pub struct KernelSpec {
+    pub name: String,
+    pub op: Op,
+    pub dtype: Dtype,
+    /// Path of the source relative to the kernel tree's root (e.g. `cpu/gemm_blocked.c`).
+    pub source_path: String,
+    pub source: String,
+    /// SHA-256 of the source text, recorded with every result.
+    pub source_hash: String,
+    pub entry: String,
+    pub openmp: bool,
+    pub flags: Vec<String>,
+    pub max_gflop: Option<f64>,
+    pub description: String,
+}
+
+impl KernelSpec {
+    pub fn family(&self) -> Family {
+        self.op.family()
+    }
+}
+
+/// Loads `<backend_dir>/manifest.toml` from `tree` and every source it names.
+pub fn load(tree: &KernelTree, backend_dir: &str) -> Result<Vec<KernelSpec>> {
+    let manifest_path = format!("{backend_dir}/manifest.toml");
+    let text = tree.read(&manifest_path)?;
+    let where_ = || format!("{} ({})", manifest_path, tree.describe());
+    let file: ManifestFile = toml::from_str(&text).map_err(|e| Error::Manifest {
+        path: where_(),
+        reason: e.to_string(),
+    })?;
+    let mut specs: Vec<KernelSpec> = Vec::new();
+    for raw in file.kernel {
+        let bad = |reason: String| Error::Manifest {
+            path: where_(),
+            reason: format!("kernel '{}': {reason}", raw.name),
+        };
+        if raw.name.is_empty()
+            || !raw
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(bad(
+                "name must be non-empty ASCII letters, digits, '-' or '_'".into(),
+            ));
+        }
+        if specs.iter().any(|s| s.name == raw.name && s.op == raw.op) {
+            return Err(bad("declared twice for the same op".into()));
+        }
+        if !raw
+            .entry
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(bad(format!("entry '{}' is not a C identifier", raw.entry)));
+        }
+        if raw.source.contains("..") || raw.source.starts_with('/') {
+            return Err(bad(format!(
+                "source '{}' must stay inside {backend_dir}/",
+                raw.source
+            )));
+        }
+        let expected_dtype = if raw.op == Op::Copy {
+            Dtype::U8
+        } else {
+            Dtype::F32
+        };
+        if raw.dtype != expected_dtype {
+            return Err(bad(format!(
+                "dtype {} is not supported for {:?} on the CPU (use {})",
+                raw.dtype, raw.op, expected_dtype
+            )));
+        }
+        let source_path = format!("{backend_dir}/{}", raw.source);
+        let source = tree.read(&source_path)?;
+        let source_hash = hex(&Sha256::digest(source.as_bytes()));
+        specs.push(KernelSpec {
+            name: raw.name,
+            op: raw.op,
+            dtype: raw.dtype,
+            source_path,
+            source,
+            source_hash,
+            entry: raw.entry,
+            openmp: raw.openmp,
+            flags: raw.flags,
+            max_gflop: raw.max_gflop,
+            description: raw.description,
+        });
+    }
+    Ok(specs)
+}
+
+/// Lowercase hex of a byte string.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_cpu_manifest_loads_and_covers_all_families() {
+        let specs = load(&KernelTree::Embedded, "cpu").unwrap();
+        for family in [Family::Memcpy, Family::Gemm, Family::Attention] {
+            assert!(
+                specs.iter().filter(|s| s.family() == family).count() >= 2,
+                "{family:?} needs at least two CPU kernels"
+            );
+        }
+        assert!(specs.iter().all(|s| s.source_hash.len() == 64));
+    }
+
+    #[test]
+    fn manifest_errors_name_the_kernel() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("cpu")).unwrap();
+        std::fs::write(
+            dir.path().join("cpu/manifest.toml"),
+            "[[kernel]]\nname = \"x\"\nop = \"gemm\"\ndtype = \"f32\"\nsource = \"../evil.c\"\nentry = \"f\"\n",
+        )
+        .unwrap();
+        let err = load(&KernelTree::Dir(dir.path().into()), "cpu").unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("kernel 'x'") && msg.contains("inside cpu/"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn missing_source_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("cpu")).unwrap();
+        std::fs::write(
+            dir.path().join("cpu/manifest.toml"),
+            "[[kernel]]\nname = \"x\"\nop = \"gemm\"\ndtype = \"f32\"\nsource = \"nope.c\"\nentry = \"f\"\n",
+        )
+        .unwrap();
+        let err = load(&KernelTree::Dir(dir.path().into()), "cpu").unwrap_err();
+        assert!(err.to_string().contains("nope.c"), "{err}");
+    }
+}

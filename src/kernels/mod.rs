@@ -1,0 +1,8 @@
+//! Kernel sources and their metadata: where they come from (built into the binary, or a
+//! directory; later a git revision) and what each kernel's manifest declares.
+
+mod manifest;
+mod tree;
+
+pub use manifest::{KernelSpec, Op, hex, load as load_manifest};
+pub use tree::KernelTree;

@@ -1,0 +1,19 @@
+//! orac: a GPU kernel microbenchmark and regression suite.
+//!
+//! Data flows one way: [`suite`] (what is measured) → [`backend`] (where it runs) →
+//! [`measure`] (how it is timed) → [`stats`] (pure numerics) → [`store`] (results on disk)
+//! → [`report`] (what a person reads). [`runner`] drives one benchmark through that chain;
+//! [`cli`] only wires things together and maps errors to exit codes.
+
+pub mod backend;
+pub mod cli;
+pub mod error;
+pub mod kernels;
+pub mod measure;
+pub mod report;
+pub mod runner;
+pub mod stats;
+pub mod store;
+pub mod suite;
+
+pub use error::{Error, ExitCode, Result};

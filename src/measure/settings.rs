@@ -1,0 +1,52 @@
+//! Measurement settings per profile.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::suite::Profile;
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    /// Warm-up lasts at least this many runs…
+    pub warmup_runs: u64,
+    /// …and at least this long (module loads, page faults and clock ramp-up stay out).
+    pub warmup_time: Duration,
+    /// Runs shorter than this are timed in batches so timer overhead stays negligible.
+    pub min_sample_time: Duration,
+    pub min_samples: usize,
+    pub max_samples: usize,
+    /// Sampling lasts at least this long…
+    pub min_time: Duration,
+    /// …and stops here even if the noise target was not met (the result says so).
+    pub max_time: Duration,
+    /// Stop once the 95% CI of the median is within ± this fraction of the median.
+    pub target_rel_ci: f64,
+}
+
+impl Settings {
+    pub fn for_profile(profile: Profile) -> Self {
+        match profile {
+            Profile::Quick => Settings {
+                warmup_runs: 3,
+                warmup_time: Duration::from_millis(50),
+                min_sample_time: Duration::from_micros(500),
+                min_samples: 10,
+                max_samples: 10_000,
+                min_time: Duration::from_millis(100),
+                max_time: Duration::from_secs(1),
+                target_rel_ci: 0.005,
+            },
+            Profile::Full => Settings {
+                warmup_runs: 3,
+                warmup_time: Duration::from_millis(100),
+                min_sample_time: Duration::from_micros(500),
+                min_samples: 10,
+                max_samples: 100_000,
+                min_time: Duration::from_millis(500),
+                max_time: Duration::from_secs(10),
+                target_rel_ci: 0.005,
+            },
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! What a person reads: terminal tables of runs and unit formatting. Functions return
+//! strings; only the CLI writes them out.
+
+mod table;
+mod units;
+
+pub use table::{run_header, run_table, runs_table};
+pub use units::{format_bytes_per_s, format_flops, format_seconds};

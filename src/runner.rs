@@ -1,0 +1,144 @@
+//! Drives benchmarks through the pipeline: inputs → backend → verification → measurement →
+//! statistics, producing one result per benchmark. A failure ends that benchmark only.
+
+use crate::backend::Backend;
+use crate::measure::{Settings, StopReason, measure};
+use crate::stats::Summary;
+use crate::store::{BenchResult, Status};
+use crate::suite::{Benchmark, generate_inputs, verify};
+
+/// Progress of a run, for whoever is watching.
+pub enum Event<'a> {
+    Started {
+        index: usize,
+        total: usize,
+        bench: &'a Benchmark,
+    },
+    Finished {
+        index: usize,
+        total: usize,
+        result: &'a BenchResult,
+    },
+}
+
+/// Runs `benches` in order on `backend`, reporting progress to `on_event`.
+pub fn run_all(
+    backend: &mut dyn Backend,
+    benches: &[Benchmark],
+    settings: &Settings,
+    seed: u64,
+    on_event: &mut dyn FnMut(Event),
+) -> Vec<BenchResult> {
+    let total = benches.len();
+    let mut results = Vec::with_capacity(total);
+    for (index, bench) in benches.iter().enumerate() {
+        on_event(Event::Started {
+            index,
+            total,
+            bench,
+        });
+        let result = run_one(backend, bench, settings, seed);
+        on_event(Event::Finished {
+            index,
+            total,
+            result: &result,
+        });
+        results.push(result);
+    }
+    results
+}
+
+/// Verifies, then (only if the output is right) measures one benchmark.
+pub fn run_one(
+    backend: &mut dyn Backend,
+    bench: &Benchmark,
+    settings: &Settings,
+    seed: u64,
+) -> BenchResult {
+    let source_hash = backend
+        .kernels()
+        .iter()
+        .find(|k| k.name == bench.kernel && k.family() == bench.family())
+        .map(|k| k.source_hash.clone())
+        .unwrap_or_default();
+    let mut result = BenchResult {
+        id: bench.id.clone(),
+        family: bench.family(),
+        kernel: bench.kernel.clone(),
+        dtype: bench.dtype,
+        params: bench.shape.params(),
+        kernel_source_hash: source_hash,
+        flops: bench.flops(),
+        bytes: bench.bytes(),
+        status: Status::Error,
+        error: None,
+        verification: None,
+        samples: Vec::new(),
+        runs_per_sample: 0,
+        warmup_runs: 0,
+        stop_reason: None,
+        summary: None,
+        flop_per_s: None,
+        bytes_per_s: None,
+        warnings: Vec::new(),
+    };
+    let inputs = generate_inputs(bench, seed);
+    let mut workload = match backend.prepare(bench, &inputs) {
+        Ok(w) => w,
+        Err(e) => {
+            result.error = Some(e.to_string());
+            return result;
+        }
+    };
+    let output = match workload.run_checked() {
+        Ok(out) => out,
+        Err(e) => {
+            result.error = Some(e.to_string());
+            return result;
+        }
+    };
+    let verification = verify(bench, &inputs, &output);
+    drop(output);
+    let passed = verification.passed;
+    result.verification = Some(verification);
+    if !passed {
+        result.status = Status::VerificationFailed;
+        return result;
+    }
+    let m = match measure(&mut *workload, settings) {
+        Ok(m) => m,
+        Err(e) => {
+            result.error = Some(e.to_string());
+            return result;
+        }
+    };
+    let summary = Summary::from_samples(&m.samples);
+    if let Some(s) = &summary {
+        if s.median > 0.0 {
+            if result.flops > 0 {
+                result.flop_per_s = Some(result.flops as f64 / s.median);
+            }
+            result.bytes_per_s = Some(result.bytes as f64 / s.median);
+        }
+        if m.stop_reason != StopReason::Converged {
+            result.warnings.push(format!(
+                "noise target not met: median ±{:.2}% after {} samples ({:?})",
+                s.rel_ci * 100.0,
+                s.n,
+                m.stop_reason
+            ));
+        }
+    }
+    result.status = if summary.is_some() {
+        Status::Ok
+    } else {
+        result.error = Some("the timer returned non-finite samples".into());
+        Status::Error
+    };
+    result.summary = summary;
+    result.samples = m.samples;
+    result.runs_per_sample = m.runs_per_sample;
+    result.warmup_runs = m.warmup_runs;
+    result.stop_reason = Some(m.stop_reason);
+    result
+}

@@ -1,0 +1,80 @@
+//! The run record: one JSON file per run. Bump `SCHEMA_VERSION` on any change a reader of
+//! an older version would misread; readers refuse versions they do not know.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{GitInfo, Hardware};
+use crate::measure::{Settings, StopReason};
+use crate::stats::Summary;
+use crate::suite::{Dtype, Family, Profile, Verification};
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub schema_version: u32,
+    pub orac_version: String,
+    pub command_line: Vec<String>,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    pub finished_at: String,
+    pub backend: String,
+    pub profile: Profile,
+    /// `built-in`, or the directory given with `--kernels`.
+    pub kernels: String,
+    pub settings: Settings,
+    pub git: GitInfo,
+    pub hardware: Hardware,
+    pub benchmarks: Vec<BenchResult>,
+    /// Run-level warnings (no git repository, dirty tree, …).
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Verified, then timed.
+    Ok,
+    /// The output did not match the reference: not timed.
+    VerificationFailed,
+    /// Compile, load or run error: not timed.
+    Error,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BenchResult {
+    pub id: String,
+    pub family: Family,
+    pub kernel: String,
+    pub dtype: Dtype,
+    pub params: BTreeMap<String, serde_json::Value>,
+    /// SHA-256 of the kernel source that produced this result.
+    pub kernel_source_hash: String,
+    pub flops: u64,
+    pub bytes: u64,
+    pub status: Status,
+    pub error: Option<String>,
+    pub verification: Option<Verification>,
+    /// Seconds per run, every sample kept.
+    pub samples: Vec<f64>,
+    pub runs_per_sample: u64,
+    pub warmup_runs: u64,
+    pub stop_reason: Option<StopReason>,
+    pub summary: Option<Summary>,
+    /// FLOPs / median time; `None` for copies or without a timing.
+    pub flop_per_s: Option<f64>,
+    /// Bytes / median time.
+    pub bytes_per_s: Option<f64>,
+    pub warnings: Vec<String>,
+}
+
+impl RunRecord {
+    pub fn failed(&self) -> usize {
+        self.benchmarks
+            .iter()
+            .filter(|b| b.status != Status::Ok)
+            .count()
+    }
+}

@@ -1,0 +1,152 @@
+//! Seeded random inputs (never zeros: a kernel that ignores an input must not pass by
+//! luck) and the output buffers handed back for verification.
+
+use half::{bf16, f16};
+
+use super::{Benchmark, Dtype, Shape};
+
+/// Host-side inputs of one benchmark. Floating-point values lie in [-1, 1) and are already
+/// rounded to the benchmark's dtype, so the reference sees exactly what the kernel sees.
+#[derive(Debug, Clone)]
+pub enum Inputs {
+    Copy {
+        src: Vec<u8>,
+    },
+    Gemm {
+        a: Vec<f32>,
+        b: Vec<f32>,
+    },
+    Attention {
+        q: Vec<f32>,
+        k: Vec<f32>,
+        v: Vec<f32>,
+    },
+}
+
+/// What a kernel produced, copied back to the host.
+#[derive(Debug, Clone)]
+pub enum Output {
+    Bytes(Vec<u8>),
+    F32(Vec<f32>),
+}
+
+/// SplitMix64: tiny, fast, and the same stream on every platform.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [-1, 1), from the top 24 bits so every value is exact in f32.
+    fn next_signed_unit(&mut self) -> f32 {
+        let bits = (self.next_u64() >> 40) as u32; // 24 bits
+        (bits as f32 / (1u32 << 23) as f32) - 1.0
+    }
+}
+
+/// FNV-1a of the benchmark id: each benchmark gets its own, stable input stream.
+fn seed_for(id: &str, seed: u64) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ seed;
+    for byte in id.bytes() {
+        h ^= u64::from(byte);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+fn random_tensor(rng: &mut SplitMix64, len: u64, dtype: Dtype) -> Vec<f32> {
+    (0..len)
+        .map(|_| {
+            let x = rng.next_signed_unit();
+            match dtype {
+                Dtype::Bf16 => bf16::from_f32(x).to_f32(),
+                Dtype::F16 => f16::from_f32(x).to_f32(),
+                Dtype::F32 | Dtype::U8 => x,
+            }
+        })
+        .collect()
+}
+
+/// Generates the inputs of `bench` from `seed` (the same seed gives the same inputs).
+pub fn generate_inputs(bench: &Benchmark, seed: u64) -> Inputs {
+    let mut rng = SplitMix64(seed_for(&bench.id, seed));
+    match bench.shape {
+        Shape::Copy { bytes } => {
+            let mut src = Vec::with_capacity(bytes as usize);
+            while (src.len() as u64) < bytes {
+                let word = rng.next_u64().to_le_bytes();
+                let take = (bytes as usize - src.len()).min(8);
+                src.extend_from_slice(&word[..take]);
+            }
+            Inputs::Copy { src }
+        }
+        Shape::Gemm { m, n, k } => Inputs::Gemm {
+            a: random_tensor(&mut rng, m * k, bench.dtype),
+            b: random_tensor(&mut rng, k * n, bench.dtype),
+        },
+        Shape::Attention {
+            batch,
+            heads,
+            sq,
+            sk,
+            head_dim,
+            ..
+        } => {
+            let bh = batch * heads;
+            Inputs::Attention {
+                q: random_tensor(&mut rng, bh * sq * head_dim, bench.dtype),
+                k: random_tensor(&mut rng, bh * sk * head_dim, bench.dtype),
+                v: random_tensor(&mut rng, bh * sk * head_dim, bench.dtype),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gemm(dtype: Dtype) -> Benchmark {
+        Benchmark::new("t", dtype, Shape::Gemm { m: 8, n: 8, k: 8 })
+    }
+
+    #[test]
+    fn inputs_are_seeded_random_and_in_range() {
+        let Inputs::Gemm { a, b } = generate_inputs(&gemm(Dtype::F32), 1) else {
+            panic!()
+        };
+        let Inputs::Gemm { a: a2, .. } = generate_inputs(&gemm(Dtype::F32), 1) else {
+            panic!()
+        };
+        assert_eq!(a, a2, "same seed, same inputs");
+        assert_ne!(a, b, "different tensors differ");
+        assert!(a.iter().all(|x| (-1.0..1.0).contains(x)));
+        assert!(a.iter().filter(|x| **x == 0.0).count() < 2, "not zeros");
+        let Inputs::Gemm { a: a3, .. } = generate_inputs(&gemm(Dtype::F32), 2) else {
+            panic!()
+        };
+        assert_ne!(a, a3, "another seed, other inputs");
+    }
+
+    #[test]
+    fn bf16_inputs_are_exactly_representable() {
+        let Inputs::Gemm { a, .. } = generate_inputs(&gemm(Dtype::Bf16), 1) else {
+            panic!()
+        };
+        assert!(a.iter().all(|&x| bf16::from_f32(x).to_f32() == x));
+    }
+
+    #[test]
+    fn copy_source_has_exact_length() {
+        let bench = Benchmark::new("t", Dtype::U8, Shape::Copy { bytes: 13 });
+        let Inputs::Copy { src } = generate_inputs(&bench, 0) else {
+            panic!()
+        };
+        assert_eq!(src.len(), 13);
+    }
+}

@@ -1,0 +1,43 @@
+//! Memory copies. Bytes are counted as bytes read plus bytes written (BabelStream's
+//! convention), so a copy of n bytes moves 2n; copies do no floating-point work.
+
+use super::{Profile, Shape};
+
+const MIB: u64 = 1 << 20;
+
+pub fn shapes(profile: Profile) -> Vec<Shape> {
+    let sizes: &[u64] = match profile {
+        // 1 MiB stays in a core's L2 on most CPUs; 64 MiB spills every cache.
+        Profile::Quick => &[MIB, 64 * MIB],
+        Profile::Full => &[MIB, 16 * MIB, 256 * MIB, 1024 * MIB],
+    };
+    sizes.iter().map(|&bytes| Shape::Copy { bytes }).collect()
+}
+
+pub fn bytes(shape: &Shape) -> u64 {
+    match *shape {
+        Shape::Copy { bytes } => 2 * bytes,
+        _ => unreachable!("memcpy::bytes on a non-copy shape"),
+    }
+}
+
+/// `64MiB` when the size is a whole number of MiB, `1000B` otherwise.
+pub fn id_segment(bytes: u64) -> String {
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
+        format!("{}MiB", bytes / MIB)
+    } else {
+        format!("{bytes}B")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_counts_read_plus_write() {
+        assert_eq!(bytes(&Shape::Copy { bytes: 100 }), 200);
+        assert_eq!(id_segment(64 * MIB), "64MiB");
+        assert_eq!(id_segment(1000), "1000B");
+    }
+}

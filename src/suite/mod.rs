@@ -1,0 +1,16 @@
+//! What is measured: the benchmark model (ids, axes, FLOP and byte counts), the shapes of
+//! each family per profile, seeded random inputs, and the check of an output against the
+//! reference.
+
+mod attention;
+mod gemm;
+mod inputs;
+mod memcpy;
+mod model;
+mod registry;
+mod verify;
+
+pub use inputs::{Inputs, Output, generate_inputs};
+pub use model::{Benchmark, Dtype, Family, Profile, Shape};
+pub use registry::{Filter, build_suite};
+pub use verify::{Verification, verify};

@@ -1,0 +1,242 @@
+//! The benchmark model. A benchmark is one kernel on one shape; its id
+//! `family/kernel/dtype/shape` is stable across runs and revisions, and is the key every
+//! stored result and comparison uses.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::{attention, gemm, memcpy};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    Memcpy,
+    Gemm,
+    Attention,
+}
+
+impl Family {
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Memcpy => "memcpy",
+            Family::Gemm => "gemm",
+            Family::Attention => "attention",
+        }
+    }
+}
+
+/// Element types. Inputs are generated in f32 and rounded to the dtype, so the reference
+/// sees exactly the values the kernel sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dtype {
+    U8,
+    F32,
+    F16,
+    Bf16,
+}
+
+impl Dtype {
+    pub fn size_bytes(self) -> u64 {
+        match self {
+            Dtype::U8 => 1,
+            Dtype::F32 => 4,
+            Dtype::F16 | Dtype::Bf16 => 2,
+        }
+    }
+
+    /// Bound on the normwise relative error of a computed output (see `verify`); 0 means
+    /// the output must match exactly.
+    pub fn tolerance(self) -> f64 {
+        match self {
+            Dtype::U8 => 0.0,
+            Dtype::F32 => 1e-5,
+            Dtype::F16 | Dtype::Bf16 => 1e-2,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Dtype::U8 => "u8",
+            Dtype::F32 => "f32",
+            Dtype::F16 => "f16",
+            Dtype::Bf16 => "bf16",
+        }
+    }
+}
+
+impl fmt::Display for Dtype {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Which set of shapes to run: `quick` takes about a minute on a 2-core machine, `full`
+/// is meant for real hardware.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    Quick,
+    Full,
+}
+
+impl Profile {
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Quick => "quick",
+            Profile::Full => "full",
+        }
+    }
+}
+
+/// The problem size of a benchmark, one variant per family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    Copy {
+        bytes: u64,
+    },
+    /// Row-major C (m x n) = A (m x k) * B (k x n).
+    Gemm {
+        m: u64,
+        n: u64,
+        k: u64,
+    },
+    /// Layout [batch, heads, seq, head_dim] for Q (sq rows) and K, V (sk rows).
+    Attention {
+        batch: u64,
+        heads: u64,
+        sq: u64,
+        sk: u64,
+        head_dim: u64,
+        causal: bool,
+    },
+}
+
+impl Shape {
+    pub fn family(&self) -> Family {
+        match self {
+            Shape::Copy { .. } => Family::Memcpy,
+            Shape::Gemm { .. } => Family::Gemm,
+            Shape::Attention { .. } => Family::Attention,
+        }
+    }
+
+    /// The shape's id segment, e.g. `m1024n1024k1024`.
+    pub fn id_segment(&self) -> String {
+        match *self {
+            Shape::Copy { bytes } => memcpy::id_segment(bytes),
+            Shape::Gemm { m, n, k } => format!("m{m}n{n}k{k}"),
+            Shape::Attention { .. } => attention::id_segment(self),
+        }
+    }
+
+    /// Floating-point operations of one run (documented formulas in the family modules).
+    pub fn flops(&self) -> u64 {
+        match self {
+            Shape::Copy { .. } => 0,
+            Shape::Gemm { .. } => gemm::flops(self),
+            Shape::Attention { .. } => attention::flops(self),
+        }
+    }
+
+    /// Bytes one run must move at least: what it reads plus what it writes.
+    pub fn bytes(&self, dtype: Dtype) -> u64 {
+        match self {
+            Shape::Copy { .. } => memcpy::bytes(self),
+            Shape::Gemm { .. } => gemm::bytes(self, dtype),
+            Shape::Attention { .. } => attention::bytes(self, dtype),
+        }
+    }
+
+    /// The axes as named parameters, stored with each result.
+    pub fn params(&self) -> BTreeMap<String, serde_json::Value> {
+        let mut p = BTreeMap::new();
+        let mut put = |k: &str, v: serde_json::Value| {
+            p.insert(k.to_string(), v);
+        };
+        match *self {
+            Shape::Copy { bytes } => put("bytes", bytes.into()),
+            Shape::Gemm { m, n, k } => {
+                put("m", m.into());
+                put("n", n.into());
+                put("k", k.into());
+            }
+            Shape::Attention {
+                batch,
+                heads,
+                sq,
+                sk,
+                head_dim,
+                causal,
+            } => {
+                put("batch", batch.into());
+                put("heads", heads.into());
+                put("sq", sq.into());
+                put("sk", sk.into());
+                put("head_dim", head_dim.into());
+                put("causal", causal.into());
+            }
+        }
+        p
+    }
+}
+
+/// One kernel on one shape: the unit that is verified, timed, stored and compared.
+#[derive(Debug, Clone)]
+pub struct Benchmark {
+    /// `family/kernel/dtype/shape`, e.g. `gemm/blocked/f32/m1024n1024k1024`.
+    pub id: String,
+    pub kernel: String,
+    pub dtype: Dtype,
+    pub shape: Shape,
+}
+
+impl Benchmark {
+    pub fn new(kernel: &str, dtype: Dtype, shape: Shape) -> Self {
+        let id = format!(
+            "{}/{kernel}/{dtype}/{}",
+            shape.family().name(),
+            shape.id_segment()
+        );
+        Benchmark {
+            id,
+            kernel: kernel.to_string(),
+            dtype,
+            shape,
+        }
+    }
+
+    pub fn family(&self) -> Family {
+        self.shape.family()
+    }
+
+    pub fn flops(&self) -> u64 {
+        self.shape.flops()
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.shape.bytes(self.dtype)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_follow_family_kernel_dtype_shape() {
+        let b = Benchmark::new(
+            "blocked",
+            Dtype::F32,
+            Shape::Gemm {
+                m: 1024,
+                n: 1024,
+                k: 1024,
+            },
+        );
+        assert_eq!(b.id, "gemm/blocked/f32/m1024n1024k1024");
+        assert_eq!(b.flops(), 2 * 1024 * 1024 * 1024);
+    }
+}

@@ -1,0 +1,248 @@
+//! Checking a kernel's output against the f64 reference. A wrong result is a failure,
+//! never a timing.
+//!
+//! The error measure is normwise: the largest absolute error over the checked elements
+//! divided by the largest reference magnitude (∞-norm relative error). Unlike an
+//! element-wise relative error it does not explode on outputs that happen to be near zero,
+//! and unlike an absolute error it does not depend on the problem's scale. Any NaN fails.
+//! Large outputs are checked on a sample of rows spread evenly over the whole output
+//! (always including the first and last); the NaN scan always covers every element, so an
+//! element the kernel never wrote (outputs are poisoned with NaN) is always caught.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Benchmark, Inputs, Output, Shape};
+use crate::backend::cpu::reference;
+
+/// Rows checked against the reference at most; reference cost is rows × row cost.
+const MAX_CHECKED_ROWS: u64 = 256;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verification {
+    pub passed: bool,
+    /// Normwise relative error (see the module docs); 0 for an exact match; `None` when a
+    /// checked element is NaN or missing, so there is no finite error to report.
+    pub max_rel_error: Option<f64>,
+    pub tolerance: f64,
+    /// Elements compared with the reference.
+    pub checked: u64,
+    /// Elements in the whole output.
+    pub total: u64,
+    /// Elements that are NaN anywhere in the output.
+    pub nan_count: u64,
+    /// Checked elements whose error exceeds the tolerance.
+    pub mismatches: u64,
+    /// Flat index of the worst element, when there is an error at all.
+    pub worst_index: Option<u64>,
+}
+
+impl Verification {
+    /// One line for tables and logs.
+    pub fn summary(&self) -> String {
+        if self.passed && self.tolerance == 0.0 {
+            "ok (exact)".to_string()
+        } else if self.passed {
+            format!("ok (err {:.1e})", self.max_rel_error.unwrap_or(0.0))
+        } else if self.nan_count > 0 {
+            format!("FAIL: {} NaN of {}", self.nan_count, self.total)
+        } else {
+            let err = self
+                .max_rel_error
+                .map_or("undefined".to_string(), |e| format!("{e:.2e}"));
+            format!(
+                "FAIL: err {err} > {:.0e} ({} of {} checked)",
+                self.tolerance, self.mismatches, self.checked
+            )
+        }
+    }
+}
+
+/// Rows to check out of `rows`: all of them, or `MAX_CHECKED_ROWS` spread evenly.
+fn sample_rows(rows: u64) -> Vec<u64> {
+    if rows <= MAX_CHECKED_ROWS {
+        return (0..rows).collect();
+    }
+    let last = rows - 1;
+    let mut picked: Vec<u64> = (0..MAX_CHECKED_ROWS)
+        .map(|i| i * last / (MAX_CHECKED_ROWS - 1))
+        .collect();
+    picked.dedup();
+    picked
+}
+
+/// Verifies `output` of `bench` run on `inputs`.
+pub fn verify(bench: &Benchmark, inputs: &Inputs, output: &Output) -> Verification {
+    let tolerance = bench.dtype.tolerance();
+    match (bench.shape, inputs, output) {
+        (Shape::Copy { .. }, Inputs::Copy { src }, Output::Bytes(dst)) => verify_copy(src, dst),
+        (Shape::Gemm { m, n, k }, Inputs::Gemm { a, b }, Output::F32(c)) => {
+            let rows = sample_rows(m);
+            let expected = reference::gemm_rows(a, b, m, n, k, &rows);
+            compare_rows(c, &rows, n, &expected, tolerance)
+        }
+        (shape @ Shape::Attention { .. }, Inputs::Attention { q, k, v }, Output::F32(o)) => {
+            let Shape::Attention {
+                batch,
+                heads,
+                sq,
+                head_dim,
+                ..
+            } = shape
+            else {
+                unreachable!()
+            };
+            let rows = sample_rows(batch * heads * sq);
+            let expected = reference::attention_rows(q, k, v, &shape, &rows);
+            compare_rows(o, &rows, head_dim, &expected, tolerance)
+        }
+        _ => Verification {
+            passed: false,
+            max_rel_error: None,
+            tolerance,
+            checked: 0,
+            total: 0,
+            nan_count: 0,
+            mismatches: 0,
+            worst_index: None,
+        },
+    }
+}
+
+fn verify_copy(src: &[u8], dst: &[u8]) -> Verification {
+    let mismatches = if src.len() == dst.len() {
+        src.iter().zip(dst).filter(|(a, b)| a != b).count() as u64
+    } else {
+        src.len().max(dst.len()) as u64
+    };
+    let worst_index = src
+        .iter()
+        .zip(dst)
+        .position(|(a, b)| a != b)
+        .map(|i| i as u64);
+    Verification {
+        passed: mismatches == 0,
+        max_rel_error: Some(if mismatches == 0 { 0.0 } else { 1.0 }),
+        tolerance: 0.0,
+        checked: src.len() as u64,
+        total: dst.len() as u64,
+        nan_count: 0,
+        mismatches,
+        worst_index,
+    }
+}
+
+/// Compares rows `rows` (each `width` wide) of `actual` with `expected` (those rows only).
+fn compare_rows(
+    actual: &[f32],
+    rows: &[u64],
+    width: u64,
+    expected: &[f64],
+    tolerance: f64,
+) -> Verification {
+    let nan_count = actual.iter().filter(|x| x.is_nan()).count() as u64;
+    let scale = expected.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    let scale = if scale > 0.0 {
+        scale
+    } else {
+        f64::MIN_POSITIVE
+    };
+    let mut max_err = 0.0f64;
+    let mut worst_index = None;
+    let mut mismatches = 0;
+    for (r, &row) in rows.iter().enumerate() {
+        for col in 0..width {
+            let index = row * width + col;
+            let want = expected[r * width as usize + col as usize];
+            let err = match actual.get(index as usize) {
+                Some(&got) if !got.is_nan() => (f64::from(got) - want).abs() / scale,
+                _ => f64::INFINITY,
+            };
+            if err > tolerance {
+                mismatches += 1;
+            }
+            if err > max_err || (err.is_infinite() && worst_index.is_none()) {
+                max_err = err;
+                worst_index = Some(index);
+            }
+        }
+    }
+    let size_ok = actual.len() as u64 >= rows.last().map_or(0, |r| (r + 1) * width);
+    Verification {
+        passed: nan_count == 0 && mismatches == 0 && size_ok,
+        max_rel_error: max_err.is_finite().then_some(max_err),
+        tolerance,
+        checked: rows.len() as u64 * width,
+        total: actual.len() as u64,
+        nan_count,
+        mismatches,
+        worst_index,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::suite::{Dtype, generate_inputs};
+
+    fn gemm_case() -> (Benchmark, Inputs, Vec<f32>) {
+        let bench = Benchmark::new("t", Dtype::F32, Shape::Gemm { m: 3, n: 4, k: 5 });
+        let inputs = generate_inputs(&bench, 7);
+        let Inputs::Gemm { a, b } = &inputs else {
+            unreachable!()
+        };
+        let good = reference::gemm_rows(a, b, 3, 4, 5, &[0, 1, 2])
+            .iter()
+            .map(|&x| x as f32)
+            .collect();
+        (bench, inputs, good)
+    }
+
+    #[test]
+    fn correct_gemm_passes_and_perturbed_gemm_fails() {
+        let (bench, inputs, good) = gemm_case();
+        let v = verify(&bench, &inputs, &Output::F32(good.clone()));
+        assert!(v.passed, "{v:?}");
+        assert_eq!(v.checked, 12);
+
+        let mut bad = good;
+        bad[5] += 0.01;
+        let v = verify(&bench, &inputs, &Output::F32(bad));
+        assert!(!v.passed);
+        assert_eq!(v.mismatches, 1);
+        assert_eq!(v.worst_index, Some(5));
+    }
+
+    #[test]
+    fn any_nan_fails() {
+        let (bench, inputs, mut out) = gemm_case();
+        out[11] = f32::NAN;
+        let v = verify(&bench, &inputs, &Output::F32(out));
+        assert!(!v.passed);
+        assert_eq!(v.nan_count, 1);
+        assert!(v.summary().contains("NaN"));
+    }
+
+    #[test]
+    fn short_output_fails() {
+        let (bench, inputs, mut out) = gemm_case();
+        out.pop();
+        assert!(!verify(&bench, &inputs, &Output::F32(out)).passed);
+    }
+
+    #[test]
+    fn copy_must_match_exactly() {
+        let src = vec![1u8, 2, 3];
+        assert!(verify_copy(&src, &[1, 2, 3]).passed);
+        let v = verify_copy(&src, &[1, 9, 3]);
+        assert!(!v.passed);
+        assert_eq!(v.worst_index, Some(1));
+    }
+
+    #[test]
+    fn row_sample_spans_first_to_last() {
+        assert_eq!(sample_rows(3), vec![0, 1, 2]);
+        let rows = sample_rows(10_000);
+        assert_eq!(rows.len() as u64, MAX_CHECKED_ROWS);
+        assert_eq!((rows[0], *rows.last().unwrap()), (0, 9_999));
+    }
+}

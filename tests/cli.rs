@@ -1,0 +1,279 @@
+//! End-to-end tests of the `orac` binary on the CPU backend.
+
+mod common;
+
+use common::*;
+use orac::store::{Status, load_run};
+
+#[test]
+fn list_covers_all_three_families_and_filters() {
+    let out = orac(&repo(), &["list"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ids = stdout(&out);
+    for family in ["memcpy/", "gemm/", "attention/"] {
+        assert!(
+            ids.lines().any(|l| l.starts_with(family)),
+            "{family}: {ids}"
+        );
+    }
+    let out = orac(&repo(), &["list", "--filter", "gemm"]);
+    let ids = stdout(&out);
+    assert!(!ids.is_empty());
+    assert!(ids.lines().all(|l| l.contains("gemm")), "{ids}");
+}
+
+#[test]
+fn quick_suite_runs_end_to_end_and_saves_one_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let results = tmp.path().join("results");
+    let out = orac(
+        &repo(),
+        &[
+            "run",
+            "--results-dir",
+            results.to_str().unwrap(),
+            "--max-time",
+            "0.02",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let table = stdout(&out);
+    for family in ["memcpy/", "gemm/", "attention/"] {
+        assert!(table.contains(family), "{family} missing from:\n{table}");
+    }
+    let files = run_files(&results);
+    assert_eq!(files.len(), 1, "{files:?}");
+    let run = load_run(&files[0]).unwrap();
+    assert_eq!(run.backend, "cpu");
+    assert!(!run.benchmarks.is_empty());
+    for b in &run.benchmarks {
+        assert_eq!(b.status, Status::Ok, "{}: {:?}", b.id, b.error);
+        assert!(b.verification.as_ref().unwrap().passed);
+        let s = b.summary.as_ref().unwrap();
+        assert!(b.samples.len() >= 3 && s.n == b.samples.len());
+        assert!(s.median > 0.0 && s.ci_low <= s.median && s.median <= s.ci_high);
+        assert!(b.bytes_per_s.unwrap() > 0.0);
+        assert_eq!(b.flop_per_s.is_some(), !b.id.starts_with("memcpy/"));
+        assert_eq!(b.kernel_source_hash.len(), 64);
+    }
+    assert!(stderr(&out).contains("saved"));
+}
+
+#[test]
+fn filter_runs_only_matching_benchmarks() {
+    let out = orac(
+        &repo(),
+        &[
+            "run",
+            "--filter",
+            "^gemm/blocked/.*m128n128",
+            "--no-save",
+            "--max-time",
+            "0.02",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let table = stdout(&out);
+    assert!(table.contains("gemm/blocked/f32/m128n128k128"));
+    assert!(!table.contains("memcpy/") && !table.contains("attention/"));
+    assert!(stderr(&out).contains("not saved"));
+}
+
+const WRONG_GEMM: &str = r#"
+/* Off by 0.1%: far beyond the f32 tolerance. */
+void orac_gemm_test(const float *A, const float *B, float *C, long M, long N, long K) {
+    for (long i = 0; i < M; i++)
+        for (long j = 0; j < N; j++) {
+            float acc = 0.0f;
+            for (long k = 0; k < K; k++) acc += A[i * K + k] * B[k * N + j];
+            C[i * N + j] = acc * 1.001f;
+        }
+}
+"#;
+
+const LAZY_GEMM: &str = r#"
+/* Never writes the last row: the NaN poison must catch it. */
+void orac_gemm_test(const float *A, const float *B, float *C, long M, long N, long K) {
+    for (long i = 0; i + 1 < M; i++)
+        for (long j = 0; j < N; j++) {
+            float acc = 0.0f;
+            for (long k = 0; k < K; k++) acc += A[i * K + k] * B[k * N + j];
+            C[i * N + j] = acc;
+        }
+}
+"#;
+
+#[test]
+fn wrong_kernels_fail_verification_with_exit_3_and_the_rest_is_saved() {
+    let tmp = tempfile::tempdir().unwrap();
+    let kernels = copy_kernels(tmp.path());
+    add_gemm_kernel(&kernels, "wrong", WRONG_GEMM);
+    add_gemm_kernel(&kernels, "lazy", LAZY_GEMM);
+    let results = tmp.path().join("results");
+    let out = orac(
+        &repo(),
+        &[
+            "--kernels",
+            kernels.to_str().unwrap(),
+            "run",
+            "--filter",
+            "^gemm/(wrong|lazy|blocked)/f32/m128n128",
+            "--results-dir",
+            results.to_str().unwrap(),
+            "--max-time",
+            "0.02",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stdout(&out).contains("FAIL"), "{}", stdout(&out));
+    assert!(stderr(&out).contains("2 of 3 benchmarks failed"));
+
+    let files = run_files(&results);
+    assert_eq!(files.len(), 1, "the run is saved despite the failures");
+    let run = load_run(&files[0]).unwrap();
+    let get = |kernel: &str| run.benchmarks.iter().find(|b| b.kernel == kernel).unwrap();
+    let (good, wrong, lazy) = (get("blocked"), get("wrong"), get("lazy"));
+    assert_eq!(good.status, Status::Ok);
+    assert!(!good.samples.is_empty());
+    for bad in [wrong, lazy] {
+        assert_eq!(bad.status, Status::VerificationFailed);
+        assert!(bad.samples.is_empty(), "a wrong kernel is never timed");
+        assert!(bad.summary.is_none());
+    }
+    let v = wrong.verification.as_ref().unwrap();
+    assert!(v.max_rel_error.unwrap() > 1e-4 && v.nan_count == 0, "{v:?}");
+    let v = lazy.verification.as_ref().unwrap();
+    assert_eq!((v.nan_count, v.max_rel_error), (128, None));
+}
+
+#[test]
+fn kernel_that_does_not_compile_is_reported_with_the_compiler_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let kernels = copy_kernels(tmp.path());
+    add_gemm_kernel(
+        &kernels,
+        "broken",
+        "void orac_gemm_test( { this is not C }\n",
+    );
+    let out = orac(
+        &repo(),
+        &[
+            "--kernels",
+            kernels.to_str().unwrap(),
+            "run",
+            "--filter",
+            "^gemm/(broken|blocked)/f32/m128n128",
+            "--no-save",
+            "--max-time",
+            "0.02",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("failed to compile"), "{err}");
+    assert!(
+        err.contains("cpu/broken.c"),
+        "the log names the source file: {err}"
+    );
+    assert!(
+        err.contains("error"),
+        "the compiler's own message is shown: {err}"
+    );
+    assert!(stdout(&out).contains("gemm/blocked/f32/m128n128k128"));
+}
+
+#[test]
+fn corrupt_results_file_is_named_with_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let results = tmp.path().join("results");
+    let hw = results.join("cpu-test-x1");
+    std::fs::create_dir_all(&hw).unwrap();
+    let cases = [
+        ("truncated.json", "{\"schema_version\": 1, \"orac_ver"),
+        ("empty.json", ""),
+        ("future.json", "{\"schema_version\": 99}"),
+        ("not-a-run.json", "[1, 2, 3]"),
+    ];
+    for (name, text) in cases {
+        let path = hw.join(name);
+        std::fs::write(&path, text).unwrap();
+        let out = orac(tmp.path(), &["show", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{name}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains(name),
+            "{name}: the message names the file: {err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+        std::fs::remove_file(&path).unwrap();
+    }
+    std::fs::write(hw.join("bad.json"), [0xff, 0xfe, 0x00]).unwrap();
+    let out = orac(
+        tmp.path(),
+        &["runs", "--results-dir", results.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("bad.json"), "{}", stderr(&out));
+}
+
+#[test]
+fn running_outside_a_git_repository_works_and_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = orac_with_env(
+        tmp.path(),
+        &[
+            "run",
+            "--filter",
+            "^memcpy/copy-st/u8/1MiB$",
+            "--max-time",
+            "0.02",
+        ],
+        &[(
+            "GIT_CEILING_DIRECTORIES",
+            tmp.path().parent().unwrap().to_str().unwrap(),
+        )],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not in a git repository"),
+        "{}",
+        stderr(&out)
+    );
+    let files = run_files(&tmp.path().join("results"));
+    assert_eq!(files.len(), 1);
+    assert!(files[0].to_string_lossy().ends_with("-nogit.json"));
+    let run = load_run(&files[0]).unwrap();
+    assert!(run.git.commit.is_none());
+    assert!(run.warnings.iter().any(|w| w.contains("git")));
+}
+
+#[test]
+fn usage_errors_exit_2_with_a_clear_message() {
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["run", "--filter", "gemm[", "--no-save"],
+            "invalid filter regex",
+        ),
+        (
+            &["run", "--filter", "^nothing$", "--no-save"],
+            "no benchmark matches",
+        ),
+        (
+            &["run", "--backend", "cuda", "--no-save"],
+            "CUDA backend unavailable",
+        ),
+        (&["show", "/nonexistent/run.json"], "/nonexistent/run.json"),
+    ];
+    for (args, message) in cases {
+        let out = orac(&repo(), args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn missing_c_compiler_is_an_environment_error() {
+    let out = orac_with_env(&repo(), &["run", "--no-save"], &[("CC", "/nonexistent/cc")]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(stderr(&out).contains("no C compiler"), "{}", stderr(&out));
+}
