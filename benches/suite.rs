@@ -1,0 +1,59 @@
+//! `cargo bench`: the orac suite under criterion, for Rust developers who already know it.
+//!
+//! Benchmark names are orac ids (`cargo bench -- gemm/blocked` filters as usual). Every
+//! kernel is verified against the reference before criterion times it; a wrong kernel
+//! aborts the bench with the verification result instead of producing a timing. Timing
+//! comes from the backend's own timer through `iter_custom` (on a GPU that will be device
+//! events). The quick profile runs by default; `ORAC_PROFILE=full cargo bench` runs the
+//! full one.
+
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use orac::backend::{Backend, cpu::CpuBackend};
+use orac::kernels::KernelTree;
+use orac::suite::{Filter, Profile, build_suite, generate_inputs, verify};
+
+fn profile() -> Profile {
+    match std::env::var("ORAC_PROFILE").as_deref() {
+        Ok("full") => Profile::Full,
+        _ => Profile::Quick,
+    }
+}
+
+fn suite(c: &mut Criterion) {
+    let mut backend = CpuBackend::new(&KernelTree::Embedded).expect("CPU backend");
+    let benches = build_suite(backend.kernels(), profile(), &Filter::default());
+    for bench in &benches {
+        let inputs = generate_inputs(bench, 0);
+        let mut workload = backend.prepare(bench, &inputs).expect("prepare kernel");
+        let output = workload.run_checked().expect("run kernel");
+        let check = verify(bench, &inputs, &output);
+        assert!(check.passed, "{}: {}", bench.id, check.summary());
+
+        let family = bench.family().name();
+        let mut group = c.benchmark_group(family);
+        group.throughput(if bench.flops() > 0 {
+            Throughput::Elements(bench.flops())
+        } else {
+            Throughput::Bytes(bench.bytes())
+        });
+        let name = bench.id.strip_prefix(&format!("{family}/")).unwrap();
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                Duration::from_secs_f64(workload.time_batch(iters).expect("timed run"))
+            })
+        });
+        group.finish();
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(1));
+    targets = suite
+}
+criterion_main!(benches);
