@@ -4,6 +4,7 @@
 use half::{bf16, f16};
 
 use super::{Benchmark, Dtype, Shape};
+use crate::stats::rng::SplitMix64;
 
 /// Host-side inputs of one benchmark. Floating-point values lie in [-1, 1) and are already
 /// rounded to the benchmark's dtype, so the reference sees exactly what the kernel sees.
@@ -30,23 +31,10 @@ pub enum Output {
     F32(Vec<f32>),
 }
 
-/// SplitMix64: tiny, fast, and the same stream on every platform.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [-1, 1), from the top 24 bits so every value is exact in f32.
-    fn next_signed_unit(&mut self) -> f32 {
-        let bits = (self.next_u64() >> 40) as u32; // 24 bits
-        (bits as f32 / (1u32 << 23) as f32) - 1.0
-    }
+/// Uniform in [-1, 1), from the top 24 bits so every value is exact in f32.
+fn next_signed_unit(rng: &mut SplitMix64) -> f32 {
+    let bits = (rng.next_u64() >> 40) as u32; // 24 bits
+    (bits as f32 / (1u32 << 23) as f32) - 1.0
 }
 
 /// FNV-1a of the benchmark id: each benchmark gets its own, stable input stream.
@@ -62,7 +50,7 @@ fn seed_for(id: &str, seed: u64) -> u64 {
 fn random_tensor(rng: &mut SplitMix64, len: u64, dtype: Dtype) -> Vec<f32> {
     (0..len)
         .map(|_| {
-            let x = rng.next_signed_unit();
+            let x = next_signed_unit(rng);
             match dtype {
                 Dtype::Bf16 => bf16::from_f32(x).to_f32(),
                 Dtype::F16 => f16::from_f32(x).to_f32(),
@@ -74,7 +62,7 @@ fn random_tensor(rng: &mut SplitMix64, len: u64, dtype: Dtype) -> Vec<f32> {
 
 /// Generates the inputs of `bench` from `seed` (the same seed gives the same inputs).
 pub fn generate_inputs(bench: &Benchmark, seed: u64) -> Inputs {
-    let mut rng = SplitMix64(seed_for(&bench.id, seed));
+    let mut rng = SplitMix64::new(seed_for(&bench.id, seed));
     match bench.shape {
         Shape::Copy { bytes } => {
             let mut src = Vec::with_capacity(bytes as usize);
