@@ -95,7 +95,11 @@ impl Error {
             Error::Read { source, .. } | Error::Write { source, .. } => {
                 // A path the user named that does not exist is an input error; anything
                 // else (permissions, full disk) is the environment's.
-                if source.kind() == std::io::ErrorKind::NotFound {
+                use std::io::ErrorKind::*;
+                if matches!(
+                    source.kind(),
+                    NotFound | IsADirectory | NotADirectory | InvalidInput | InvalidFilename
+                ) {
                     ExitCode::Usage
                 } else {
                     ExitCode::Environment

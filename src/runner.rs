@@ -112,6 +112,13 @@ pub fn run_one(
             return result;
         }
     };
+    if m.samples.iter().any(|s| !s.is_finite() || *s <= 0.0) {
+        result.error = Some(format!(
+            "the timer returned a non-finite or non-positive sample ({} samples)",
+            m.samples.len()
+        ));
+        return result;
+    }
     let summary = Summary::from_samples(&m.samples);
     if let Some(s) = &summary {
         if s.median > 0.0 {
@@ -129,12 +136,7 @@ pub fn run_one(
             ));
         }
     }
-    result.status = if summary.is_some() {
-        Status::Ok
-    } else {
-        result.error = Some("the timer returned non-finite samples".into());
-        Status::Error
-    };
+    result.status = Status::Ok;
     result.summary = summary;
     result.samples = m.samples;
     result.runs_per_sample = m.runs_per_sample;

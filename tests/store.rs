@@ -25,6 +25,7 @@ fn record() -> RunRecord {
             dirty: Some(false),
         },
         hardware: Hardware::cpu("Test CPU".into(), 1, Some(1 << 30), None),
+        environment: BTreeMap::new(),
         benchmarks: vec![BenchResult {
             id: "gemm/t/f32/m1n1k1".into(),
             family: Family::Gemm,

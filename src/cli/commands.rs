@@ -94,13 +94,16 @@ fn run(tree: &KernelTree, args: RunArgs) -> Result<()> {
     let filter = Filter::new(args.filter.as_deref())?;
     let mut settings = Settings::for_profile(args.profile);
     if let Some(secs) = args.max_time {
-        if !(secs.is_finite() && secs > 0.0) {
-            return Err(Error::Usage(format!(
-                "--max-time {secs}: must be a positive number of seconds"
-            )));
-        }
-        settings.max_time = Duration::from_secs_f64(secs);
+        settings.max_time = Duration::try_from_secs_f64(secs)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "--max-time {secs}: must be a positive number of seconds"
+                ))
+            })?;
         settings.min_time = settings.min_time.min(settings.max_time);
+        settings.hard_timeout = settings.max_time * 10;
         settings.warmup_time = settings.warmup_time.min(settings.max_time);
     }
     let (mut backend, notes) = backend::open(args.backend, tree)?;
@@ -132,7 +135,9 @@ fn run(tree: &KernelTree, args: RunArgs) -> Result<()> {
     let record = RunRecord {
         schema_version: SCHEMA_VERSION,
         orac_version: env!("CARGO_PKG_VERSION").to_string(),
-        command_line: std::env::args().collect(),
+        command_line: std::env::args_os()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect(),
         started_at,
         finished_at: store::utc_now().rfc3339(),
         backend: backend.name().to_string(),
@@ -141,6 +146,7 @@ fn run(tree: &KernelTree, args: RunArgs) -> Result<()> {
         settings,
         git,
         hardware: backend.hardware().clone(),
+        environment: store::relevant_environment(),
         benchmarks: results,
         warnings,
     };

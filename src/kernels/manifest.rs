@@ -48,6 +48,7 @@ struct RawKernel {
     #[serde(default)]
     flags: Vec<String>,
     max_gflop: Option<f64>,
+    max_head_dim: Option<u64>,
     #[serde(default)]
     description: String,
 }
@@ -67,6 +68,9 @@ pub struct KernelSpec {
     pub openmp: bool,
     pub flags: Vec<String>,
     pub max_gflop: Option<f64>,
+    /// Attention kernels: the largest head_dim the kernel supports; larger shapes are
+    /// not generated for it.
+    pub max_head_dim: Option<u64>,
     pub description: String,
 }
 
@@ -142,6 +146,7 @@ pub fn load(tree: &KernelTree, backend_dir: &str) -> Result<Vec<KernelSpec>> {
             openmp: raw.openmp,
             flags: raw.flags,
             max_gflop: raw.max_gflop,
+            max_head_dim: raw.max_head_dim,
             description: raw.description,
         });
     }

@@ -68,7 +68,9 @@ pub fn measure(w: &mut dyn Timed, settings: &Settings) -> Result<Measurement> {
                 break StopReason::Converged;
             }
         }
-        if elapsed >= settings.max_time {
+        if (elapsed >= settings.max_time && samples.len() >= settings.min_samples)
+            || elapsed >= settings.hard_timeout
+        {
             break StopReason::TimeLimit;
         }
         if samples.len() >= settings.max_samples {
@@ -137,6 +139,7 @@ mod tests {
             max_samples: 50,
             min_time: Duration::ZERO,
             max_time: Duration::from_secs(3600),
+            hard_timeout: Duration::from_secs(3600),
             target_rel_ci: 0.005,
         }
     }
@@ -192,10 +195,23 @@ mod tests {
         };
         let m = measure(&mut w, &s).unwrap();
         assert_eq!(m.stop_reason, StopReason::TimeLimit);
-        assert_eq!(
-            m.samples.len(),
-            3,
-            "three samples at least, even past the limit"
-        );
+        assert_eq!(m.samples.len(), 10, "min_samples even past the time limit");
+    }
+
+    #[test]
+    fn hard_timeout_stops_even_below_min_samples() {
+        let mut w = Fake {
+            times: vec![1.0, 2.0],
+            calls: 0,
+            runs: 0,
+        };
+        let s = Settings {
+            max_time: Duration::ZERO,
+            hard_timeout: Duration::ZERO,
+            ..settings()
+        };
+        let m = measure(&mut w, &s).unwrap();
+        assert_eq!(m.stop_reason, StopReason::TimeLimit);
+        assert_eq!(m.samples.len(), MIN_SAMPLES, "but never fewer than three");
     }
 }

@@ -18,8 +18,11 @@ pub struct Settings {
     pub max_samples: usize,
     /// Sampling lasts at least this long…
     pub min_time: Duration,
-    /// …and stops here even if the noise target was not met (the result says so).
+    /// …and stops here, once `min_samples` exist, even if the noise target was not met
+    /// (the result says so)…
     pub max_time: Duration,
+    /// …and stops here whatever the sample count (a very slow kernel).
+    pub hard_timeout: Duration,
     /// Stop once the 95% CI of the median is within ± this fraction of the median.
     pub target_rel_ci: f64,
 }
@@ -29,12 +32,13 @@ impl Settings {
         match profile {
             Profile::Quick => Settings {
                 warmup_runs: 3,
-                warmup_time: Duration::from_millis(50),
+                warmup_time: Duration::from_millis(100),
                 min_sample_time: Duration::from_micros(500),
                 min_samples: 10,
                 max_samples: 10_000,
                 min_time: Duration::from_millis(100),
                 max_time: Duration::from_secs(1),
+                hard_timeout: Duration::from_secs(10),
                 target_rel_ci: 0.005,
             },
             Profile::Full => Settings {
@@ -45,6 +49,7 @@ impl Settings {
                 max_samples: 100_000,
                 min_time: Duration::from_millis(500),
                 max_time: Duration::from_secs(10),
+                hard_timeout: Duration::from_secs(100),
                 target_rel_ci: 0.005,
             },
         }

@@ -50,7 +50,8 @@ pub fn quantile(sorted: &[f64], p: f64) -> f64 {
 }
 
 impl Summary {
-    /// Summarises `samples`; `None` when there are none or any is not finite.
+    /// Summarises `samples`; `None` when there are none, any is not finite, or the median
+    /// is not positive (these are times: the relative CI would be meaningless).
     /// Time: O(n log n).
     pub fn from_samples(samples: &[f64]) -> Option<Summary> {
         if samples.is_empty() || samples.iter().any(|x| !x.is_finite()) {
@@ -66,16 +67,15 @@ impl Summary {
             0.0
         };
         let median = quantile(&sorted, 0.5);
+        if median <= 0.0 {
+            return None;
+        }
         let (q1, q3) = (quantile(&sorted, 0.25), quantile(&sorted, 0.75));
         let iqr = q3 - q1;
         let mut deviations: Vec<f64> = sorted.iter().map(|x| (x - median).abs()).collect();
         deviations.sort_by(f64::total_cmp);
         let ci = median_ci(&sorted, 0.95);
-        let rel_ci = if median > 0.0 {
-            (ci.high - ci.low) / 2.0 / median
-        } else {
-            0.0
-        };
+        let rel_ci = (ci.high - ci.low) / 2.0 / median;
         let mut outliers = Outliers::default();
         for &x in &sorted {
             outliers.low_mild += usize::from(x < q1 - 1.5 * iqr);
@@ -152,6 +152,7 @@ mod tests {
     fn empty_or_nan_has_no_summary() {
         assert!(Summary::from_samples(&[]).is_none());
         assert!(Summary::from_samples(&[1.0, f64::NAN]).is_none());
+        assert!(Summary::from_samples(&[0.0, 0.0, 1.0]).is_none());
         let one = Summary::from_samples(&[2.0]).unwrap();
         assert_eq!((one.median, one.stddev, one.mad), (2.0, 0.0, 0.0));
     }

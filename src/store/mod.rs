@@ -12,6 +12,6 @@ mod writer;
 pub use git::{GitInfo, provenance};
 pub use hardware::{Hardware, slug};
 pub use reader::{find_runs, load_run};
-pub use schema::{BenchResult, RunRecord, SCHEMA_VERSION, Status};
+pub use schema::{BenchResult, RunRecord, SCHEMA_VERSION, Status, relevant_environment};
 pub use time::{UtcTime, utc_now};
 pub use writer::save_run;

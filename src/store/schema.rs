@@ -27,6 +27,10 @@ pub struct RunRecord {
     pub settings: Settings,
     pub git: GitInfo,
     pub hardware: Hardware,
+    /// Environment variables that change what is measured (OpenMP threads and binding,
+    /// the C compiler, visible GPUs), as they were set for this run.
+    #[serde(default)]
+    pub environment: BTreeMap<String, String>,
     pub benchmarks: Vec<BenchResult>,
     /// Run-level warnings (no git repository, dirty tree, …).
     pub warnings: Vec<String>,
@@ -68,6 +72,19 @@ pub struct BenchResult {
     /// Bytes / median time.
     pub bytes_per_s: Option<f64>,
     pub warnings: Vec<String>,
+}
+
+/// Variables worth recording with a run: `OMP_*`, `GOMP_*`, `CC`, `CUDA_VISIBLE_DEVICES`.
+pub fn relevant_environment() -> BTreeMap<String, String> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.to_string_lossy().into_owned())))
+        .filter(|(k, _)| {
+            k.starts_with("OMP_")
+                || k.starts_with("GOMP_")
+                || k == "CC"
+                || k == "CUDA_VISIBLE_DEVICES"
+        })
+        .collect()
 }
 
 impl RunRecord {

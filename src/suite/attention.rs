@@ -1,7 +1,9 @@
 //! Attention forward, O = softmax(Q·Kᵀ·scale)·V with scale = 1/√head_dim.
-//! FLOPs: 4·B·H·Sq·Sk·D (two matrix products of 2·Sq·Sk·D each), halved for causal
-//! masking (the common convention; exact for Sq = Sk up to the diagonal). The softmax is not
-//! counted. Bytes: Q, K and V read once and O written once.
+//! FLOPs: 4·B·H·Sq·Sk·D (two matrix products of 2·Sq·Sk·D each). Causal masking with
+//! Sq = Sk halves it (FlashAttention's convention, so numbers compare with published ones);
+//! with Sq ≠ Sk it counts the visible (query, key) pairs exactly, since query i sees
+//! min(Sk, max(0, i + Sk − Sq + 1)) keys — a decode-like shape sees almost everything.
+//! The softmax is not counted. Bytes: Q, K and V read once and O written once.
 
 use super::{Dtype, Profile, Shape};
 
@@ -20,6 +22,10 @@ pub fn shapes(profile: Profile) -> Vec<Shape> {
             shape(1, 4, 256, 256, 64, true),
             // Not a multiple of any tile size, with causal masking: catches edge handling.
             shape(1, 2, 200, 200, 64, true),
+            // Fewer queries than keys (the mask is offset by sk − sq, as in decoding)…
+            shape(1, 2, 72, 200, 64, true),
+            // …and more queries than keys (the first rows see no key and output zeros).
+            shape(1, 2, 200, 72, 64, true),
         ],
         Profile::Full => vec![
             shape(1, 8, 512, 512, 64, false),
@@ -43,8 +49,14 @@ pub fn flops(shape: &Shape) -> u64 {
             head_dim,
             causal,
         } => {
-            let full = 4 * batch * heads * sq * sk * head_dim;
-            if causal { full / 2 } else { full }
+            let per_pair = 4 * batch * heads * head_dim;
+            if !causal {
+                per_pair * sq * sk
+            } else if sq == sk {
+                per_pair * sq * sk / 2
+            } else {
+                per_pair * visible_pairs(sq, sk)
+            }
         }
         _ => unreachable!("attention::flops on a non-attention shape"),
     }
@@ -62,6 +74,13 @@ pub fn bytes(shape: &Shape, dtype: Dtype) -> u64 {
         } => batch * heads * head_dim * (2 * sq + 2 * sk) * dtype.size_bytes(),
         _ => unreachable!("attention::bytes on a non-attention shape"),
     }
+}
+
+/// (query, key) pairs left visible by the causal mask (query i sees key j ≤ i + sk − sq).
+fn visible_pairs(sq: u64, sk: u64) -> u64 {
+    (0..sq)
+        .map(|i| (i + sk + 1).saturating_sub(sq).min(sk))
+        .sum()
 }
 
 /// `b1h4sq256sk256d64`, with `-causal` appended for causal masking.
@@ -107,7 +126,20 @@ mod tests {
             head_dim: 8,
             causal: true,
         };
-        assert_eq!(flops(&c), flops(&s) / 2);
         assert_eq!(id_segment(&c), "b2h3sq4sk5d8-causal");
+        // sq 4, sk 5: queries see 2, 3, 4, 5 keys = 14 pairs.
+        assert_eq!(visible_pairs(4, 5), 14);
+        assert_eq!(flops(&c), 4 * 2 * 3 * 8 * 14);
+        // sq 5, sk 2: queries see 0, 0, 0, 1, 2 keys.
+        assert_eq!(visible_pairs(5, 2), 3);
+        let square = Shape::Attention {
+            batch: 1,
+            heads: 1,
+            sq: 4,
+            sk: 4,
+            head_dim: 8,
+            causal: true,
+        };
+        assert_eq!(flops(&square), 4 * 4 * 4 * 8 / 2, "halved by convention");
     }
 }

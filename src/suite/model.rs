@@ -159,6 +159,7 @@ impl Shape {
         match *self {
             Shape::Copy { bytes } => put("bytes", bytes.into()),
             Shape::Gemm { m, n, k } => {
+                put("layout", "row-major".into());
                 put("m", m.into());
                 put("n", n.into());
                 put("k", k.into());
@@ -171,6 +172,7 @@ impl Shape {
                 head_dim,
                 causal,
             } => {
+                put("layout", "bhsd".into());
                 put("batch", batch.into());
                 put("heads", heads.into());
                 put("sq", sq.into());

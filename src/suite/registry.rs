@@ -52,7 +52,9 @@ pub fn build_suite(kernels: &[KernelSpec], profile: Profile, filter: &Filter) ->
             for shape in shapes(family, profile) {
                 let too_big = spec
                     .max_gflop
-                    .is_some_and(|limit| shape.flops() as f64 / 1e9 > limit);
+                    .is_some_and(|limit| shape.flops() as f64 / 1e9 > limit)
+                    || matches!((shape, spec.max_head_dim),
+                        (Shape::Attention { head_dim, .. }, Some(max)) if head_dim > max);
                 let bench = Benchmark::new(&spec.name, spec.dtype, shape);
                 if !too_big && filter.matches(&bench.id) {
                     out.push(bench);

@@ -6,16 +6,20 @@
 //! element-wise relative error it does not explode on outputs that happen to be near zero,
 //! and unlike an absolute error it does not depend on the problem's scale. Any NaN fails.
 //! Large outputs are checked on a sample of rows spread evenly over the whole output
-//! (always including the first and last); the NaN scan always covers every element, so an
-//! element the kernel never wrote (outputs are poisoned with NaN) is always caught.
+//! (always including the first and last), as many as a fixed reference budget allows; the
+//! NaN/Inf scan always covers every element, so an element the kernel never wrote (outputs
+//! are poisoned with NaN) is always caught.
 
 use serde::{Deserialize, Serialize};
 
 use super::{Benchmark, Inputs, Output, Shape};
 use crate::backend::cpu::reference;
 
-/// Rows checked against the reference at most; reference cost is rows × row cost.
-const MAX_CHECKED_ROWS: u64 = 256;
+/// Multiply-adds the reference may spend on one check: quick shapes are checked in full,
+/// large ones on a sample of rows.
+const REFERENCE_BUDGET: u64 = 200_000_000;
+/// Rows checked at least, however expensive a row is.
+const MIN_CHECKED_ROWS: u64 = 256;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verification {
@@ -28,8 +32,8 @@ pub struct Verification {
     pub checked: u64,
     /// Elements in the whole output.
     pub total: u64,
-    /// Elements that are NaN anywhere in the output.
-    pub nan_count: u64,
+    /// Elements that are NaN or infinite anywhere in the output.
+    pub nonfinite_count: u64,
     /// Checked elements whose error exceeds the tolerance.
     pub mismatches: u64,
     /// Flat index of the worst element, when there is an error at all.
@@ -43,8 +47,8 @@ impl Verification {
             "ok (exact)".to_string()
         } else if self.passed {
             format!("ok (err {:.1e})", self.max_rel_error.unwrap_or(0.0))
-        } else if self.nan_count > 0 {
-            format!("FAIL: {} NaN of {}", self.nan_count, self.total)
+        } else if self.nonfinite_count > 0 {
+            format!("FAIL: {} NaN/Inf of {}", self.nonfinite_count, self.total)
         } else {
             let err = self
                 .max_rel_error
@@ -57,15 +61,15 @@ impl Verification {
     }
 }
 
-/// Rows to check out of `rows`: all of them, or `MAX_CHECKED_ROWS` spread evenly.
-fn sample_rows(rows: u64) -> Vec<u64> {
-    if rows <= MAX_CHECKED_ROWS {
+/// Rows to check out of `rows` when one row costs `row_cost` multiply-adds: all of them if
+/// the budget allows, else as many as it allows (at least 256) spread evenly.
+fn sample_rows(rows: u64, row_cost: u64) -> Vec<u64> {
+    let limit = (REFERENCE_BUDGET / row_cost.max(1)).max(MIN_CHECKED_ROWS);
+    if rows <= limit {
         return (0..rows).collect();
     }
     let last = rows - 1;
-    let mut picked: Vec<u64> = (0..MAX_CHECKED_ROWS)
-        .map(|i| i * last / (MAX_CHECKED_ROWS - 1))
-        .collect();
+    let mut picked: Vec<u64> = (0..limit).map(|i| i * last / (limit - 1)).collect();
     picked.dedup();
     picked
 }
@@ -76,7 +80,7 @@ pub fn verify(bench: &Benchmark, inputs: &Inputs, output: &Output) -> Verificati
     match (bench.shape, inputs, output) {
         (Shape::Copy { .. }, Inputs::Copy { src }, Output::Bytes(dst)) => verify_copy(src, dst),
         (Shape::Gemm { m, n, k }, Inputs::Gemm { a, b }, Output::F32(c)) => {
-            let rows = sample_rows(m);
+            let rows = sample_rows(m, n * k);
             let expected = reference::gemm_rows(a, b, m, n, k, &rows);
             compare_rows(c, &rows, n, &expected, tolerance)
         }
@@ -85,13 +89,14 @@ pub fn verify(bench: &Benchmark, inputs: &Inputs, output: &Output) -> Verificati
                 batch,
                 heads,
                 sq,
+                sk,
                 head_dim,
                 ..
             } = shape
             else {
                 unreachable!()
             };
-            let rows = sample_rows(batch * heads * sq);
+            let rows = sample_rows(batch * heads * sq, sk * head_dim);
             let expected = reference::attention_rows(q, k, v, &shape, &rows);
             compare_rows(o, &rows, head_dim, &expected, tolerance)
         }
@@ -101,7 +106,7 @@ pub fn verify(bench: &Benchmark, inputs: &Inputs, output: &Output) -> Verificati
             tolerance,
             checked: 0,
             total: 0,
-            nan_count: 0,
+            nonfinite_count: 0,
             mismatches: 0,
             worst_index: None,
         },
@@ -125,7 +130,7 @@ fn verify_copy(src: &[u8], dst: &[u8]) -> Verification {
         tolerance: 0.0,
         checked: src.len() as u64,
         total: dst.len() as u64,
-        nan_count: 0,
+        nonfinite_count: 0,
         mismatches,
         worst_index,
     }
@@ -139,7 +144,7 @@ fn compare_rows(
     expected: &[f64],
     tolerance: f64,
 ) -> Verification {
-    let nan_count = actual.iter().filter(|x| x.is_nan()).count() as u64;
+    let nonfinite_count = actual.iter().filter(|x| !x.is_finite()).count() as u64;
     let scale = expected.iter().fold(0.0f64, |m, x| m.max(x.abs()));
     let scale = if scale > 0.0 {
         scale
@@ -154,7 +159,7 @@ fn compare_rows(
             let index = row * width + col;
             let want = expected[r * width as usize + col as usize];
             let err = match actual.get(index as usize) {
-                Some(&got) if !got.is_nan() => (f64::from(got) - want).abs() / scale,
+                Some(&got) if got.is_finite() => (f64::from(got) - want).abs() / scale,
                 _ => f64::INFINITY,
             };
             if err > tolerance {
@@ -168,12 +173,12 @@ fn compare_rows(
     }
     let size_ok = actual.len() as u64 >= rows.last().map_or(0, |r| (r + 1) * width);
     Verification {
-        passed: nan_count == 0 && mismatches == 0 && size_ok,
+        passed: nonfinite_count == 0 && mismatches == 0 && size_ok,
         max_rel_error: max_err.is_finite().then_some(max_err),
         tolerance,
         checked: rows.len() as u64 * width,
         total: actual.len() as u64,
-        nan_count,
+        nonfinite_count,
         mismatches,
         worst_index,
     }
@@ -213,12 +218,13 @@ mod tests {
     }
 
     #[test]
-    fn any_nan_fails() {
+    fn any_nan_or_inf_fails() {
         let (bench, inputs, mut out) = gemm_case();
         out[11] = f32::NAN;
+        out[3] = f32::INFINITY;
         let v = verify(&bench, &inputs, &Output::F32(out));
         assert!(!v.passed);
-        assert_eq!(v.nan_count, 1);
+        assert_eq!(v.nonfinite_count, 2);
         assert!(v.summary().contains("NaN"));
     }
 
@@ -240,9 +246,12 @@ mod tests {
 
     #[test]
     fn row_sample_spans_first_to_last() {
-        assert_eq!(sample_rows(3), vec![0, 1, 2]);
-        let rows = sample_rows(10_000);
-        assert_eq!(rows.len() as u64, MAX_CHECKED_ROWS);
+        assert_eq!(sample_rows(3, 10), vec![0, 1, 2]);
+        // 10 000 rows of 1e6 multiply-adds: 200 fit the budget, 256 is the floor.
+        let rows = sample_rows(10_000, 1_000_000);
+        assert_eq!(rows.len() as u64, MIN_CHECKED_ROWS);
         assert_eq!((rows[0], *rows.last().unwrap()), (0, 9_999));
+        // Cheap rows are all checked.
+        assert_eq!(sample_rows(10_000, 1_000).len(), 10_000);
     }
 }

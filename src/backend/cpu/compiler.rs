@@ -59,16 +59,12 @@ impl CCompiler {
     }
 
     /// Builds `spec` into a shared library (or finds it in the cache) and returns its path.
-    /// `host_key` keeps `-march=native` builds of different CPUs apart in a shared cache.
-    pub fn build(&self, spec: &KernelSpec, host_key: &str) -> Result<PathBuf> {
+    /// `host` (the CPU's feature flags) keeps `-march=native` builds for different CPUs
+    /// apart in a shared cache.
+    pub fn build(&self, spec: &KernelSpec, host: &str) -> Result<PathBuf> {
         let flags = Self::flags(spec);
         let mut hasher = Sha256::new();
-        for part in [
-            self.identity.as_str(),
-            host_key,
-            &flags.join(" "),
-            &spec.source,
-        ] {
+        for part in [self.identity.as_str(), host, &flags.join(" "), &spec.source] {
             hasher.update(part.as_bytes());
             hasher.update([0u8]);
         }

@@ -8,7 +8,7 @@ pub mod reference;
 mod workload;
 
 pub use compiler::{CCompiler, cache_dir};
-pub use host::host_hardware;
+pub use host::{cpu_flags, host_hardware};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,6 +22,8 @@ use library::LoadedKernel;
 
 pub struct CpuBackend {
     compiler: CCompiler,
+    /// CPU feature flags, part of the kernel cache key.
+    cpu_flags: String,
     kernels: Vec<KernelSpec>,
     hardware: Hardware,
     /// Compiled kernels by name, or why they could not be built (compiled at most once).
@@ -34,8 +36,15 @@ impl CpuBackend {
         let kernels = kernels::load_manifest(tree, "cpu")?;
         let compiler = CCompiler::detect()?;
         let hardware = host_hardware(Some(compiler.identity()));
+        // Fail early, as an environment problem, if compiled kernels cannot be cached.
+        let cache = cache_dir();
+        std::fs::create_dir_all(&cache).map_err(|source| Error::Write {
+            path: cache,
+            source,
+        })?;
         Ok(CpuBackend {
             compiler,
+            cpu_flags: cpu_flags(),
             kernels,
             hardware,
             loaded: HashMap::new(),
@@ -52,7 +61,7 @@ impl CpuBackend {
         if !self.loaded.contains_key(&key) {
             let built = self
                 .compiler
-                .build(spec, &self.hardware.key)
+                .build(spec, &self.cpu_flags)
                 .and_then(|path| LoadedKernel::load(&path, spec))
                 .map(Arc::new)
                 .map_err(|e| e.to_string());
