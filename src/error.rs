@@ -77,6 +77,10 @@ pub enum Error {
     #[error("CUDA backend unavailable: {0}")]
     CudaUnavailable(String),
 
+    /// A comparison found verdicts the user asked to fail on (e.g. "2 slower").
+    #[error("regression: {0} (see the table above)")]
+    Regression(String),
+
     #[error("{failed} of {total} benchmarks failed (see the table above)")]
     BenchmarksFailed { failed: usize, total: usize },
 }
@@ -110,6 +114,7 @@ impl Error {
             | Error::KernelUnavailable { .. }
             | Error::BenchmarksFailed { .. } => ExitCode::BenchmarkFailed,
             Error::CompilerMissing { .. } => ExitCode::Environment,
+            Error::Regression(_) => ExitCode::Regression,
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod error;
 pub mod kernels;
 pub mod measure;
+pub mod regress;
 pub mod report;
 pub mod runner;
 pub mod stats;

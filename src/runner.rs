@@ -80,6 +80,7 @@ pub fn run_one(
         summary: None,
         flop_per_s: None,
         bytes_per_s: None,
+        throttled: false,
         warnings: Vec::new(),
     };
     let inputs = generate_inputs(bench, seed);

@@ -45,6 +45,7 @@ fn record() -> RunRecord {
             summary: orac::stats::Summary::from_samples(&[1e-6, 2e-6, 3e-6]),
             flop_per_s: Some(1e6),
             bytes_per_s: Some(6e6),
+            throttled: false,
             warnings: vec![],
         }],
         warnings: vec![],

@@ -3,6 +3,16 @@
 
 pub struct SplitMix64(u64);
 
+/// FNV-1a of `text` mixed with `seed`: a stable per-name seed.
+pub fn seed_from(text: &str, seed: u64) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ seed;
+    for byte in text.bytes() {
+        h ^= u64::from(byte);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
 impl SplitMix64 {
     pub fn new(seed: u64) -> Self {
         SplitMix64(seed)

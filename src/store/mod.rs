@@ -2,6 +2,7 @@
 //! reading/writing `results/<hardware-key>/<timestamp>-<sha>.json`. Storage never prints;
 //! what a user should hear comes back as warnings or errors.
 
+mod baseline;
 mod git;
 mod hardware;
 mod reader;
@@ -9,6 +10,10 @@ mod schema;
 mod time;
 mod writer;
 
+pub use baseline::{
+    BASELINE_POINTS, BASELINE_SCHEMA_VERSION, Baseline, BaselineEntry, MIN_HISTORY_RUNS,
+    NoiseSource, baseline_path, entries_from_runs, load_baseline, save_baseline,
+};
 pub use git::{GitInfo, provenance};
 pub use hardware::{Hardware, slug};
 pub use reader::{find_runs, load_run};

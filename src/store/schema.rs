@@ -71,6 +71,10 @@ pub struct BenchResult {
     pub flop_per_s: Option<f64>,
     /// Bytes / median time.
     pub bytes_per_s: Option<f64>,
+    /// Measured below the clocks it should have run at (set by the CUDA backend's clock
+    /// checks); a throttled result is never compared as a regression.
+    #[serde(default)]
+    pub throttled: bool,
     pub warnings: Vec<String>,
 }
 

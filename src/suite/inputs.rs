@@ -4,7 +4,7 @@
 use half::{bf16, f16};
 
 use super::{Benchmark, Dtype, Shape};
-use crate::stats::rng::SplitMix64;
+use crate::stats::rng::{SplitMix64, seed_from};
 
 /// Host-side inputs of one benchmark. Floating-point values lie in [-1, 1) and are already
 /// rounded to the benchmark's dtype, so the reference sees exactly what the kernel sees.
@@ -37,16 +37,6 @@ fn next_signed_unit(rng: &mut SplitMix64) -> f32 {
     (bits as f32 / (1u32 << 23) as f32) - 1.0
 }
 
-/// FNV-1a of the benchmark id: each benchmark gets its own, stable input stream.
-fn seed_for(id: &str, seed: u64) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ seed;
-    for byte in id.bytes() {
-        h ^= u64::from(byte);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
-}
-
 fn random_tensor(rng: &mut SplitMix64, len: u64, dtype: Dtype) -> Vec<f32> {
     (0..len)
         .map(|_| {
@@ -62,7 +52,7 @@ fn random_tensor(rng: &mut SplitMix64, len: u64, dtype: Dtype) -> Vec<f32> {
 
 /// Generates the inputs of `bench` from `seed` (the same seed gives the same inputs).
 pub fn generate_inputs(bench: &Benchmark, seed: u64) -> Inputs {
-    let mut rng = SplitMix64::new(seed_for(&bench.id, seed));
+    let mut rng = SplitMix64::new(seed_from(&bench.id, seed));
     match bench.shape {
         Shape::Copy { bytes } => {
             let mut src = Vec::with_capacity(bytes as usize);

@@ -1,0 +1,324 @@
+//! Building a comparison: per benchmark a ratio of medians with a bootstrap CI and a rank
+//! test, p-values adjusted across the comparison, a threshold from the benchmark's noise,
+//! and a verdict.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use super::side::Side;
+use super::{CompareConfig, Thresholds, Verdict, decide};
+use crate::error::{Error, Result};
+use crate::stats::bootstrap::{paired_ratio, ratio_of_medians};
+use crate::stats::rng::seed_from;
+use crate::stats::{benjamini_hochberg, mann_whitney_u, quantile, robust_cv, wilcoxon_signed_rank};
+use crate::store::NoiseSource;
+use crate::suite::Family;
+
+const LEVEL: f64 = 0.95;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Two separate sets of runs: Mann–Whitney U, bootstrap of the ratio of medians.
+    Independent,
+    /// Interleaved A/B pairs in one process: Wilcoxon signed-rank on log ratios,
+    /// bootstrap over pairs.
+    Paired,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SideInfo {
+    pub label: String,
+    pub hardware_key: String,
+    pub commit: Option<String>,
+    pub dirty: Option<bool>,
+    /// Runs this side was built from (0 for a baseline).
+    pub runs: usize,
+    pub compiler: Option<String>,
+    pub orac_version: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub id: String,
+    pub family: Family,
+    /// Median seconds per run on each side.
+    pub base_median: Option<f64>,
+    pub head_median: Option<f64>,
+    /// Head time / base time: above 1 is slower.
+    pub ratio: Option<f64>,
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+    pub p_value: Option<f64>,
+    /// Benjamini–Hochberg adjusted p-value across this comparison.
+    pub q_value: Option<f64>,
+    pub noise: Option<f64>,
+    pub noise_source: Option<NoiseSource>,
+    pub threshold: Option<f64>,
+    pub verdict: Verdict,
+    pub note: Option<String>,
+}
+
+impl Entry {
+    fn bare(id: &str, family: Family, verdict: Verdict) -> Self {
+        Entry {
+            id: id.to_string(),
+            family,
+            base_median: None,
+            head_median: None,
+            ratio: None,
+            ci_low: None,
+            ci_high: None,
+            p_value: None,
+            q_value: None,
+            noise: None,
+            noise_source: None,
+            threshold: None,
+            verdict,
+            note: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Comparison {
+    pub mode: Mode,
+    pub base: SideInfo,
+    pub head: SideInfo,
+    pub defaults: Thresholds,
+    pub entries: Vec<Entry>,
+    pub warnings: Vec<String>,
+}
+
+impl Comparison {
+    pub fn verdicts(&self) -> Vec<Verdict> {
+        self.entries.iter().map(|e| e.verdict).collect()
+    }
+
+    pub fn count(&self, verdict: Verdict) -> usize {
+        self.entries.iter().filter(|e| e.verdict == verdict).count()
+    }
+
+    /// Geometric mean of head/base time ratios per family, over compared benchmarks.
+    pub fn geomean_by_family(&self) -> Vec<(Family, f64, usize)> {
+        let mut out = Vec::new();
+        for family in [Family::Memcpy, Family::Gemm, Family::Attention] {
+            let logs: Vec<f64> = self
+                .entries
+                .iter()
+                .filter(|e| e.family == family)
+                .filter_map(|e| e.ratio.filter(|_| e.verdict != Verdict::Throttled))
+                .map(f64::ln)
+                .collect();
+            if !logs.is_empty() {
+                let mean = logs.iter().sum::<f64>() / logs.len() as f64;
+                out.push((family, mean.exp(), logs.len()));
+            }
+        }
+        out
+    }
+}
+
+fn median(samples: &[f64]) -> Option<f64> {
+    if samples.is_empty() {
+        return None;
+    }
+    let mut s = samples.to_vec();
+    s.sort_by(f64::total_cmp);
+    Some(quantile(&s, 0.5))
+}
+
+/// Adjusts the p-values of compared entries and assigns their verdicts.
+fn finalize(entries: &mut [Entry], config: &CompareConfig) {
+    let compared: Vec<usize> = (0..entries.len())
+        .filter(|&i| entries[i].p_value.is_some() && entries[i].verdict == Verdict::Unchanged)
+        .collect();
+    let p: Vec<f64> = compared
+        .iter()
+        .map(|&i| entries[i].p_value.unwrap())
+        .collect();
+    for (&i, q) in compared.iter().zip(benjamini_hochberg(&p)) {
+        let e = &mut entries[i];
+        let t = config.for_id(&e.id);
+        let threshold = t.threshold(e.noise.unwrap_or(0.0));
+        e.q_value = Some(q);
+        e.threshold = Some(threshold);
+        e.verdict = decide(e.ci_low.unwrap(), e.ci_high.unwrap(), q, threshold, t.alpha);
+    }
+}
+
+fn check_hardware(base: &SideInfo, head: &SideInfo, allow_cross: bool) -> Result<Vec<String>> {
+    let mut warnings = Vec::new();
+    if base.hardware_key != head.hardware_key {
+        let what = format!(
+            "base ran on {}, head on {}",
+            base.hardware_key, head.hardware_key
+        );
+        if !allow_cross {
+            return Err(Error::Usage(format!(
+                "{what}: differences would be the hardware's, not the code's (pass --allow-cross-hardware to compare anyway)"
+            )));
+        }
+        warnings.push(format!("{what}: compared across hardware on request"));
+    }
+    if let (Some(a), Some(b)) = (&base.compiler, &head.compiler)
+        && a != b
+    {
+        warnings.push(format!("compilers differ: base {a}, head {b}"));
+    }
+    if let (Some(a), Some(b)) = (&base.orac_version, &head.orac_version)
+        && a != b
+    {
+        warnings.push(format!("orac versions differ: base {a}, head {b}"));
+    }
+    Ok(warnings)
+}
+
+/// Compares two independent sides benchmark by benchmark.
+pub fn compare_independent(
+    base: &Side,
+    head: &Side,
+    config: &CompareConfig,
+    allow_cross_hardware: bool,
+) -> Result<Comparison> {
+    let warnings = check_hardware(&base.info, &head.info, allow_cross_hardware)?;
+    let ids: BTreeSet<&String> = base.benches.keys().chain(head.benches.keys()).collect();
+    let mut entries = Vec::new();
+    for id in ids {
+        let entry = match (base.benches.get(id), head.benches.get(id)) {
+            (None, Some(h)) => Entry::bare(id, h.family, Verdict::New),
+            (Some(b), None) => Entry::bare(id, b.family, Verdict::Missing),
+            (Some(b), Some(h)) => compare_one(id, b, h),
+            (None, None) => unreachable!("id came from one of the sides"),
+        };
+        entries.push(entry);
+    }
+    finalize(&mut entries, config);
+    Ok(Comparison {
+        mode: Mode::Independent,
+        base: base.info.clone(),
+        head: head.info.clone(),
+        defaults: config.defaults,
+        entries,
+        warnings,
+    })
+}
+
+/// Everything but the verdict; `Unchanged` here means "to be decided by `finalize`".
+fn compare_one(id: &str, b: &super::SideBench, h: &super::SideBench) -> Entry {
+    use crate::store::Status;
+    let mut e = Entry::bare(id, h.family, Verdict::Unchanged);
+    e.base_median = median(&b.samples);
+    e.head_median = median(&h.samples);
+    if h.status != Status::Ok {
+        e.verdict = Verdict::Failed;
+        e.note = h.error.clone().or(Some(format!("{:?}", h.status)));
+        return e;
+    }
+    if b.status != Status::Ok {
+        e.verdict = Verdict::New;
+        e.note = Some("base failed: nothing to compare with".into());
+        return e;
+    }
+    if b.throttled || h.throttled {
+        e.verdict = Verdict::Throttled;
+        e.note = Some(
+            if h.throttled {
+                "head throttled"
+            } else {
+                "base throttled"
+            }
+            .into(),
+        );
+        return e;
+    }
+    if b.samples.is_empty() || h.samples.is_empty() {
+        e.verdict = Verdict::Ambiguous;
+        e.note = Some("no samples".into());
+        return e;
+    }
+    let ci = ratio_of_medians(&b.samples, &h.samples, LEVEL, seed_from(id, 0));
+    e.ratio = Some(ci.ratio);
+    e.ci_low = Some(ci.low);
+    e.ci_high = Some(ci.high);
+    e.p_value = Some(mann_whitney_u(&b.samples, &h.samples).p_value);
+    let (noise, source) = match b.noise.or(h.noise) {
+        Some(known) => known,
+        None => (
+            robust_cv(&b.samples)
+                .unwrap_or(0.0)
+                .max(robust_cv(&h.samples).unwrap_or(0.0)),
+            NoiseSource::WithinRun,
+        ),
+    };
+    e.noise = Some(noise);
+    e.noise_source = Some(source);
+    e
+}
+
+/// The outcome of measuring one benchmark on both sides of an A/B run.
+pub enum PairedOutcome {
+    /// Per-run seconds, pair i measured back to back.
+    Measured {
+        base: Vec<f64>,
+        head: Vec<f64>,
+    },
+    /// The head kernel failed (verification, compile, run).
+    HeadFailed(String),
+    /// Only the base kernel failed.
+    BaseFailed(String),
+    New,
+    Missing,
+}
+
+/// Compares interleaved A/B measurements. Drift between runs cancels out in pairs, so the
+/// noise term of the threshold is zero: only `min_threshold` applies.
+pub fn compare_paired(
+    base: SideInfo,
+    head: SideInfo,
+    outcomes: Vec<(String, Family, PairedOutcome)>,
+    config: &CompareConfig,
+) -> Result<Comparison> {
+    let warnings = check_hardware(&base, &head, false)?;
+    let mut entries = Vec::new();
+    for (id, family, outcome) in outcomes {
+        let entry = match outcome {
+            PairedOutcome::New => Entry::bare(&id, family, Verdict::New),
+            PairedOutcome::Missing => Entry::bare(&id, family, Verdict::Missing),
+            PairedOutcome::HeadFailed(why) => Entry {
+                note: Some(why),
+                ..Entry::bare(&id, family, Verdict::Failed)
+            },
+            PairedOutcome::BaseFailed(why) => Entry {
+                note: Some(format!("base failed: {why}")),
+                ..Entry::bare(&id, family, Verdict::New)
+            },
+            PairedOutcome::Measured { base, head } => {
+                let ci = paired_ratio(&base, &head, LEVEL, seed_from(&id, 0));
+                let logs: Vec<f64> = base.iter().zip(&head).map(|(b, h)| (h / b).ln()).collect();
+                Entry {
+                    base_median: median(&base),
+                    head_median: median(&head),
+                    ratio: Some(ci.ratio),
+                    ci_low: Some(ci.low),
+                    ci_high: Some(ci.high),
+                    p_value: Some(wilcoxon_signed_rank(&logs).p_value),
+                    noise: Some(0.0),
+                    noise_source: Some(NoiseSource::Paired),
+                    ..Entry::bare(&id, family, Verdict::Unchanged)
+                }
+            }
+        };
+        entries.push(entry);
+    }
+    finalize(&mut entries, config);
+    Ok(Comparison {
+        mode: Mode::Paired,
+        base,
+        head,
+        defaults: config.defaults,
+        entries,
+        warnings,
+    })
+}
