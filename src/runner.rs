@@ -2,7 +2,8 @@
 //! statistics, producing one result per benchmark. A failure ends that benchmark only.
 
 use crate::backend::Backend;
-use crate::measure::{Settings, StopReason, measure};
+use crate::measure::{Settings, StopReason, measure, measure_pair};
+use crate::regress::PairedOutcome;
 use crate::stats::Summary;
 use crate::store::{BenchResult, Status};
 use crate::suite::{Benchmark, generate_inputs, verify};
@@ -144,4 +145,74 @@ pub fn run_one(
     result.warmup_runs = m.warmup_runs;
     result.stop_reason = Some(m.stop_reason);
     result
+}
+
+/// One benchmark of an A/B run: which sides have it.
+pub struct AbCase {
+    pub bench: Benchmark,
+    pub in_base: bool,
+    pub in_head: bool,
+}
+
+/// Checks one side's kernel: `Err` carries why it cannot be compared.
+fn checked<'a>(
+    backend: &'a mut dyn Backend,
+    bench: &Benchmark,
+    inputs: &'a crate::suite::Inputs,
+) -> Result<Box<dyn crate::backend::Workload + 'a>, String> {
+    let mut w = backend.prepare(bench, inputs).map_err(|e| e.to_string())?;
+    let out = w.run_checked().map_err(|e| e.to_string())?;
+    let v = verify(bench, inputs, &out);
+    if v.passed {
+        Ok(w)
+    } else {
+        Err(format!("verification {}", v.summary()))
+    }
+}
+
+/// Interleaves base and head kernels benchmark by benchmark (both verified first) and
+/// returns what `regress::compare_paired` needs. `on_progress(index, total, id, status)`.
+pub fn run_ab(
+    base: &mut dyn Backend,
+    head: &mut dyn Backend,
+    cases: &[AbCase],
+    settings: &Settings,
+    seed: u64,
+    on_progress: &mut dyn FnMut(usize, usize, &str, &str),
+) -> Vec<(String, crate::suite::Family, PairedOutcome)> {
+    let total = cases.len();
+    let mut out = Vec::with_capacity(total);
+    for (index, case) in cases.iter().enumerate() {
+        let bench = &case.bench;
+        let outcome = match (case.in_base, case.in_head) {
+            (false, _) => PairedOutcome::New,
+            (_, false) => PairedOutcome::Missing,
+            (true, true) => {
+                let inputs = generate_inputs(bench, seed);
+                match (checked(base, bench, &inputs), checked(head, bench, &inputs)) {
+                    (_, Err(why)) => PairedOutcome::HeadFailed(why),
+                    (Err(why), Ok(_)) => PairedOutcome::BaseFailed(why),
+                    (Ok(mut wb), Ok(mut wh)) => match measure_pair(&mut *wb, &mut *wh, settings) {
+                        Ok(m) => PairedOutcome::Measured {
+                            base: m.base,
+                            head: m.head,
+                        },
+                        Err(e) => PairedOutcome::HeadFailed(e.to_string()),
+                    },
+                }
+            }
+        };
+        let status = match &outcome {
+            PairedOutcome::Measured { base, head } => {
+                format!("{} pairs", base.len().min(head.len()))
+            }
+            PairedOutcome::HeadFailed(_) => "HEAD FAILED".into(),
+            PairedOutcome::BaseFailed(_) => "base failed".into(),
+            PairedOutcome::New => "new".into(),
+            PairedOutcome::Missing => "missing".into(),
+        };
+        on_progress(index, total, &bench.id, &status);
+        out.push((bench.id.clone(), bench.family(), outcome));
+    }
+    out
 }

@@ -40,6 +40,122 @@ pub enum Command {
     Show(ShowArgs),
     /// List stored runs.
     Runs(RunsArgs),
+    /// Compare two sets of results: files, directories, `baseline` or git revisions.
+    Compare(CompareArgs),
+    /// A/B: measure the kernels of two git revisions interleaved in one process, then compare.
+    Ab(AbArgs),
+    /// Accepted performance per hardware key (baselines/<key>.json).
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Table,
+    Json,
+    Markdown,
+}
+
+/// How a comparison decides and reports.
+#[derive(Debug, Args)]
+pub struct GateArgs {
+    /// Config file with a [compare] section (default: ./orac.toml when it exists).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Smallest change that counts, as a fraction (0.03 = 3%).
+    #[arg(long, value_name = "FRACTION")]
+    pub min_threshold: Option<f64>,
+    /// The threshold grows to K × the benchmark's noise.
+    #[arg(long, value_name = "K")]
+    pub noise_k: Option<f64>,
+    /// False-discovery rate across all benchmarks (Benjamini–Hochberg).
+    #[arg(long)]
+    pub alpha: Option<f64>,
+    /// Verdicts that fail the command (comma-separated; default slower,failed).
+    #[arg(long, value_name = "VERDICTS")]
+    pub fail_on: Option<String>,
+    /// What to print on stdout.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
+    /// Also write the PR-comment markdown to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub markdown_out: Option<PathBuf>,
+    /// Also write the JSON report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json_out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// A results file, a directory of runs, `baseline`, or a git revision.
+    pub base: String,
+    /// Same forms as BASE.
+    pub head: String,
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    pub results_dir: PathBuf,
+    #[arg(long, value_name = "DIR", default_value = "baselines")]
+    pub baselines_dir: PathBuf,
+    /// Compare runs from different hardware keys anyway.
+    #[arg(long)]
+    pub allow_cross_hardware: bool,
+    #[command(flatten)]
+    pub gate: GateArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AbArgs {
+    /// Base revision (branch, tag, sha, HEAD~1…).
+    #[arg(long)]
+    pub base: String,
+    /// Head revision.
+    #[arg(long)]
+    pub head: String,
+    /// Repository to read kernels from (default: the one containing the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    #[arg(long, short)]
+    pub filter: Option<String>,
+    #[arg(long, value_enum, default_value_t = Profile::Quick)]
+    pub profile: Profile,
+    /// Skip benchmarks whose kernel (source and manifest entry) is the same in both.
+    #[arg(long)]
+    pub changed_only: bool,
+    /// Cap each side's sampling at SECS per benchmark.
+    #[arg(long, value_name = "SECS")]
+    pub max_time: Option<f64>,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub gate: GateArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BaselineCommand {
+    /// Write baselines/<key>.json from runs (several runs give run-to-run noise).
+    Set(BaselineSetArgs),
+    /// Print a baseline.
+    Show(BaselineShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BaselineSetArgs {
+    /// Run files or directories of runs, all of one hardware key.
+    #[arg(required = true)]
+    pub runs: Vec<PathBuf>,
+    /// Only benchmarks matching this regex (others already in the baseline are kept).
+    #[arg(long, short)]
+    pub filter: Option<String>,
+    #[arg(long, value_name = "DIR", default_value = "baselines")]
+    pub baselines_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct BaselineShowArgs {
+    /// Hardware key (default: this machine's CPU key).
+    #[arg(long)]
+    pub hardware: Option<String>,
+    #[arg(long, value_name = "DIR", default_value = "baselines")]
+    pub baselines_dir: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::args::{Cli, Command, InfoArgs, ListArgs, RunArgs, RunsArgs, ShowArgs};
+use super::args::{BaselineCommand, Cli, Command, InfoArgs, ListArgs, RunArgs, RunsArgs, ShowArgs};
 use super::progress::Progress;
 use crate::backend::{self, cpu, cuda};
 use crate::error::{Error, Result};
@@ -31,6 +31,10 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Run(args) => run(&tree, args),
         Command::Show(args) => show(args),
         Command::Runs(args) => runs(args),
+        Command::Compare(args) => super::compare::compare(args),
+        Command::Ab(args) => super::compare::ab(args),
+        Command::Baseline(BaselineCommand::Set(args)) => super::baseline::set(args),
+        Command::Baseline(BaselineCommand::Show(args)) => super::baseline::show(args),
     }
 }
 

@@ -2,7 +2,9 @@
 //! codes in exactly one place.
 
 mod args;
+mod baseline;
 mod commands;
+mod compare;
 mod progress;
 
 pub use args::Cli;

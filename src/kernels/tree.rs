@@ -2,7 +2,7 @@
 //! or a directory given with `--kernels`. Everything about a kernel is read through it, so
 //! any revision of the kernels can be benchmarked without rebuilding orac.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
@@ -16,6 +16,8 @@ pub enum KernelTree {
     Embedded,
     /// A directory with the same layout as `kernels/`.
     Dir(PathBuf),
+    /// `kernels/` of a commit, read straight from a git repository (no checkout).
+    Git { repo: PathBuf, commit: String },
 }
 
 impl KernelTree {
@@ -27,6 +29,7 @@ impl KernelTree {
                 .find(|(path, _)| *path == rel)
                 .map(|(_, text)| text.to_string())
                 .ok_or_else(|| Error::KernelFileMissing(format!("{rel} (built-in kernels)"))),
+            KernelTree::Git { repo, commit } => read_from_git(repo, commit, rel),
             KernelTree::Dir(root) => {
                 let path = root.join(rel);
                 std::fs::read_to_string(&path).map_err(|source| {
@@ -45,6 +48,7 @@ impl KernelTree {
         match self {
             KernelTree::Embedded => "built-in".to_string(),
             KernelTree::Dir(root) => root.display().to_string(),
+            KernelTree::Git { commit, .. } => format!("git:{}", &commit[..commit.len().min(12)]),
         }
     }
 
@@ -52,4 +56,52 @@ impl KernelTree {
     pub fn embedded_files() -> impl Iterator<Item = &'static str> {
         embedded::EMBEDDED.iter().map(|(path, _)| *path)
     }
+}
+
+fn git_error(repo: &Path, what: String) -> Error {
+    Error::Usage(format!("{}: {what}", repo.display()))
+}
+
+/// Reads `kernels/<rel>` at `commit` from the repository at `repo`.
+fn read_from_git(repo_path: &Path, commit: &str, rel: &str) -> Result<String> {
+    let repo = git2::Repository::open(repo_path)
+        .map_err(|e| git_error(repo_path, e.message().to_string()))?;
+    let oid =
+        git2::Oid::from_str(commit).map_err(|e| git_error(repo_path, e.message().to_string()))?;
+    let tree = repo
+        .find_commit(oid)
+        .and_then(|c| c.tree())
+        .map_err(|e| git_error(repo_path, e.message().to_string()))?;
+    let short = &commit[..commit.len().min(7)];
+    let missing = || Error::KernelFileMissing(format!("kernels/{rel} at commit {short}"));
+    let entry = tree
+        .get_path(&Path::new("kernels").join(rel))
+        .map_err(|_| missing())?;
+    let blob = entry
+        .to_object(&repo)
+        .and_then(|o| o.peel_to_blob())
+        .map_err(|_| missing())?;
+    String::from_utf8(blob.content().to_vec()).map_err(|_| Error::Manifest {
+        path: format!("kernels/{rel} at commit {short}"),
+        reason: "not UTF-8 text".into(),
+    })
+}
+
+/// Resolves `rev` (a branch, tag, sha, `HEAD~2`…) in the repository containing `dir` to
+/// the repository's root and the full commit id.
+pub fn resolve_revision(dir: &Path, rev: &str) -> Result<(PathBuf, String)> {
+    let repo = git2::Repository::discover(dir)
+        .map_err(|_| Error::Usage(format!("{} is not inside a git repository", dir.display())))?;
+    let commit = repo
+        .revparse_single(rev)
+        .and_then(|o| o.peel_to_commit())
+        .map_err(|e| {
+            Error::Usage(format!(
+                "unknown git revision '{rev}' in {}: {}",
+                repo.path().display(),
+                e.message()
+            ))
+        })?;
+    let root = repo.workdir().unwrap_or_else(|| repo.path()).to_path_buf();
+    Ok((root, commit.id().to_string()))
 }

@@ -31,7 +31,7 @@ pub struct Measurement {
 }
 
 /// Never fewer samples than this, however slow the kernel: a summary needs them.
-const MIN_SAMPLES: usize = 3;
+pub(super) const MIN_SAMPLES: usize = 3;
 
 /// Runs `settings.warmup_runs` runs (at least) for `settings.warmup_time` (at least), then
 /// samples. Time: bounded by warm-up + `max_time` + one sample's duration beyond it.
@@ -87,7 +87,7 @@ pub fn measure(w: &mut dyn Timed, settings: &Settings) -> Result<Measurement> {
 }
 
 /// Runs per sample so one sample lasts at least `min_sample_time`.
-fn batch_size(run_seconds: f64, min_sample_time: Duration) -> u64 {
+pub(super) fn batch_size(run_seconds: f64, min_sample_time: Duration) -> u64 {
     if run_seconds <= 0.0 || !run_seconds.is_finite() {
         return 1;
     }

@@ -2,9 +2,11 @@
 //! the noise of the samples themselves.
 
 mod harness;
+mod paired;
 mod settings;
 
 pub use harness::{Measurement, StopReason, measure};
+pub use paired::{PairedMeasurement, measure_pair};
 pub use settings::Settings;
 
 use crate::error::Result;

@@ -187,14 +187,30 @@ pub fn compare_independent(
     let mut entries = Vec::new();
     for id in ids {
         let entry = match (base.benches.get(id), head.benches.get(id)) {
-            (None, Some(h)) => Entry::bare(id, h.family, Verdict::New),
-            (Some(b), None) => Entry::bare(id, b.family, Verdict::Missing),
+            (None, Some(h)) => Entry {
+                head_median: median(&h.samples),
+                ..Entry::bare(id, h.family, Verdict::New)
+            },
+            (Some(b), None) => Entry {
+                base_median: median(&b.samples),
+                ..Entry::bare(id, b.family, Verdict::Missing)
+            },
             (Some(b), Some(h)) => compare_one(id, b, h),
             (None, None) => unreachable!("id came from one of the sides"),
         };
         entries.push(entry);
     }
     finalize(&mut entries, config);
+    let mut warnings = warnings;
+    let within = entries
+        .iter()
+        .filter(|e| e.noise_source == Some(NoiseSource::WithinRun))
+        .count();
+    if within > 0 {
+        warnings.push(format!(
+            "{within} benchmarks have no run-to-run history, so their thresholds use the spread within one run, which underestimates run-to-run noise: set a baseline from 3 or more runs, or gate with `orac ab`"
+        ));
+    }
     Ok(Comparison {
         mode: Mode::Independent,
         base: base.info.clone(),

@@ -204,7 +204,7 @@ fn from_revision(spec: &str, ctx: &SideContext) -> Result<Option<Side>> {
         )));
     }
     // All runs of the commit count: several give a run-to-run noise estimate.
-    Side::from_runs(format!("{spec} ({})", &id[..7]), &runs).map(Some)
+    Side::from_runs(spec.to_string(), &runs).map(Some)
 }
 
 /// Resolves `spec` into a side (see the module docs).

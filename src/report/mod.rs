@@ -1,8 +1,10 @@
 //! What a person reads: terminal tables of runs and unit formatting. Functions return
 //! strings; only the CLI writes them out.
 
+mod compare;
 mod table;
 mod units;
 
+pub use compare::{MARKDOWN_LIMIT, MARKDOWN_MARKER, compare_markdown, compare_table};
 pub use table::{run_header, run_table, runs_table};
 pub use units::{format_bytes_per_s, format_flops, format_seconds};

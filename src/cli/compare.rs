@@ -1,0 +1,239 @@
+//! `orac compare` and `orac ab`: build a comparison, print it, write the reports, and turn
+//! the verdicts into an exit code.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::args::{AbArgs, CompareArgs, GateArgs, ReportFormat};
+use crate::backend::Backend;
+use crate::backend::cpu::CpuBackend;
+use crate::error::{Error, Result};
+use crate::kernels::{KernelSpec, KernelTree, resolve_revision};
+use crate::measure::Settings;
+use crate::regress::{
+    CompareConfig, Comparison, SideContext, SideInfo, compare_independent, compare_paired, outcome,
+    parse_fail_on, resolve_side,
+};
+use crate::report::{compare_markdown, compare_table};
+use crate::runner::{AbCase, run_ab};
+use crate::suite::{Filter, build_suite};
+
+/// Defaults, then the config file, then flags.
+fn config(gate: &GateArgs) -> Result<CompareConfig> {
+    let mut c = match &gate.config {
+        Some(path) => CompareConfig::load(path)?,
+        None if Path::new("orac.toml").is_file() => CompareConfig::load(Path::new("orac.toml"))?,
+        None => CompareConfig::default(),
+    };
+    let check = |name: &str, v: f64, max: f64| {
+        if v.is_finite() && (0.0..=max).contains(&v) {
+            Ok(v)
+        } else {
+            Err(Error::Usage(format!(
+                "--{name} {v}: must be between 0 and {max}"
+            )))
+        }
+    };
+    if let Some(v) = gate.min_threshold {
+        c.defaults.min_threshold = check("min-threshold", v, 10.0)?;
+    }
+    if let Some(v) = gate.noise_k {
+        c.defaults.noise_k = check("noise-k", v, 100.0)?;
+    }
+    if let Some(v) = gate.alpha {
+        c.defaults.alpha = check("alpha", v, 1.0)?;
+    }
+    if let Some(list) = &gate.fail_on {
+        c.fail_on = parse_fail_on(std::slice::from_ref(list))?;
+    }
+    Ok(c)
+}
+
+fn write_report(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).map_err(|source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Prints and writes the reports, then maps the verdicts to the exit code.
+fn finish(c: &Comparison, gate: &GateArgs, fail_on: &[crate::regress::Verdict]) -> Result<()> {
+    let json = || serde_json::to_string_pretty(c).expect("a comparison always serialises");
+    match gate.format {
+        ReportFormat::Table => println!("{}", compare_table(c)),
+        ReportFormat::Json => println!("{}", json()),
+        ReportFormat::Markdown => print!("{}", compare_markdown(c)),
+    }
+    if let Some(path) = &gate.markdown_out {
+        write_report(path, &compare_markdown(c))?;
+        eprintln!("wrote {}", path.display());
+    }
+    if let Some(path) = &gate.json_out {
+        write_report(path, &json())?;
+        eprintln!("wrote {}", path.display());
+    }
+    outcome(&c.verdicts(), fail_on)
+}
+
+pub fn compare(args: CompareArgs) -> Result<()> {
+    let config = config(&args.gate)?;
+    if args.base == "baseline" && args.head == "baseline" {
+        return Err(Error::Usage(
+            "BASE and HEAD cannot both be `baseline`".into(),
+        ));
+    }
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let ctx = |hint| SideContext {
+        results_dir: &args.results_dir,
+        baselines_dir: &args.baselines_dir,
+        repo_dir: &cwd,
+        hardware_hint: hint,
+    };
+    // Resolve the concrete side first: its hardware picks the baseline and the runs.
+    let (base, head) = if args.base == "baseline" {
+        let head = resolve_side(&args.head, &ctx(None))?;
+        let base = resolve_side(&args.base, &ctx(Some(&head.info.hardware_key)))?;
+        (base, head)
+    } else {
+        let base = resolve_side(&args.base, &ctx(None))?;
+        let head = resolve_side(&args.head, &ctx(Some(&base.info.hardware_key)))?;
+        (base, head)
+    };
+    let c = compare_independent(&base, &head, &config, args.allow_cross_hardware)?;
+    finish(&c, &args.gate, &config.fail_on)
+}
+
+/// True when the kernel behind `id` is declared and written identically in both trees.
+fn same_kernel(a: Option<&KernelSpec>, b: Option<&KernelSpec>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => {
+            a.source_hash == b.source_hash
+                && a.entry == b.entry
+                && a.flags == b.flags
+                && a.openmp == b.openmp
+                && a.dtype == b.dtype
+        }
+        _ => false,
+    }
+}
+
+fn side_info(label: &str, commit: &str, hardware_key: &str, compiler: Option<String>) -> SideInfo {
+    SideInfo {
+        label: label.to_string(),
+        hardware_key: hardware_key.to_string(),
+        commit: Some(commit.to_string()),
+        dirty: Some(false),
+        runs: 1,
+        compiler,
+        orac_version: Some(env!("CARGO_PKG_VERSION").to_string()),
+    }
+}
+
+pub fn ab(args: AbArgs) -> Result<()> {
+    let config = config(&args.gate)?;
+    let filter = Filter::new(args.filter.as_deref())?;
+    let dir = match &args.repo {
+        Some(d) => d.clone(),
+        None => std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+    };
+    let (repo, base_commit) = resolve_revision(&dir, &args.base)?;
+    let (_, head_commit) = resolve_revision(&dir, &args.head)?;
+    let mut base = CpuBackend::new(&KernelTree::Git {
+        repo: repo.clone(),
+        commit: base_commit.clone(),
+    })?;
+    let mut head = CpuBackend::new(&KernelTree::Git {
+        repo,
+        commit: head_commit.clone(),
+    })?;
+
+    let head_suite = build_suite(head.kernels(), args.profile, &filter);
+    let base_suite = build_suite(base.kernels(), args.profile, &filter);
+    let spec = |b: &dyn Backend, bench: &crate::suite::Benchmark| {
+        b.kernels()
+            .iter()
+            .find(|k| k.name == bench.kernel && k.family() == bench.family())
+            .cloned()
+    };
+    let mut cases: Vec<AbCase> = Vec::new();
+    let mut unchanged = 0;
+    for bench in &head_suite {
+        let in_base = base_suite.iter().any(|b| b.id == bench.id);
+        if args.changed_only
+            && in_base
+            && same_kernel(spec(&base, bench).as_ref(), spec(&head, bench).as_ref())
+        {
+            unchanged += 1;
+            continue;
+        }
+        cases.push(AbCase {
+            bench: bench.clone(),
+            in_base,
+            in_head: true,
+        });
+    }
+    for bench in base_suite
+        .iter()
+        .filter(|b| !head_suite.iter().any(|h| h.id == b.id))
+    {
+        cases.push(AbCase {
+            bench: bench.clone(),
+            in_base: true,
+            in_head: false,
+        });
+    }
+    if cases.is_empty() {
+        if unchanged > 0 {
+            eprintln!(
+                "no kernel changed between {} and {}: nothing to compare ({unchanged} benchmarks skipped)",
+                args.base, args.head
+            );
+            return Ok(());
+        }
+        return Err(Error::NoMatch(filter.as_str().unwrap_or("").to_string()));
+    }
+    if unchanged > 0 {
+        eprintln!("--changed-only: skipping {unchanged} benchmarks whose kernels did not change");
+    }
+    let mut settings = Settings::for_profile(args.profile);
+    if let Some(secs) = args.max_time {
+        settings.max_time = Duration::try_from_secs_f64(secs)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "--max-time {secs}: must be a positive number of seconds"
+                ))
+            })?;
+        settings.min_time = settings.min_time.min(settings.max_time);
+        settings.hard_timeout = settings.max_time * 10;
+    }
+    eprintln!(
+        "A/B {} ({}) vs {} ({}): {} benchmarks, interleaved on {}",
+        args.base,
+        &base_commit[..7],
+        args.head,
+        &head_commit[..7],
+        cases.len(),
+        head.hardware().key
+    );
+    let outcomes = run_ab(
+        &mut base,
+        &mut head,
+        &cases,
+        &settings,
+        args.seed,
+        &mut |i, n, id, status| {
+            eprintln!("[{:>3}/{n}] {id} {status}", i + 1);
+        },
+    );
+    let key = head.hardware().key.clone();
+    let compiler = head.hardware().compiler.clone();
+    let c = compare_paired(
+        side_info(&args.base, &base_commit, &key, compiler.clone()),
+        side_info(&args.head, &head_commit, &key, compiler),
+        outcomes,
+        &config,
+    )?;
+    finish(&c, &args.gate, &config.fail_on)
+}

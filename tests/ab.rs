@@ -1,0 +1,129 @@
+//! `orac ab` on a real git repository: an A/A run flags nothing, a head kernel doing ~10%
+//! more work is flagged slower.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+
+fn git(repo: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args(["-c", "user.name=orac", "-c", "user.email=orac@example.com"])
+        .args(args)
+        .current_dir(repo)
+        .output()
+        .expect("run git");
+    assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
+}
+
+/// A repository whose first commit holds the kernels and whose second makes the naive GEMM
+/// recompute its first 10% of rows (same output, ~10% more work).
+fn repo_with_slower_head() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_kernels(tmp.path());
+    git(tmp.path(), &["init", "-q"]);
+    git(tmp.path(), &["add", "."]);
+    git(tmp.path(), &["commit", "-q", "-m", "base"]);
+    git(tmp.path(), &["tag", "base"]);
+    let path = tmp.path().join("kernels/cpu/gemm_naive.c");
+    let source = std::fs::read_to_string(&path).unwrap();
+    let slower = source.replacen(
+        "    for (long i = 0; i < M; i++) {",
+        "    for (long r = 0; r < M + M / 10; r++) {\n        long i = r < M ? r : r - M;",
+        1,
+    );
+    assert_ne!(
+        source, slower,
+        "the kernel source changed shape: update this test"
+    );
+    std::fs::write(&path, slower).unwrap();
+    git(
+        tmp.path(),
+        &["commit", "-q", "-am", "naive gemm does 10% more work"],
+    );
+    tmp
+}
+
+fn ab(repo: &Path, base: &str, head: &str, extra: &[&str]) -> (std::process::Output, String) {
+    let json = repo.join(format!("ab-{base}-{head}.json"));
+    let mut args = vec![
+        "ab",
+        "--repo",
+        repo.to_str().unwrap(),
+        "--base",
+        base,
+        "--head",
+        head,
+        "--filter",
+        "^gemm/naive/f32/m128n128k128$",
+        "--json-out",
+        json.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let out = orac(repo, &args);
+    let report = std::fs::read_to_string(&json).unwrap_or_default();
+    (out, report)
+}
+
+fn verdict(report: &str) -> String {
+    let v: serde_json::Value = serde_json::from_str(report).expect("JSON report");
+    v["entries"][0]["verdict"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn a_a_flags_nothing() {
+    let repo = repo_with_slower_head();
+    let (out, report) = ab(repo.path(), "base", "base", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = verdict(&report);
+    assert!(v == "unchanged" || v == "ambiguous", "A/A gave {v}");
+}
+
+#[test]
+fn ten_percent_more_work_is_flagged_slower() {
+    let repo = repo_with_slower_head();
+    let (out, report) = ab(repo.path(), "base", "HEAD", &["--markdown-out", "pr.md"]);
+    assert_eq!(out.status.code(), Some(1), "{}\n{report}", stderr(&out));
+    assert_eq!(verdict(&report), "slower");
+    let v: serde_json::Value = serde_json::from_str(&report).unwrap();
+    let ratio = v["entries"][0]["ratio"].as_f64().unwrap();
+    assert!((1.04..1.25).contains(&ratio), "ratio {ratio}");
+    assert!(stderr(&out).contains("regression: 1 slower"));
+    let md = std::fs::read_to_string(repo.path().join("pr.md")).unwrap();
+    assert!(md.starts_with("<!-- orac:compare -->"));
+    assert!(md.contains("**slower**"));
+}
+
+#[test]
+fn changed_only_skips_untouched_kernels() {
+    let repo = repo_with_slower_head();
+    let out = orac(
+        repo.path(),
+        &[
+            "ab",
+            "--base",
+            "base",
+            "--head",
+            "HEAD",
+            "--changed-only",
+            "--filter",
+            "^gemm/blocked/f32/m128n128k128$",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no kernel changed"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn unknown_revision_is_a_usage_error() {
+    let repo = repo_with_slower_head();
+    let out = orac(repo.path(), &["ab", "--base", "nope", "--head", "HEAD"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("unknown git revision 'nope'"));
+}
