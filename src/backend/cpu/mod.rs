@@ -1,6 +1,7 @@
 //! The CPU backend, always available: kernels from `kernels/cpu/` compiled by the system C
 //! compiler at run time, and the f64 references that verify every kernel (GPU ones too).
 
+mod buffer;
 mod compiler;
 mod host;
 mod library;

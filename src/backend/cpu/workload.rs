@@ -1,35 +1,55 @@
-//! A CPU kernel bound to a benchmark's buffers, timed with the monotonic clock.
+//! A CPU kernel bound to page-aligned copies of a benchmark's buffers, timed with the
+//! monotonic clock.
 
 use std::ffi::{c_int, c_long};
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::buffer::AlignedBuf;
 use super::library::{KernelFn, LoadedKernel};
 use crate::backend::Workload;
 use crate::error::{Error, Result};
 use crate::measure::Timed;
 use crate::suite::{Benchmark, Inputs, Output, Shape};
 
-enum OutputBuf {
-    Bytes(Vec<u8>),
-    F32(Vec<f32>),
+/// The kernel's buffers, page-aligned copies of the inputs plus the output.
+enum Buffers {
+    Copy {
+        src: AlignedBuf<u8>,
+        dst: AlignedBuf<u8>,
+    },
+    Gemm {
+        a: AlignedBuf<f32>,
+        b: AlignedBuf<f32>,
+        c: AlignedBuf<f32>,
+    },
+    Attention {
+        q: AlignedBuf<f32>,
+        k: AlignedBuf<f32>,
+        v: AlignedBuf<f32>,
+        o: AlignedBuf<f32>,
+    },
 }
 
-pub struct CpuWorkload<'a> {
+pub struct CpuWorkload {
     kernel: Arc<LoadedKernel>,
     shape: Shape,
-    inputs: &'a Inputs,
-    out: OutputBuf,
+    bufs: Buffers,
 }
 
-impl<'a> CpuWorkload<'a> {
-    pub fn new(kernel: Arc<LoadedKernel>, bench: &Benchmark, inputs: &'a Inputs) -> Result<Self> {
-        let out = match (bench.shape, inputs, kernel.func) {
-            (Shape::Copy { bytes }, Inputs::Copy { .. }, KernelFn::Copy(_)) => {
-                OutputBuf::Bytes(vec![0; bytes as usize])
-            }
-            (Shape::Gemm { m, n, .. }, Inputs::Gemm { .. }, KernelFn::Gemm(_)) => {
-                OutputBuf::F32(vec![0.0; (m * n) as usize])
+impl CpuWorkload {
+    pub fn new(kernel: Arc<LoadedKernel>, bench: &Benchmark, inputs: &Inputs) -> Result<Self> {
+        let bufs = match (bench.shape, inputs, kernel.func) {
+            (Shape::Copy { bytes }, Inputs::Copy { src }, KernelFn::Copy(_)) => Buffers::Copy {
+                src: AlignedBuf::from_slice(src),
+                dst: AlignedBuf::zeroed(bytes as usize),
+            },
+            (Shape::Gemm { m, n, .. }, Inputs::Gemm { a, b }, KernelFn::Gemm(_)) => {
+                Buffers::Gemm {
+                    a: AlignedBuf::from_slice(a),
+                    b: AlignedBuf::from_slice(b),
+                    c: AlignedBuf::zeroed((m * n) as usize),
+                }
             }
             (
                 Shape::Attention {
@@ -39,9 +59,14 @@ impl<'a> CpuWorkload<'a> {
                     head_dim,
                     ..
                 },
-                Inputs::Attention { .. },
+                Inputs::Attention { q, k, v },
                 KernelFn::Attention(_),
-            ) => OutputBuf::F32(vec![0.0; (batch * heads * sq * head_dim) as usize]),
+            ) => Buffers::Attention {
+                q: AlignedBuf::from_slice(q),
+                k: AlignedBuf::from_slice(k),
+                v: AlignedBuf::from_slice(v),
+                o: AlignedBuf::zeroed((batch * heads * sq * head_dim) as usize),
+            },
             _ => {
                 return Err(Error::Usage(format!(
                     "kernel of {} does not implement this benchmark's operation",
@@ -52,25 +77,19 @@ impl<'a> CpuWorkload<'a> {
         Ok(CpuWorkload {
             kernel,
             shape: bench.shape,
-            inputs,
-            out,
+            bufs,
         })
     }
 
     fn launch(&mut self) {
-        // SAFETY: every buffer was allocated for exactly this shape in `new` (inputs by
-        // `generate_inputs`), and the kernel's signature is the one its op declares.
+        // SAFETY: every buffer was allocated for exactly this shape in `new`, and the
+        // kernel's signature is the one its op declares.
         unsafe {
-            match (self.kernel.func, self.inputs, &mut self.out, self.shape) {
-                (KernelFn::Copy(f), Inputs::Copy { src }, OutputBuf::Bytes(dst), _) => {
+            match (self.kernel.func, &mut self.bufs, self.shape) {
+                (KernelFn::Copy(f), Buffers::Copy { src, dst }, _) => {
                     f(src.as_ptr(), dst.as_mut_ptr(), src.len())
                 }
-                (
-                    KernelFn::Gemm(f),
-                    Inputs::Gemm { a, b },
-                    OutputBuf::F32(c),
-                    Shape::Gemm { m, n, k },
-                ) => f(
+                (KernelFn::Gemm(f), Buffers::Gemm { a, b, c }, Shape::Gemm { m, n, k }) => f(
                     a.as_ptr(),
                     b.as_ptr(),
                     c.as_mut_ptr(),
@@ -80,8 +99,7 @@ impl<'a> CpuWorkload<'a> {
                 ),
                 (
                     KernelFn::Attention(f),
-                    Inputs::Attention { q, k, v },
-                    OutputBuf::F32(o),
+                    Buffers::Attention { q, k, v, o },
                     Shape::Attention {
                         batch,
                         heads,
@@ -109,7 +127,7 @@ impl<'a> CpuWorkload<'a> {
     }
 }
 
-impl Timed for CpuWorkload<'_> {
+impl Timed for CpuWorkload {
     fn time_batch(&mut self, runs: u64) -> Result<f64> {
         let start = Instant::now();
         for _ in 0..runs {
@@ -119,22 +137,25 @@ impl Timed for CpuWorkload<'_> {
     }
 }
 
-impl Workload for CpuWorkload<'_> {
+impl Workload for CpuWorkload {
     fn run_checked(&mut self) -> Result<Output> {
-        match (&mut self.out, self.inputs) {
+        match &mut self.bufs {
             // The complement of the source differs from it in every byte.
-            (OutputBuf::Bytes(dst), Inputs::Copy { src }) => {
-                for (d, s) in dst.iter_mut().zip(src) {
+            Buffers::Copy { src, dst } => {
+                for (d, s) in dst.as_mut_slice().iter_mut().zip(src.as_slice()) {
                     *d = !*s;
                 }
             }
-            (OutputBuf::F32(out), _) => out.fill(f32::NAN),
-            _ => unreachable!("output buffer matches the inputs"),
+            Buffers::Gemm { c: out, .. } | Buffers::Attention { o: out, .. } => {
+                out.as_mut_slice().fill(f32::NAN)
+            }
         }
         self.launch();
-        Ok(match &self.out {
-            OutputBuf::Bytes(b) => Output::Bytes(b.clone()),
-            OutputBuf::F32(v) => Output::F32(v.clone()),
+        Ok(match &self.bufs {
+            Buffers::Copy { dst, .. } => Output::Bytes(dst.as_slice().to_vec()),
+            Buffers::Gemm { c: out, .. } | Buffers::Attention { o: out, .. } => {
+                Output::F32(out.as_slice().to_vec())
+            }
         })
     }
 }
