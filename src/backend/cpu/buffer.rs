@@ -43,7 +43,9 @@ impl<T: Copy> AlignedBuf<T> {
     /// A zero-filled buffer of `len` elements (all-zero bits must be a valid `T`: true for
     /// the integer and float types used here).
     pub fn zeroed(len: usize) -> Self {
-        let bytes = len.checked_mul(size_of::<T>()).expect("buffer size overflow");
+        let bytes = len
+            .checked_mul(size_of::<T>())
+            .expect("buffer size overflow");
         if bytes == 0 {
             return AlignedBuf {
                 ptr: NonNull::dangling(),

@@ -44,13 +44,11 @@ impl CpuWorkload {
                 src: AlignedBuf::from_slice(src),
                 dst: AlignedBuf::zeroed(bytes as usize),
             },
-            (Shape::Gemm { m, n, .. }, Inputs::Gemm { a, b }, KernelFn::Gemm(_)) => {
-                Buffers::Gemm {
-                    a: AlignedBuf::from_slice(a),
-                    b: AlignedBuf::from_slice(b),
-                    c: AlignedBuf::zeroed((m * n) as usize),
-                }
-            }
+            (Shape::Gemm { m, n, .. }, Inputs::Gemm { a, b }, KernelFn::Gemm(_)) => Buffers::Gemm {
+                a: AlignedBuf::from_slice(a),
+                b: AlignedBuf::from_slice(b),
+                c: AlignedBuf::zeroed((m * n) as usize),
+            },
             (
                 Shape::Attention {
                     batch,
