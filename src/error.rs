@@ -10,6 +10,8 @@ use std::path::PathBuf;
 pub enum ExitCode {
     /// Everything ran and verified.
     Ok = 0,
+    /// Stopped by Ctrl-C; what was measured is kept for `orac run --resume`.
+    Interrupted = 130,
     /// Reserved for "a regression was found" (the comparison commands).
     Regression = 1,
     /// Bad arguments or bad input files: the user can fix the command line or the file.
@@ -81,6 +83,15 @@ pub enum Error {
     #[error("regression: {0} (see the table above)")]
     Regression(String),
 
+    #[error(
+        "interrupted: {done} of {total} benchmarks kept in {journal}; `orac run --resume` finishes the run"
+    )]
+    Interrupted {
+        done: usize,
+        total: usize,
+        journal: String,
+    },
+
     #[error("{failed} of {total} benchmarks failed (see the table above)")]
     BenchmarksFailed { failed: usize, total: usize },
 }
@@ -115,6 +126,7 @@ impl Error {
             | Error::BenchmarksFailed { .. } => ExitCode::BenchmarkFailed,
             Error::CompilerMissing { .. } => ExitCode::Environment,
             Error::Regression(_) => ExitCode::Regression,
+            Error::Interrupted { .. } => ExitCode::Interrupted,
         }
     }
 }

@@ -49,26 +49,15 @@ pub fn run_all(
     results
 }
 
-/// Verifies, then (only if the output is right) measures one benchmark.
-pub fn run_one(
-    backend: &mut dyn Backend,
-    bench: &Benchmark,
-    settings: &Settings,
-    seed: u64,
-) -> BenchResult {
-    let source_hash = backend
-        .kernels()
-        .iter()
-        .find(|k| k.name == bench.kernel && k.family() == bench.family())
-        .map(|k| k.source_hash.clone())
-        .unwrap_or_default();
-    let mut result = BenchResult {
+/// A result for `bench` with no verification or timing yet (status `error` until set).
+pub fn unmeasured(bench: &Benchmark, kernel_source_hash: String) -> BenchResult {
+    BenchResult {
         id: bench.id.clone(),
         family: bench.family(),
         kernel: bench.kernel.clone(),
         dtype: bench.dtype,
         params: bench.shape.params(),
-        kernel_source_hash: source_hash,
+        kernel_source_hash,
         flops: bench.flops(),
         bytes: bench.bytes(),
         status: Status::Error,
@@ -83,7 +72,23 @@ pub fn run_one(
         bytes_per_s: None,
         throttled: false,
         warnings: Vec::new(),
-    };
+    }
+}
+
+/// Verifies, then (only if the output is right) measures one benchmark.
+pub fn run_one(
+    backend: &mut dyn Backend,
+    bench: &Benchmark,
+    settings: &Settings,
+    seed: u64,
+) -> BenchResult {
+    let source_hash = backend
+        .kernels()
+        .iter()
+        .find(|k| k.name == bench.kernel && k.family() == bench.family())
+        .map(|k| k.source_hash.clone())
+        .unwrap_or_default();
+    let mut result = unmeasured(bench, source_hash);
     let inputs = generate_inputs(bench, seed);
     let mut workload = match backend.prepare(bench, &inputs) {
         Ok(w) => w,

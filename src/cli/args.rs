@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::backend::BackendChoice;
+use crate::isolate::Isolation;
 use crate::suite::Profile;
 
 const AFTER_HELP: &str = "\
@@ -12,8 +13,9 @@ Exit codes:
   0  success
   1  a regression was found (comparison commands)
   2  bad arguments or input (unknown filter, corrupt results file, no GPU for --backend cuda)
-  3  a benchmark failed verification, failed to compile or crashed (other results are saved)
-  4  the environment cannot run it (no C compiler, unwritable results directory)";
+  3  a benchmark failed verification, failed to compile, crashed or timed out (others are saved)
+  4  the environment cannot run it (no C compiler, unwritable results directory)
+  130  interrupted (Ctrl-C); `orac run --resume` finishes the run";
 
 /// GPU kernel microbenchmarks: verified against a reference, timed with care, stored by
 /// commit and hardware.
@@ -47,6 +49,9 @@ pub enum Command {
     /// Accepted performance per hardware key (baselines/<key>.json).
     #[command(subcommand)]
     Baseline(BaselineCommand),
+    /// Internal: run a job for `orac run` in an isolated process.
+    #[command(hide = true)]
+    Worker,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -195,6 +200,15 @@ pub struct RunArgs {
     /// Seed of the random inputs.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Worker processes: a crash or hang ends one benchmark, not the run.
+    #[arg(long, value_enum, default_value_t = Isolation::Family)]
+    pub isolation: Isolation,
+    /// Kill a benchmark (and record it as failed) after SECS.
+    #[arg(long, value_name = "SECS", default_value_t = 600.0)]
+    pub timeout: f64,
+    /// Finish the newest interrupted run of this machine in --results-dir (its journal).
+    #[arg(long)]
+    pub resume: bool,
 }
 
 #[derive(Debug, Args)]

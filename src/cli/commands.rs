@@ -1,17 +1,11 @@
 //! One function per subcommand. They print; the library they call does not.
 
-use std::path::PathBuf;
-use std::time::Duration;
-
-use super::args::{BaselineCommand, Cli, Command, InfoArgs, ListArgs, RunArgs, RunsArgs, ShowArgs};
-use super::progress::Progress;
+use super::args::{BaselineCommand, Cli, Command, InfoArgs, ListArgs, RunsArgs, ShowArgs};
 use crate::backend::{self, cpu, cuda};
 use crate::error::{Error, Result};
 use crate::kernels::{self, KernelTree};
-use crate::measure::Settings;
 use crate::report;
-use crate::runner;
-use crate::store::{self, RunRecord, SCHEMA_VERSION};
+use crate::store::{self, SCHEMA_VERSION};
 use crate::suite::{Filter, build_suite};
 
 pub fn dispatch(cli: Cli) -> Result<()> {
@@ -28,13 +22,14 @@ pub fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
         Command::List(args) => list(&tree, args),
         Command::Info(args) => info(&tree, args),
-        Command::Run(args) => run(&tree, args),
+        Command::Run(args) => super::run::run(&tree, args),
         Command::Show(args) => show(args),
         Command::Runs(args) => runs(args),
         Command::Compare(args) => super::compare::compare(args),
         Command::Ab(args) => super::compare::ab(args),
         Command::Baseline(BaselineCommand::Set(args)) => super::baseline::set(args),
         Command::Baseline(BaselineCommand::Show(args)) => super::baseline::show(args),
+        Command::Worker => crate::isolate::worker_main(),
     }
 }
 
@@ -92,88 +87,6 @@ fn info(tree: &KernelTree, args: InfoArgs) -> Result<()> {
     println!("kernel cache:  {}", cpu::cache_dir().display());
     println!("schema:        v{SCHEMA_VERSION}");
     Ok(())
-}
-
-fn run(tree: &KernelTree, args: RunArgs) -> Result<()> {
-    let filter = Filter::new(args.filter.as_deref())?;
-    let mut settings = Settings::for_profile(args.profile);
-    if let Some(secs) = args.max_time {
-        settings.max_time = Duration::try_from_secs_f64(secs)
-            .ok()
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| {
-                Error::Usage(format!(
-                    "--max-time {secs}: must be a positive number of seconds"
-                ))
-            })?;
-        settings.min_time = settings.min_time.min(settings.max_time);
-        settings.hard_timeout = settings.max_time * 10;
-        settings.warmup_time = settings.warmup_time.min(settings.max_time);
-    }
-    let (mut backend, notes) = backend::open(args.backend, tree)?;
-    for note in notes {
-        eprintln!("note: {note}");
-    }
-    let suite = build_suite(backend.kernels(), args.profile, &filter);
-    if suite.is_empty() {
-        return Err(Error::NoMatch(filter.as_str().unwrap_or("").to_string()));
-    }
-    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let (git, git_warning) = store::provenance(&cwd);
-    let mut warnings = Vec::new();
-    if let Some(w) = git_warning {
-        eprintln!("warning: {w}");
-        warnings.push(w);
-    }
-    let started_at = store::utc_now().rfc3339();
-    eprintln!(
-        "running {} benchmarks on {} ({} profile)",
-        suite.len(),
-        backend.hardware().key,
-        args.profile.name()
-    );
-    let mut progress = Progress::new();
-    let results = runner::run_all(backend.as_mut(), &suite, &settings, args.seed, &mut |e| {
-        progress.on_event(e)
-    });
-    let record = RunRecord {
-        schema_version: SCHEMA_VERSION,
-        orac_version: env!("CARGO_PKG_VERSION").to_string(),
-        command_line: std::env::args_os()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect(),
-        started_at,
-        finished_at: store::utc_now().rfc3339(),
-        backend: backend.name().to_string(),
-        profile: args.profile,
-        kernels: tree.describe(),
-        settings,
-        git,
-        hardware: backend.hardware().clone(),
-        environment: store::relevant_environment(),
-        benchmarks: results,
-        warnings,
-    };
-    println!("{}", report::run_header(&record));
-    println!("{}", report::run_table(&record));
-    for b in &record.benchmarks {
-        if let Some(e) = &b.error {
-            eprintln!("\n{} failed:\n{e}", b.id);
-        }
-    }
-    if args.no_save {
-        eprintln!("not saved (--no-save)");
-    } else {
-        let path = store::save_run(&args.results_dir, &record)?;
-        eprintln!("saved {}", path.display());
-    }
-    match record.failed() {
-        0 => Ok(()),
-        failed => Err(Error::BenchmarksFailed {
-            failed,
-            total: record.benchmarks.len(),
-        }),
-    }
 }
 
 fn show(args: ShowArgs) -> Result<()> {

@@ -6,6 +6,7 @@ mod baseline;
 mod commands;
 mod compare;
 mod progress;
+mod run;
 
 pub use args::Cli;
 

@@ -5,6 +5,7 @@
 mod baseline;
 mod git;
 mod hardware;
+mod journal;
 mod reader;
 mod schema;
 mod time;
@@ -16,6 +17,7 @@ pub use baseline::{
 };
 pub use git::{GitInfo, provenance};
 pub use hardware::{Hardware, slug};
+pub use journal::{JOURNAL_VERSION, Journal, JournalHeader, find_journals};
 pub use reader::{find_runs, load_run};
 pub use schema::{BenchResult, RunRecord, SCHEMA_VERSION, Status, relevant_environment};
 pub use time::{UtcTime, utc_now};

@@ -1,0 +1,284 @@
+//! `orac run`: plan the run, journal every finished benchmark, run them in supervised
+//! workers, then assemble and save the record. `--resume` finishes an interrupted run from
+//! its journal.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::args::RunArgs;
+use super::progress::Progress;
+use crate::backend::{self, Backend, BackendChoice, cpu::host_hardware};
+use crate::error::{Error, Result};
+use crate::isolate::{Isolation, Job, install_interrupt_handler, interrupted, run_isolated};
+use crate::kernels::KernelTree;
+use crate::measure::Settings;
+use crate::report;
+use crate::runner::{self, Event};
+use crate::store::{
+    self, BenchResult, JOURNAL_VERSION, Journal, JournalHeader, RunRecord, SCHEMA_VERSION,
+    find_journals,
+};
+use crate::suite::{Benchmark, Filter, build_suite};
+
+fn seconds(flag: &str, secs: f64) -> Result<Duration> {
+    Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "{flag} {secs}: must be a positive number of seconds"
+            ))
+        })
+}
+
+pub fn run(tree: &KernelTree, args: RunArgs) -> Result<()> {
+    install_interrupt_handler();
+    let timeout = seconds("--timeout", args.timeout)?;
+    if args.resume {
+        return resume(args, timeout);
+    }
+    let filter = Filter::new(args.filter.as_deref())?;
+    let mut settings = Settings::for_profile(args.profile);
+    if let Some(secs) = args.max_time {
+        settings.max_time = seconds("--max-time", secs)?;
+        settings.min_time = settings.min_time.min(settings.max_time);
+        settings.hard_timeout = settings.max_time * 10;
+        settings.warmup_time = settings.warmup_time.min(settings.max_time);
+    }
+    let (backend, notes) = backend::open(args.backend, tree)?;
+    for note in notes {
+        eprintln!("note: {note}");
+    }
+    let suite = build_suite(backend.kernels(), args.profile, &filter);
+    if suite.is_empty() {
+        return Err(Error::NoMatch(filter.as_str().unwrap_or("").to_string()));
+    }
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let (git, git_warning) = store::provenance(&cwd);
+    let mut warnings = Vec::new();
+    if let Some(w) = git_warning {
+        eprintln!("warning: {w}");
+        warnings.push(w);
+    }
+    let header = JournalHeader {
+        journal_version: JOURNAL_VERSION,
+        record: RunRecord {
+            schema_version: SCHEMA_VERSION,
+            orac_version: env!("CARGO_PKG_VERSION").to_string(),
+            command_line: std::env::args_os()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect(),
+            started_at: store::utc_now().rfc3339(),
+            finished_at: String::new(),
+            backend: backend.name().to_string(),
+            profile: args.profile,
+            kernels: tree.describe(),
+            settings,
+            git,
+            hardware: backend.hardware().clone(),
+            environment: store::relevant_environment(),
+            benchmarks: Vec::new(),
+            warnings,
+        },
+        planned: suite.iter().map(|b| b.id.clone()).collect(),
+        seed: args.seed,
+        kernels_dir: match tree {
+            KernelTree::Dir(dir) => Some(dir.clone()),
+            _ => None,
+        },
+    };
+    let journal = if args.no_save {
+        None
+    } else {
+        Some(Journal::create(&args.results_dir, &header)?)
+    };
+    eprintln!(
+        "running {} benchmarks on {} ({} profile, isolation: {:?})",
+        suite.len(),
+        header.record.hardware.key,
+        args.profile.name(),
+        args.isolation
+    );
+    execute(header, Vec::new(), journal, backend, suite, &args, timeout)
+}
+
+fn resume(args: RunArgs, timeout: Duration) -> Result<()> {
+    let key = host_hardware(None).key;
+    let path = find_journals(&args.results_dir, &key)?
+        .pop()
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "no interrupted run to resume in {}",
+                args.results_dir.join(&key).display()
+            ))
+        })?;
+    let (journal, header, done) = Journal::resume(&path)?;
+    let tree = match &header.kernels_dir {
+        Some(dir) => KernelTree::Dir(dir.clone()),
+        None => KernelTree::Embedded,
+    };
+    let (backend, _) = backend::open(BackendChoice::Cpu, &tree)?;
+    let all = build_suite(backend.kernels(), header.record.profile, &Filter::default());
+    let mut suite = Vec::new();
+    for id in &header.planned {
+        match all.iter().find(|b| &b.id == id) {
+            Some(b) => suite.push(b.clone()),
+            None if done.iter().any(|r| &r.id == id) => {}
+            None => {
+                return Err(Error::Usage(format!(
+                    "cannot resume {}: benchmark {id} is no longer in the kernels",
+                    path.display()
+                )));
+            }
+        }
+    }
+    for r in &done {
+        let now = backend
+            .kernels()
+            .iter()
+            .find(|k| k.name == r.kernel && k.family() == r.family);
+        if now.is_some_and(|k| k.source_hash != r.kernel_source_hash) {
+            eprintln!(
+                "warning: the kernel of {} changed since it was measured; its result is kept as measured",
+                r.id
+            );
+        }
+    }
+    eprintln!(
+        "resuming {}: {} of {} benchmarks already done",
+        path.display(),
+        done.len(),
+        header.planned.len()
+    );
+    execute(header, done, Some(journal), backend, suite, &args, timeout)
+}
+
+fn execute(
+    header: JournalHeader,
+    done: Vec<BenchResult>,
+    mut journal: Option<Journal>,
+    mut backend: Box<dyn Backend>,
+    suite: Vec<Benchmark>,
+    args: &RunArgs,
+    timeout: Duration,
+) -> Result<()> {
+    let total = header.planned.len();
+    let remaining: Vec<Benchmark> = suite
+        .into_iter()
+        .filter(|b| !done.iter().any(|r| r.id == b.id))
+        .collect();
+    let mut results = done;
+    let mut journal_error: Option<Error> = None;
+    let mut progress = Progress::new();
+    let mut on_event = |event: Event| {
+        if let Event::Finished { result, .. } = &event {
+            if let Some(j) = journal.as_mut()
+                && let Err(e) = j.append(result)
+            {
+                journal_error.get_or_insert(e);
+            }
+            results.push((*result).clone());
+        }
+        progress.on_event(event);
+    };
+    let hash_of = |b: &Benchmark| {
+        backend
+            .kernels()
+            .iter()
+            .find(|k| k.name == b.kernel && k.family() == b.family())
+            .map(|k| k.source_hash.clone())
+            .unwrap_or_default()
+    };
+    let settings = header.record.settings;
+    let completed = match args.isolation {
+        Isolation::None => {
+            let mut completed = true;
+            let offset = total - remaining.len();
+            for (i, bench) in remaining.iter().enumerate() {
+                if interrupted() {
+                    completed = false;
+                    break;
+                }
+                on_event(Event::Started {
+                    index: offset + i,
+                    total,
+                    bench,
+                });
+                let result = runner::run_one(backend.as_mut(), bench, &settings, header.seed);
+                on_event(Event::Finished {
+                    index: offset + i,
+                    total,
+                    result: &result,
+                });
+            }
+            completed
+        }
+        isolation => {
+            let exe = std::env::current_exe()
+                .map_err(|e| Error::Usage(format!("cannot find the orac executable: {e}")))?;
+            let job = Job {
+                kernels_dir: header.kernels_dir.clone(),
+                profile: header.record.profile,
+                settings,
+                seed: header.seed,
+                ids: Vec::new(),
+            };
+            let failed = |bench: &Benchmark, reason: String| {
+                let mut r = runner::unmeasured(bench, hash_of(bench));
+                r.error = Some(reason);
+                r
+            };
+            run_isolated(
+                &exe,
+                &job,
+                &remaining,
+                isolation,
+                timeout,
+                &failed,
+                &mut on_event,
+                (total - remaining.len(), total),
+            )?
+        }
+    };
+    if let Some(e) = journal_error {
+        return Err(e);
+    }
+    if !completed {
+        eprintln!();
+        return Err(Error::Interrupted {
+            done: results.len(),
+            total,
+            journal: journal
+                .as_ref()
+                .map(|j| j.path().display().to_string())
+                .unwrap_or_else(|| "nothing (--no-save)".into()),
+        });
+    }
+    // Planned order, whatever order the results arrived in.
+    results.sort_by_key(|r| header.planned.iter().position(|id| id == &r.id));
+    let mut record = header.record;
+    record.finished_at = store::utc_now().rfc3339();
+    record.benchmarks = results;
+    println!("{}", report::run_header(&record));
+    println!("{}", report::run_table(&record));
+    for b in &record.benchmarks {
+        if let Some(e) = &b.error {
+            eprintln!("\n{} failed:\n{e}", b.id);
+        }
+    }
+    match journal {
+        None => eprintln!("not saved (--no-save)"),
+        Some(journal) => {
+            let path = store::save_run(&args.results_dir, &record)?;
+            journal.remove()?;
+            eprintln!("saved {}", path.display());
+        }
+    }
+    match record.failed() {
+        0 => Ok(()),
+        failed => Err(Error::BenchmarksFailed {
+            failed,
+            total: record.benchmarks.len(),
+        }),
+    }
+}

@@ -1,0 +1,69 @@
+//! The worker side: run a job's benchmarks one by one and report each as it finishes.
+
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+use std::os::fd::FromRawFd;
+
+use super::{Job, Message};
+use crate::backend::cpu::CpuBackend;
+use crate::error::{Error, Result};
+use crate::kernels::KernelTree;
+use crate::runner::run_one;
+use crate::suite::{Filter, build_suite};
+
+/// Keeps the protocol channel clean and the worker tied to its supervisor: the protocol
+/// moves to a private copy of stdout, fd 1 is pointed at stderr (so a kernel's printf
+/// cannot corrupt the protocol), and the worker dies with its parent.
+fn detach_protocol() -> Result<File> {
+    // SAFETY: plain fd juggling on this process's own descriptors; prctl only sets the
+    // parent-death signal.
+    unsafe {
+        #[cfg(target_os = "linux")]
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        let proto = libc::dup(1);
+        if proto < 0 || libc::dup2(2, 1) < 0 {
+            return Err(Error::Usage("worker: cannot set up its output".into()));
+        }
+        Ok(File::from_raw_fd(proto))
+    }
+}
+
+/// `orac worker`: reads a [`Job`] from stdin, runs it, writes [`Message`] lines.
+pub fn worker_main() -> Result<()> {
+    let out = detach_protocol()?;
+    let mut input = String::new();
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .map_err(|e| Error::Usage(format!("worker: cannot read the job: {e}")))?;
+    let job: Job =
+        serde_json::from_str(&input).map_err(|e| Error::Usage(format!("worker: bad job: {e}")))?;
+    let tree = match &job.kernels_dir {
+        Some(dir) => KernelTree::Dir(dir.clone()),
+        None => KernelTree::Embedded,
+    };
+    let mut backend = CpuBackend::new(&tree)?;
+    let suite = build_suite(
+        crate::backend::Backend::kernels(&backend),
+        job.profile,
+        &Filter::default(),
+    );
+    let mut out = BufWriter::new(out);
+    let mut send = |m: &Message| -> Result<()> {
+        let line = serde_json::to_string(m).expect("a message serialises");
+        writeln!(out, "{line}")
+            .and_then(|_| out.flush())
+            .map_err(|e| Error::Usage(format!("worker: supervisor went away: {e}")))
+    };
+    for id in &job.ids {
+        let bench = suite
+            .iter()
+            .find(|b| &b.id == id)
+            .ok_or_else(|| Error::Usage(format!("worker: unknown benchmark {id}")))?;
+        send(&Message::Started { id: id.clone() })?;
+        let result = run_one(&mut backend, bench, &job.settings, job.seed);
+        send(&Message::Finished {
+            result: Box::new(result),
+        })?;
+    }
+    Ok(())
+}
