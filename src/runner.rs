@@ -49,6 +49,21 @@ pub fn run_all(
     results
 }
 
+/// Why `bench` cannot run here, if it needs more memory than is available: its buffers
+/// exist about four times over (host inputs, the kernel's aligned copies, the output and
+/// the copy checked against the reference).
+fn too_big_for_memory(bench: &Benchmark) -> Option<String> {
+    let needed = bench.bytes().saturating_mul(4);
+    let available = crate::backend::cpu::available_memory()?;
+    (needed > available).then(|| {
+        format!(
+            "skipped: needs about {:.1} GiB of memory, {:.1} GiB available",
+            needed as f64 / (1u64 << 30) as f64,
+            available as f64 / (1u64 << 30) as f64
+        )
+    })
+}
+
 /// A result for `bench` with no verification or timing yet (status `error` until set).
 pub fn unmeasured(bench: &Benchmark, kernel_source_hash: String) -> BenchResult {
     BenchResult {
@@ -89,6 +104,11 @@ pub fn run_one(
         .map(|k| k.source_hash.clone())
         .unwrap_or_default();
     let mut result = unmeasured(bench, source_hash);
+    if let Some(why) = too_big_for_memory(bench) {
+        result.status = Status::Skipped;
+        result.error = Some(why);
+        return result;
+    }
     let inputs = generate_inputs(bench, seed);
     let mut workload = match backend.prepare(bench, &inputs) {
         Ok(w) => w,
@@ -202,7 +222,7 @@ pub fn run_ab(
                             base: m.base,
                             head: m.head,
                         },
-                        Err(e) => PairedOutcome::HeadFailed(e.to_string()),
+                        Err(e) => PairedOutcome::HeadFailed(format!("measurement error: {e}")),
                     },
                 }
             }

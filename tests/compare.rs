@@ -96,27 +96,27 @@ fn a_git_revision_names_the_runs_of_that_commit() {
 }
 
 #[test]
-fn baseline_from_three_runs_has_history_noise_and_gates_a_run() {
-    let (tmp, runs) = repo_with_runs(3);
+fn baseline_from_five_runs_has_history_noise_and_gates_a_run() {
+    let (tmp, runs) = repo_with_runs(5);
     let out = orac(tmp.path(), &["baseline", "set", "results"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("history"), "{}", stdout(&out));
     let file = std::fs::read_dir(tmp.path().join("baselines"))
         .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .unwrap();
     let b: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     let entry = &b["benchmarks"]["gemm/blocked/f32/m128n128k128"];
     assert_eq!(entry["noise_source"], "history");
-    assert_eq!(entry["runs"], 3);
+    assert_eq!(entry["runs"], 5);
     assert!(entry["points"].as_array().unwrap().len() <= 50);
 
     let out = orac(
         tmp.path(),
-        &["compare", "baseline", s(&runs[2]), "--fail-on", "failed"],
+        &["compare", "baseline", s(&runs[4]), "--fail-on", "failed"],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains("gemm/blocked/f32/m128n128k128"));

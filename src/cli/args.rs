@@ -103,6 +103,9 @@ pub struct CompareArgs {
     /// Compare runs from different hardware keys anyway.
     #[arg(long)]
     pub allow_cross_hardware: bool,
+    /// Hardware key whose runs a git revision names (when results/ holds several machines).
+    #[arg(long, value_name = "KEY")]
+    pub hardware: Option<String>,
     #[command(flatten)]
     pub gate: GateArgs,
 }

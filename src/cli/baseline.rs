@@ -70,7 +70,9 @@ pub fn set(args: BaselineSetArgs) -> Result<()> {
             "no successful benchmark in those runs matches: nothing to put in a baseline".into(),
         ));
     }
-    // With a filter, the other benchmarks already in the baseline stay as they were.
+    // With a filter, the other benchmarks already in the baseline stay as they were; the
+    // lock keeps a concurrent update from slipping in between read and write.
+    let _lock = store::lock_baselines(&args.baselines_dir)?;
     let mut benchmarks = match (&args.filter, path.exists()) {
         (Some(_), true) => load_baseline(&path)?.benchmarks,
         _ => Default::default(),

@@ -64,15 +64,23 @@ fn finish(c: &Comparison, gate: &GateArgs, fail_on: &[crate::regress::Verdict]) 
         ReportFormat::Json => println!("{}", json()),
         ReportFormat::Markdown => print!("{}", compare_markdown(c)),
     }
-    if let Some(path) = &gate.markdown_out {
-        write_report(path, &compare_markdown(c))?;
-        eprintln!("wrote {}", path.display());
+    // A report that cannot be written must not hide the verdict's exit code.
+    let verdict = outcome(&c.verdicts(), fail_on);
+    let mut write_error = None;
+    for (path, text) in [
+        (&gate.markdown_out, compare_markdown(c)),
+        (&gate.json_out, json()),
+    ] {
+        if let Some(path) = path {
+            match write_report(path, &text) {
+                Ok(()) => eprintln!("wrote {}", path.display()),
+                Err(e) if verdict.is_err() => eprintln!("error: {e}"),
+                Err(e) => write_error = write_error.or(Some(e)),
+            }
+        }
     }
-    if let Some(path) = &gate.json_out {
-        write_report(path, &json())?;
-        eprintln!("wrote {}", path.display());
-    }
-    outcome(&c.verdicts(), fail_on)
+    verdict?;
+    write_error.map_or(Ok(()), Err)
 }
 
 pub fn compare(args: CompareArgs) -> Result<()> {
@@ -90,12 +98,13 @@ pub fn compare(args: CompareArgs) -> Result<()> {
         hardware_hint: hint,
     };
     // Resolve the concrete side first: its hardware picks the baseline and the runs.
+    let hint = args.hardware.as_deref();
     let (base, head) = if args.base == "baseline" {
-        let head = resolve_side(&args.head, &ctx(None))?;
+        let head = resolve_side(&args.head, &ctx(hint))?;
         let base = resolve_side(&args.base, &ctx(Some(&head.info.hardware_key)))?;
         (base, head)
     } else {
-        let base = resolve_side(&args.base, &ctx(None))?;
+        let base = resolve_side(&args.base, &ctx(hint))?;
         let head = resolve_side(&args.head, &ctx(Some(&base.info.hardware_key)))?;
         (base, head)
     };

@@ -41,6 +41,7 @@ impl Progress {
                 let what = match (result.status, &result.summary) {
                     (Status::Ok, Some(s)) => format!("ok {}", format_seconds(s.median)),
                     (Status::VerificationFailed, _) => "VERIFICATION FAILED".to_string(),
+                    (Status::Skipped, _) => "skipped".to_string(),
                     _ => "ERROR".to_string(),
                 };
                 let clear = if self.tty { "\r\x1b[K" } else { "" };

@@ -262,7 +262,7 @@ fn execute(
     println!("{}", report::run_header(&record));
     println!("{}", report::run_table(&record));
     for b in &record.benchmarks {
-        if let Some(e) = &b.error {
+        if let (Some(e), false) = (&b.error, b.status == store::Status::Skipped) {
             eprintln!("\n{} failed:\n{e}", b.id);
         }
     }

@@ -227,6 +227,15 @@ fn compare_one(id: &str, b: &super::SideBench, h: &super::SideBench) -> Entry {
     let mut e = Entry::bare(id, h.family, Verdict::Unchanged);
     e.base_median = median(&b.samples);
     e.head_median = median(&h.samples);
+    if h.status == Status::Skipped || b.status == Status::Skipped {
+        e.verdict = if h.status == Status::Skipped {
+            Verdict::Missing
+        } else {
+            Verdict::New
+        };
+        e.note = h.error.clone().or(b.error.clone());
+        return e;
+    }
     if h.status != Status::Ok {
         e.verdict = Verdict::Failed;
         e.note = h.error.clone().or(Some(format!("{:?}", h.status)));
@@ -249,9 +258,10 @@ fn compare_one(id: &str, b: &super::SideBench, h: &super::SideBench) -> Entry {
         );
         return e;
     }
-    if b.samples.is_empty() || h.samples.is_empty() {
+    let valid = |s: &[f64]| !s.is_empty() && s.iter().all(|x| x.is_finite() && *x > 0.0);
+    if !valid(&b.samples) || !valid(&h.samples) {
         e.verdict = Verdict::Ambiguous;
-        e.note = Some("no samples".into());
+        e.note = Some("no usable samples (empty, zero, negative or non-finite times)".into());
         return e;
     }
     let ci = ratio_of_medians(&b.samples, &h.samples, LEVEL, seed_from(id, 0));
@@ -259,7 +269,18 @@ fn compare_one(id: &str, b: &super::SideBench, h: &super::SideBench) -> Entry {
     e.ci_low = Some(ci.low);
     e.ci_high = Some(ci.high);
     e.p_value = Some(mann_whitney_u(&b.samples, &h.samples).p_value);
-    let (noise, source) = match b.noise.or(h.noise) {
+    // History beats a within-run figure; with history on both sides the larger counts.
+    let history = [b.noise, h.noise]
+        .into_iter()
+        .flatten()
+        .filter(|(_, s)| *s == NoiseSource::History)
+        .map(|(n, _)| n)
+        .fold(None, |m: Option<f64>, n| Some(m.map_or(n, |m| m.max(n))));
+    let (noise, source) = match history
+        .map(|n| (n, NoiseSource::History))
+        .or(b.noise)
+        .or(h.noise)
+    {
         Some(known) => known,
         None => (
             robust_cv(&b.samples)

@@ -54,7 +54,7 @@ impl Side {
         keys.dedup();
         if keys.len() > 1 {
             return Err(Error::Usage(format!(
-                "{label} holds runs of several hardware keys ({}): name one of them",
+                "{label} holds runs of several hardware keys ({}): pass --hardware KEY or one key's directory",
                 keys.join(", ")
             )));
         }

@@ -140,9 +140,17 @@ fn md_escape(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
+/// An `ambiguous` entry whose point estimate is a regression beyond the threshold: not
+/// proven, but a reviewer should see it next to the proven ones.
+fn likely_slower(e: &Entry) -> bool {
+    e.verdict == Verdict::Ambiguous
+        && matches!((e.ratio, e.threshold), (Some(r), Some(t)) if r > 1.0 + t)
+}
+
 fn md_row(e: &Entry, full: bool) -> String {
     let verdict = match e.verdict {
         Verdict::Slower | Verdict::Failed => format!("**{}**", e.verdict.name()),
+        _ if likely_slower(e) => "ambiguous (likely slower)".to_string(),
         v => v.name().to_string(),
     };
     let mut cells = vec![
@@ -217,7 +225,7 @@ pub fn compare_markdown(c: &Comparison) -> String {
             matches!(
                 e.verdict,
                 Verdict::Slower | Verdict::Failed | Verdict::Faster
-            )
+            ) || likely_slower(e)
         })
         .map(|e| md_row(e, false))
         .collect();

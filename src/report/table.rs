@@ -24,6 +24,7 @@ struct Row {
 fn row(b: &BenchResult) -> Row {
     let dash = || "-".to_string();
     let check = match (b.status, &b.verification) {
+        (Status::Skipped, _) => b.error.clone().unwrap_or_else(|| "skipped".into()),
         (Status::Error, _) => format!(
             "ERROR: {}",
             b.error

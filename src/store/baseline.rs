@@ -19,8 +19,10 @@ pub const BASELINE_SCHEMA_VERSION: u32 = 1;
 /// few enough that the file stays small.
 pub const BASELINE_POINTS: usize = 50;
 
-/// Runs needed before run-to-run variability is estimated from history.
-pub const MIN_HISTORY_RUNS: usize = 3;
+/// Runs needed before run-to-run variability is estimated from history. With 3 runs the
+/// MAD-based estimate falls below half the true spread almost half the time; 5 is the
+/// least that keeps that rare enough to trust.
+pub const MIN_HISTORY_RUNS: usize = 5;
 
 /// Where a noise estimate comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,18 +112,30 @@ pub fn entries_from_runs(
                 Some(cv) if hist.len() >= MIN_HISTORY_RUNS => (cv, NoiseSource::History),
                 _ => (robust_cv(&b.samples).unwrap_or(0.0), NoiseSource::WithinRun),
             };
+            // With history, centre on the median of the run medians so one lucky or unlucky
+            // newest run does not move the baseline; the newest run's shape is kept.
+            let scale = if noise_source == NoiseSource::History {
+                let mut sorted = medians.clone();
+                sorted.sort_by(f64::total_cmp);
+                quantile(&sorted, 0.5) / s.median
+            } else {
+                1.0
+            };
             let entry = BaselineEntry {
                 family: b.family,
-                median: s.median,
-                ci_low: s.ci_low,
-                ci_high: s.ci_high,
+                median: s.median * scale,
+                ci_low: s.ci_low * scale,
+                ci_high: s.ci_high * scale,
                 noise,
                 noise_source,
                 samples: s.n,
                 runs: hist.len(),
                 commit: run.git.commit.clone(),
                 date: run.started_at.clone(),
-                points: points(&b.samples, BASELINE_POINTS),
+                points: points(&b.samples, BASELINE_POINTS)
+                    .into_iter()
+                    .map(|p| p * scale)
+                    .collect(),
             };
             (id.to_string(), entry)
         })
@@ -130,10 +144,7 @@ pub fn entries_from_runs(
 
 /// Loads a baseline, checking its schema version first.
 pub fn load_baseline(path: &Path) -> Result<Baseline> {
-    let bytes = fs::read(path).map_err(|source| Error::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = super::reader::read_bounded(path)?;
     let corrupt = |reason: String| Error::CorruptFile {
         path: path.to_path_buf(),
         reason,
@@ -153,6 +164,36 @@ pub fn load_baseline(path: &Path) -> Result<Baseline> {
         None => return Err(corrupt("no schema_version: not an orac baseline".into())),
     }
     serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))
+}
+
+/// An exclusive lock on `baselines_dir/.lock`, held while a baseline is read, merged and
+/// rewritten, so two updates never interleave. Released when dropped.
+pub struct BaselineLock(#[allow(dead_code)] fs::File);
+
+pub fn lock_baselines(baselines_dir: &Path) -> Result<BaselineLock> {
+    use std::os::fd::AsRawFd;
+    fs::create_dir_all(baselines_dir).map_err(|source| Error::Write {
+        path: baselines_dir.to_path_buf(),
+        source,
+    })?;
+    let path = baselines_dir.join(".lock");
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| Error::Write {
+            path: path.clone(),
+            source,
+        })?;
+    // SAFETY: flock on a descriptor we own; blocks until the other update finishes.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(Error::Write {
+            path,
+            source: std::io::Error::last_os_error(),
+        });
+    }
+    Ok(BaselineLock(file))
 }
 
 /// Writes `baseline` to `baselines_dir/<key>.json`, replacing the previous one atomically

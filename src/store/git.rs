@@ -133,5 +133,11 @@ mod tests {
         let (info, warning) = provenance(dir.path());
         assert_eq!(info.dirty, Some(true));
         assert!(warning.unwrap().contains("dirty"));
+
+        // Detached HEAD (CI checkouts): the commit is known, the branch is not.
+        repo.set_head_detached(id).unwrap();
+        let (info, _) = provenance(dir.path());
+        assert_eq!(info.commit.as_deref(), Some(id.to_string().as_str()));
+        assert_eq!(info.branch, None);
     }
 }

@@ -12,13 +12,14 @@ mod time;
 mod writer;
 
 pub use baseline::{
-    BASELINE_POINTS, BASELINE_SCHEMA_VERSION, Baseline, BaselineEntry, MIN_HISTORY_RUNS,
-    NoiseSource, baseline_path, entries_from_runs, load_baseline, save_baseline,
+    BASELINE_POINTS, BASELINE_SCHEMA_VERSION, Baseline, BaselineEntry, BaselineLock,
+    MIN_HISTORY_RUNS, NoiseSource, baseline_path, entries_from_runs, load_baseline, lock_baselines,
+    save_baseline,
 };
 pub use git::{GitInfo, provenance};
 pub use hardware::{Hardware, slug};
 pub use journal::{JOURNAL_VERSION, Journal, JournalHeader, find_journals};
-pub use reader::{find_runs, load_run};
+pub use reader::{MAX_FILE_BYTES, find_runs, load_run};
 pub use schema::{BenchResult, RunRecord, SCHEMA_VERSION, Status, relevant_environment};
 pub use time::{UtcTime, utc_now};
 pub use writer::save_run;

@@ -5,12 +5,29 @@ use std::path::{Path, PathBuf};
 use super::{RunRecord, SCHEMA_VERSION};
 use crate::error::{Error, Result};
 
-/// Loads one run record, checking its schema version before its shape.
-pub fn load_run(path: &Path) -> Result<RunRecord> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Read {
+/// Larger files are refused before they are read: no run record comes near this, and
+/// reading a multi-gigabyte file by mistake would exhaust memory.
+pub const MAX_FILE_BYTES: u64 = 1 << 30;
+
+/// Reads `path` whole, refusing files over `MAX_FILE_BYTES`.
+pub fn read_bounded(path: &Path) -> Result<Vec<u8>> {
+    let read_err = |source| Error::Read {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    let len = std::fs::metadata(path).map_err(read_err)?.len();
+    if len > MAX_FILE_BYTES {
+        return Err(Error::CorruptFile {
+            path: path.to_path_buf(),
+            reason: format!("{len} bytes is larger than any orac file can be ({MAX_FILE_BYTES})"),
+        });
+    }
+    std::fs::read(path).map_err(read_err)
+}
+
+/// Loads one run record, checking its schema version before its shape.
+pub fn load_run(path: &Path) -> Result<RunRecord> {
+    let bytes = read_bounded(path)?;
     let corrupt = |reason: String| Error::CorruptFile {
         path: path.to_path_buf(),
         reason,

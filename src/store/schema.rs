@@ -45,6 +45,8 @@ pub enum Status {
     VerificationFailed,
     /// Compile, load or run error: not timed.
     Error,
+    /// Not run: the machine cannot hold it (the reason is in `error`). Not a failure.
+    Skipped,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -95,7 +97,7 @@ impl RunRecord {
     pub fn failed(&self) -> usize {
         self.benchmarks
             .iter()
-            .filter(|b| b.status != Status::Ok)
+            .filter(|b| !matches!(b.status, Status::Ok | Status::Skipped))
             .count()
     }
 }

@@ -9,7 +9,7 @@ pub mod reference;
 mod workload;
 
 pub use compiler::{CCompiler, cache_dir};
-pub use host::{cpu_flags, host_hardware};
+pub use host::{available_memory, cpu_flags, host_hardware};
 
 use std::collections::HashMap;
 use std::sync::Arc;
