@@ -76,6 +76,10 @@ pub enum Error {
     #[error("{reason}")]
     KernelUnavailable { kernel: String, reason: String },
 
+    /// A tool orac needs for this command is not installed (libnvrtc, ptxas).
+    #[error("{0}")]
+    ToolMissing(String),
+
     #[error("CUDA backend unavailable: {0}")]
     CudaUnavailable(String),
 
@@ -124,7 +128,7 @@ impl Error {
             | Error::KernelLoad { .. }
             | Error::KernelUnavailable { .. }
             | Error::BenchmarksFailed { .. } => ExitCode::BenchmarkFailed,
-            Error::CompilerMissing { .. } => ExitCode::Environment,
+            Error::CompilerMissing { .. } | Error::ToolMissing(_) => ExitCode::Environment,
             Error::Regression(_) => ExitCode::Regression,
             Error::Interrupted { .. } => ExitCode::Interrupted,
         }

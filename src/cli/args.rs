@@ -49,6 +49,8 @@ pub enum Command {
     /// Accepted performance per hardware key (baselines/<key>.json).
     #[command(subcommand)]
     Baseline(BaselineCommand),
+    /// Offline check of the CUDA kernels (no GPU needed): NVRTC compile and ptxas resources.
+    Kernels(KernelsArgs),
     /// Internal: run a job for `orac run` in an isolated process.
     #[command(hide = true)]
     Worker,
@@ -135,6 +137,13 @@ pub struct AbArgs {
     pub seed: u64,
     #[command(flatten)]
     pub gate: GateArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct KernelsArgs {
+    /// Architectures to compile for, comma-separated.
+    #[arg(long, default_value = "sm_80,sm_90")]
+    pub arch: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -30,6 +30,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Baseline(BaselineCommand::Set(args)) => super::baseline::set(args),
         Command::Baseline(BaselineCommand::Show(args)) => super::baseline::show(args),
         Command::Worker => crate::isolate::worker_main(),
+        Command::Kernels(args) => super::kernels::kernels(&tree, args),
     }
 }
 

@@ -49,9 +49,18 @@ struct RawKernel {
     flags: Vec<String>,
     max_gflop: Option<f64>,
     max_head_dim: Option<u64>,
+    block: Option<[u32; 3]>,
+    grid: Option<String>,
+    #[serde(default)]
+    shared_bytes: u32,
+    #[serde(default)]
+    expect: Vec<String>,
     #[serde(default)]
     description: String,
 }
+
+/// Expectations `orac kernels` knows how to check.
+pub const KNOWN_EXPECTATIONS: &[&str] = &["no-spills"];
 
 /// One kernel as declared by a manifest, with its source text loaded.
 #[derive(Debug, Clone)]
@@ -71,6 +80,13 @@ pub struct KernelSpec {
     /// Attention kernels: the largest head_dim the kernel supports; larger shapes are
     /// not generated for it.
     pub max_head_dim: Option<u64>,
+    /// GPU kernels: threads per block, grid rule and static shared memory (see
+    /// `kernels/cuda/manifest.toml`).
+    pub block: Option<[u32; 3]>,
+    pub grid: Option<String>,
+    pub shared_bytes: u32,
+    /// Checks on the compiled code, e.g. "no-spills".
+    pub expect: Vec<String>,
     pub description: String,
 }
 
@@ -121,16 +137,26 @@ pub fn load(tree: &KernelTree, backend_dir: &str) -> Result<Vec<KernelSpec>> {
                 raw.source
             )));
         }
-        let expected_dtype = if raw.op == Op::Copy {
-            Dtype::U8
-        } else {
-            Dtype::F32
-        };
-        if raw.dtype != expected_dtype {
+        let copy_dtype_ok = (raw.op == Op::Copy) == (raw.dtype == Dtype::U8);
+        let cpu_dtype_ok = raw.dtype == Dtype::U8 || raw.dtype == Dtype::F32;
+        if !copy_dtype_ok || (backend_dir == "cpu" && !cpu_dtype_ok) {
             return Err(bad(format!(
-                "dtype {} is not supported for {:?} on the CPU (use {})",
-                raw.dtype, raw.op, expected_dtype
+                "dtype {} is not supported for {:?} here",
+                raw.dtype, raw.op
             )));
+        }
+        if let Some(unknown) = raw
+            .expect
+            .iter()
+            .find(|e| !KNOWN_EXPECTATIONS.contains(&e.as_str()))
+        {
+            return Err(bad(format!(
+                "unknown expectation '{unknown}' (known: {})",
+                KNOWN_EXPECTATIONS.join(", ")
+            )));
+        }
+        if backend_dir == "cuda" && (raw.block.is_none() || raw.grid.is_none()) {
+            return Err(bad("CUDA kernels need `block` and `grid`".into()));
         }
         let source_path = format!("{backend_dir}/{}", raw.source);
         let source = tree.read(&source_path)?;
@@ -147,6 +173,10 @@ pub fn load(tree: &KernelTree, backend_dir: &str) -> Result<Vec<KernelSpec>> {
             flags: raw.flags,
             max_gflop: raw.max_gflop,
             max_head_dim: raw.max_head_dim,
+            block: raw.block,
+            grid: raw.grid,
+            shared_bytes: raw.shared_bytes,
+            expect: raw.expect,
             description: raw.description,
         });
     }
@@ -172,6 +202,14 @@ mod tests {
             );
         }
         assert!(specs.iter().all(|s| s.source_hash.len() == 64));
+    }
+
+    #[test]
+    fn builtin_cuda_manifest_declares_launches() {
+        let specs = load(&KernelTree::Embedded, "cuda").unwrap();
+        assert!(!specs.is_empty());
+        assert!(specs.iter().all(|s| s.block.is_some() && s.grid.is_some()));
+        assert!(specs.iter().any(|s| s.source.contains("__global__")));
     }
 
     #[test]

@@ -1,5 +1,10 @@
-//! The CUDA backend. For now only driver detection: cudarc loads libcuda dynamically and
-//! panics when it is missing, so presence is checked before any call into it.
+//! The CUDA backend. So far: driver detection (cudarc loads libcuda dynamically and panics
+//! when it is missing, so presence is checked before any call into it), and the offline
+//! kernel check — NVRTC compilation and `ptxas` resource reports — which needs no GPU.
+
+pub mod nvrtc;
+pub mod ptxas;
+pub mod toolkit;
 
 pub enum CudaStatus {
     Available { devices: i32 },

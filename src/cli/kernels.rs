@@ -1,0 +1,133 @@
+//! `orac kernels`: the offline check of every CUDA kernel, no GPU needed. Each kernel is
+//! compiled by NVRTC for each architecture and assembled by `ptxas -v`; the table shows
+//! registers, spills and shared memory, and a kernel's declared expectations are enforced.
+
+use tabled::settings::Style;
+use tabled::{Table, Tabled};
+
+use super::args::KernelsArgs;
+use crate::backend::cuda::{nvrtc, ptxas, toolkit};
+use crate::error::{Error, Result};
+use crate::kernels::{self, KernelTree};
+
+#[derive(Tabled)]
+struct Row {
+    kernel: String,
+    arch: String,
+    result: String,
+    registers: String,
+    #[tabled(rename = "spills st/ld")]
+    spills: String,
+    smem: String,
+    stack: String,
+}
+
+pub fn kernels(tree: &KernelTree, args: KernelsArgs) -> Result<()> {
+    let specs = kernels::load_manifest(tree, "cuda")?;
+    let archs: Vec<String> = args
+        .arch
+        .split(',')
+        .map(|a| a.trim().to_string())
+        .filter(|a| !a.is_empty())
+        .collect();
+    if let Some(bad) = archs
+        .iter()
+        .find(|a| !a.starts_with("sm_") && !a.starts_with("compute_"))
+    {
+        return Err(Error::Usage(format!(
+            "--arch {bad}: expected e.g. sm_80 or sm_90a"
+        )));
+    }
+    let roots = toolkit::discover();
+    let version = nvrtc::ensure_loaded(&roots)?;
+    let includes = toolkit::include_dirs(&roots);
+    let ptxas_path = toolkit::ptxas(&roots);
+    eprintln!(
+        "NVRTC {version}; headers from {}; ptxas: {}",
+        if includes.is_empty() {
+            "NVRTC's built-ins only".to_string()
+        } else {
+            includes
+                .iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        },
+        ptxas_path
+            .as_ref()
+            .map_or("not found (resources not checked)".to_string(), |p| p
+                .display()
+                .to_string())
+    );
+    let mut rows = Vec::new();
+    let mut failures: Vec<String> = Vec::new();
+    for spec in &specs {
+        let name = format!("{}/{}", spec.family().name(), spec.name);
+        for arch in &archs {
+            let mut row = Row {
+                kernel: name.clone(),
+                arch: arch.clone(),
+                result: "compiled".into(),
+                registers: String::new(),
+                spills: String::new(),
+                smem: String::new(),
+                stack: String::new(),
+            };
+            let built = nvrtc::compile_ptx(
+                &spec.source,
+                &spec.source_path,
+                &spec.name,
+                arch,
+                &includes,
+                &spec.flags,
+            )
+            .and_then(|ptx| match &ptxas_path {
+                Some(p) => ptxas::assemble(p, &ptx, arch, &spec.name, &spec.source_path).map(Some),
+                None => Ok(None),
+            });
+            match built {
+                Err(e) => {
+                    row.result = "COMPILE ERROR".into();
+                    failures.push(e.to_string());
+                }
+                Ok(info) => {
+                    if let Some(i) = info {
+                        row.registers = i.registers.to_string();
+                        row.spills = format!("{}/{}", i.spill_stores, i.spill_loads);
+                        row.smem = i.shared_bytes.to_string();
+                        row.stack = i.stack_bytes.to_string();
+                        for expectation in &spec.expect {
+                            if expectation == "no-spills" && i.spill_stores + i.spill_loads > 0 {
+                                row.result = "EXPECTATION FAILED".into();
+                                failures.push(format!(
+                                    "{name} [{arch}] ({}): expected no spills, ptxas reports {} bytes of spill stores and {} of spill loads",
+                                    spec.source_path, i.spill_stores, i.spill_loads
+                                ));
+                            }
+                        }
+                    } else if !spec.expect.is_empty() {
+                        row.result = "compiled (expectations unchecked: no ptxas)".into();
+                    }
+                }
+            }
+            rows.push(row);
+        }
+    }
+    println!("{}", Table::new(&rows).with(Style::rounded()));
+    println!(
+        "{} kernels × {} architectures compiled by NVRTC; not yet verified or timed on a GPU",
+        specs.len(),
+        archs.len()
+    );
+    for f in &failures {
+        eprintln!("\n{f}");
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::BenchmarksFailed {
+            failed: failures.len(),
+            total: rows.len(),
+        })
+    }
+}

@@ -1,0 +1,137 @@
+//! `orac kernels`, the offline CUDA check. These need libnvrtc and ptxas, which `.ci/run`
+//! installs from the `nvidia-cuda-nvrtc` / `nvidia-cuda-nvcc` Python packages and then runs
+//! with `--ignored`; no GPU is needed.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+const NEEDS: &str = "needs libnvrtc and ptxas (pip install nvidia-cuda-nvrtc nvidia-cuda-nvcc); .ci/run installs them and runs these";
+
+/// Adds a CUDA GEMM kernel to a copied tree.
+fn add_cuda_kernel(kernels: &Path, name: &str, source: &str, extra: &str) {
+    let file = format!("{}.cu", name.replace('-', "_"));
+    std::fs::write(kernels.join("cuda").join(&file), source).unwrap();
+    let manifest = kernels.join("cuda/manifest.toml");
+    let mut text = std::fs::read_to_string(&manifest).unwrap();
+    text.push_str(&format!(
+        "\n[[kernel]]\nname = \"{name}\"\nop = \"gemm\"\ndtype = \"f32\"\nsource = \"{file}\"\nentry = \"orac_test\"\nblock = [32, 1, 1]\ngrid = \"tiles:32x1\"\n{extra}\n"
+    ));
+    std::fs::write(manifest, text).unwrap();
+}
+
+#[test]
+#[ignore = "needs libnvrtc and ptxas (pip install nvidia-cuda-nvrtc nvidia-cuda-nvcc); .ci/run installs them and runs these"]
+fn every_builtin_kernel_compiles_for_sm80_and_sm90() {
+    let _ = NEEDS;
+    let out = orac(&repo(), &["kernels"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let table = stdout(&out);
+    for kernel in ["memcpy/copy-vec", "gemm/naive", "gemm/tiled"] {
+        for arch in ["sm_80", "sm_90"] {
+            assert!(
+                table
+                    .lines()
+                    .any(|l| l.contains(kernel) && l.contains(arch) && l.contains("compiled")),
+                "{kernel} {arch}:\n{table}"
+            );
+        }
+    }
+    assert!(table.contains("not yet verified or timed on a GPU"));
+}
+
+#[test]
+#[ignore = "needs libnvrtc and ptxas (pip install nvidia-cuda-nvrtc nvidia-cuda-nvcc); .ci/run installs them and runs these"]
+fn a_kernel_that_does_not_compile_fails_with_nvrtc_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let kernels = copy_kernels(tmp.path());
+    add_cuda_kernel(
+        &kernels,
+        "broken",
+        "extern \"C\" __global__ void orac_test(float *C) { C[0] = undeclared_name; }\n",
+        "",
+    );
+    let out = orac(
+        &repo(),
+        &["--kernels", kernels.to_str().unwrap(), "kernels"],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("cuda/broken.cu"), "{err}");
+    assert!(
+        err.contains("undeclared_name"),
+        "NVRTC's own message: {err}"
+    );
+    assert!(stdout(&out).contains("COMPILE ERROR"));
+}
+
+#[test]
+#[ignore = "needs libnvrtc and ptxas (pip install nvidia-cuda-nvrtc nvidia-cuda-nvcc); .ci/run installs them and runs these"]
+fn a_broken_expectation_fails_the_check() {
+    let tmp = tempfile::tempdir().unwrap();
+    let kernels = copy_kernels(tmp.path());
+    // 64 live accumulators under a 32-register cap (1024 threads, 2 blocks per SM): ptxas
+    // must spill. Register caps belong in the source, where the PTX keeps them.
+    let source = r#"
+extern "C" __global__ void __launch_bounds__(1024, 2) orac_test(const float *A, float *C, int n) {
+    float acc[64];
+#pragma unroll
+    for (int j = 0; j < 64; ++j) acc[j] = A[threadIdx.x + j];
+    for (int i = 0; i < n; ++i) {
+#pragma unroll
+        for (int j = 0; j < 64; ++j) acc[j] = acc[j] * A[i] + acc[(j + 1) % 64];
+    }
+    float s = 0.0f;
+#pragma unroll
+    for (int j = 0; j < 64; ++j) s += acc[j];
+    C[threadIdx.x] = s;
+}
+"#;
+    add_cuda_kernel(&kernels, "spills", source, "expect = [\"no-spills\"]");
+    let out = orac(
+        &repo(),
+        &[
+            "--kernels",
+            kernels.to_str().unwrap(),
+            "kernels",
+            "--arch",
+            "sm_90",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("expected no spills"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("EXPECTATION FAILED"));
+}
+
+#[test]
+fn without_nvrtc_the_check_says_how_to_install_it() {
+    // Only meaningful where no toolkit is reachable; elsewhere it checks nothing.
+    let empty = tempfile::tempdir().unwrap();
+    let out = orac_with_env(
+        &repo(),
+        &["kernels"],
+        &[
+            ("CUDA_HOME", empty.path().to_str().unwrap()),
+            ("PATH", "/usr/bin:/bin"),
+        ],
+    );
+    if out.status.code() == Some(4) {
+        assert!(
+            stderr(&out).contains("pip install nvidia-cuda-nvrtc"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
