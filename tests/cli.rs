@@ -280,3 +280,24 @@ fn missing_c_compiler_is_an_environment_error() {
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     assert!(stderr(&out).contains("no C compiler"), "{}", stderr(&out));
 }
+
+#[test]
+fn verify_checks_every_benchmark_without_timing() {
+    let out = orac(
+        &repo(),
+        &["verify", "--filter", "gemm/blocked|memcpy/copy-mt"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let table = stdout(&out);
+    assert!(table.contains("gemm/blocked/f32/m128n128k128"));
+    assert!(table.contains("ok (exact)"));
+    assert!(table.contains("match the reference"));
+}
+
+#[test]
+#[ignore = "needs an NVIDIA GPU: run on the GPU machine (ci/gpu-run.sh does the same)"]
+fn cuda_kernels_match_the_reference_on_a_gpu() {
+    let out = orac(&repo(), &["verify", "--backend", "cuda"]);
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("memcpy/dtod"));
+}

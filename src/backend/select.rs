@@ -5,7 +5,10 @@ use super::{Backend, cpu::CpuBackend, cuda};
 use crate::error::{Error, Result};
 use crate::kernels::KernelTree;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum BackendChoice {
     Auto,
     Cpu,
@@ -19,21 +22,34 @@ pub fn open(choice: BackendChoice, tree: &KernelTree) -> Result<(Box<dyn Backend
     match choice {
         BackendChoice::Cpu => {}
         BackendChoice::Cuda => {
-            return Err(Error::CudaUnavailable(match cuda::detect() {
-                cuda::CudaStatus::Unavailable(why) => format!("{why}; use --backend cpu"),
-                cuda::CudaStatus::Available { devices } => format!(
-                    "{devices} CUDA device(s) found, but this orac has no CUDA backend yet; use --backend cpu"
-                ),
-            }));
+            return match cuda::detect() {
+                cuda::CudaStatus::Unavailable(why) => Err(Error::CudaUnavailable(format!(
+                    "{why}; use --backend cpu"
+                ))),
+                cuda::CudaStatus::Available { .. } => {
+                    notes.push(CUDA_STATUS.to_string());
+                    Ok((Box::new(cuda::CudaBackend::new(tree)?), notes))
+                }
+            };
         }
         BackendChoice::Auto => match cuda::detect() {
             cuda::CudaStatus::Unavailable(why) => {
                 notes.push(format!("no usable GPU ({why}): running the CPU backend"));
             }
-            cuda::CudaStatus::Available { devices } => notes.push(format!(
-                "{devices} CUDA device(s) found, but the CUDA backend is not built yet: running the CPU backend"
-            )),
+            cuda::CudaStatus::Available { devices } => match cuda::CudaBackend::new(tree) {
+                Ok(backend) => {
+                    notes.push(format!("{devices} CUDA device(s): running the CUDA backend"));
+                    notes.push(CUDA_STATUS.to_string());
+                    return Ok((Box::new(backend), notes));
+                }
+                Err(e) => notes.push(format!(
+                    "{devices} CUDA device(s) found, but the CUDA backend failed to start ({e}): running the CPU backend"
+                )),
+            },
         },
     }
     Ok((Box::new(CpuBackend::new(tree)?), notes))
 }
+
+/// Said whenever the CUDA backend runs, until a GPU session has proven it.
+const CUDA_STATUS: &str = "the CUDA backend is compiled but not yet verified on a GPU: results are checked against the CPU reference, treat timings with care";

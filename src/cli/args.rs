@@ -51,6 +51,8 @@ pub enum Command {
     Baseline(BaselineCommand),
     /// Offline check of the CUDA kernels (no GPU needed): NVRTC compile and ptxas resources.
     Kernels(KernelsArgs),
+    /// Check every benchmark's output against the reference once, without timing.
+    Verify(VerifyArgs),
     /// Internal: run a job for `orac run` in an isolated process.
     #[command(hide = true)]
     Worker,
@@ -137,6 +139,18 @@ pub struct AbArgs {
     pub seed: u64,
     #[command(flatten)]
     pub gate: GateArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
+    pub backend: BackendChoice,
+    #[arg(long, short)]
+    pub filter: Option<String>,
+    #[arg(long, value_enum, default_value_t = Profile::Quick)]
+    pub profile: Profile,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
 }
 
 #[derive(Debug, Args)]

@@ -31,6 +31,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Baseline(BaselineCommand::Show(args)) => super::baseline::show(args),
         Command::Worker => crate::isolate::worker_main(),
         Command::Kernels(args) => super::kernels::kernels(&tree, args),
+        Command::Verify(args) => super::verify::verify(&tree, args),
     }
 }
 
@@ -84,6 +85,30 @@ fn info(tree: &KernelTree, args: InfoArgs) -> Result<()> {
         Err(e) => println!("c compiler:    {e}"),
     }
     println!("cuda:          {cuda_line}");
+    if let Ok((b, _)) = backend::open(args.backend, tree)
+        && let Some(gpu) = &b.hardware().gpu
+    {
+        println!(
+            "gpu:           {} (sm {}, {} SMs)",
+            gpu.name, gpu.compute_capability, gpu.sms
+        );
+        println!(
+            "gpu memory:    {:.1} GiB, L2 {:.0} MiB, peak {:.0} GB/s ({} kHz × {} bit)",
+            gpu.memory_bytes as f64 / (1u64 << 30) as f64,
+            gpu.l2_bytes as f64 / (1u64 << 20) as f64,
+            gpu.peak_bandwidth_bytes_per_s / 1e9,
+            gpu.memory_clock_khz,
+            gpu.bus_width_bits
+        );
+        println!(
+            "gpu driver:    API {}, NVRTC {}, ECC {}, SM clock {} MHz, key {}",
+            gpu.driver_api_version,
+            gpu.nvrtc_version.as_deref().unwrap_or("not found"),
+            if gpu.ecc { "on" } else { "off" },
+            gpu.sm_clock_khz / 1000,
+            b.hardware().key
+        );
+    }
     println!("kernels:       {}", tree.describe());
     println!("kernel cache:  {}", cpu::cache_dir().display());
     println!("schema:        v{SCHEMA_VERSION}");

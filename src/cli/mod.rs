@@ -8,6 +8,7 @@ mod compare;
 mod kernels;
 mod progress;
 mod run;
+mod verify;
 
 pub use args::Cli;
 

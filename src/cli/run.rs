@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::args::RunArgs;
 use super::progress::Progress;
-use crate::backend::{self, Backend, BackendChoice, cpu::host_hardware};
+use crate::backend::{self, Backend, BackendChoice};
 use crate::error::{Error, Result};
 use crate::isolate::{Isolation, Job, install_interrupt_handler, interrupted, run_isolated};
 use crate::kernels::KernelTree;
@@ -19,6 +19,15 @@ use crate::store::{
     find_journals,
 };
 use crate::suite::{Benchmark, Filter, build_suite};
+
+/// The backend a record names, for workers and resumes (which must not re-decide `auto`).
+fn backend_choice(name: &str) -> BackendChoice {
+    if name == "cuda" {
+        BackendChoice::Cuda
+    } else {
+        BackendChoice::Cpu
+    }
+}
 
 fn seconds(flag: &str, secs: f64) -> Result<Duration> {
     Duration::try_from_secs_f64(secs)
@@ -103,21 +112,30 @@ pub fn run(tree: &KernelTree, args: RunArgs) -> Result<()> {
 }
 
 fn resume(args: RunArgs, timeout: Duration) -> Result<()> {
-    let key = host_hardware(None).key;
-    let path = find_journals(&args.results_dir, &key)?
-        .pop()
-        .ok_or_else(|| {
-            Error::Usage(format!(
-                "no interrupted run to resume in {}",
-                args.results_dir.join(&key).display()
-            ))
-        })?;
+    // Journals of every hardware key (a GPU run's key is not the host's); newest last.
+    let mut journals = Vec::new();
+    if let Ok(dirs) = std::fs::read_dir(&args.results_dir) {
+        for dir in dirs.flatten().filter(|d| d.path().is_dir()) {
+            journals.extend(find_journals(
+                &args.results_dir,
+                &dir.file_name().to_string_lossy(),
+            )?);
+        }
+    }
+    journals.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+    let path = journals.pop().ok_or_else(|| {
+        Error::Usage(format!(
+            "no interrupted run to resume in {} (looked for {}/*/*.journal)",
+            args.results_dir.display(),
+            args.results_dir.display()
+        ))
+    })?;
     let (journal, header, done) = Journal::resume(&path)?;
     let tree = match &header.kernels_dir {
         Some(dir) => KernelTree::Dir(dir.clone()),
         None => KernelTree::Embedded,
     };
-    let (backend, _) = backend::open(BackendChoice::Cpu, &tree)?;
+    let (backend, _) = backend::open(backend_choice(&header.record.backend), &tree)?;
     let all = build_suite(backend.kernels(), header.record.profile, &Filter::default());
     let mut suite = Vec::new();
     for id in &header.planned {
@@ -217,6 +235,7 @@ fn execute(
             let exe = std::env::current_exe()
                 .map_err(|e| Error::Usage(format!("cannot find the orac executable: {e}")))?;
             let job = Job {
+                backend: backend_choice(&header.record.backend),
                 kernels_dir: header.kernels_dir.clone(),
                 profile: header.record.profile,
                 settings,

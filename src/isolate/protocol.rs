@@ -5,12 +5,15 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::backend::BackendChoice;
 use crate::measure::Settings;
 use crate::store::BenchResult;
 use crate::suite::Profile;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Job {
+    /// The backend the supervisor chose (`cpu` or `cuda`, never `auto`).
+    pub backend: BackendChoice,
     /// `--kernels` directory; `None` for the kernels built into the binary.
     pub kernels_dir: Option<PathBuf>,
     pub profile: Profile,

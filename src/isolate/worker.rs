@@ -5,7 +5,6 @@ use std::io::{BufWriter, Read, Write};
 use std::os::fd::FromRawFd;
 
 use super::{Job, Message};
-use crate::backend::cpu::CpuBackend;
 use crate::error::{Error, Result};
 use crate::kernels::KernelTree;
 use crate::runner::run_one;
@@ -41,12 +40,8 @@ pub fn worker_main() -> Result<()> {
         Some(dir) => KernelTree::Dir(dir.clone()),
         None => KernelTree::Embedded,
     };
-    let mut backend = CpuBackend::new(&tree)?;
-    let suite = build_suite(
-        crate::backend::Backend::kernels(&backend),
-        job.profile,
-        &Filter::default(),
-    );
+    let (mut backend, _) = crate::backend::open(job.backend, &tree)?;
+    let suite = build_suite(backend.kernels(), job.profile, &Filter::default());
     let mut out = BufWriter::new(out);
     let mut send = |m: &Message| -> Result<()> {
         let line = serde_json::to_string(m).expect("a message serialises");
@@ -60,7 +55,7 @@ pub fn worker_main() -> Result<()> {
             .find(|b| &b.id == id)
             .ok_or_else(|| Error::Usage(format!("worker: unknown benchmark {id}")))?;
         send(&Message::Started { id: id.clone() })?;
-        let result = run_one(&mut backend, bench, &job.settings, job.seed);
+        let result = run_one(backend.as_mut(), bench, &job.settings, job.seed);
         send(&Message::Finished {
             result: Box::new(result),
         })?;

@@ -41,8 +41,12 @@ struct RawKernel {
     name: String,
     op: Op,
     dtype: Dtype,
+    #[serde(default)]
     source: String,
+    #[serde(default)]
     entry: String,
+    /// A library call instead of a source kernel (e.g. "memcpy-dtod").
+    vendor: Option<String>,
     #[serde(default)]
     openmp: bool,
     #[serde(default)]
@@ -59,6 +63,9 @@ struct RawKernel {
     description: String,
 }
 
+/// Library calls a manifest may declare as `vendor`.
+pub const KNOWN_VENDOR_CALLS: &[&str] = &["memcpy-dtod"];
+
 /// Expectations `orac kernels` knows how to check.
 pub const KNOWN_EXPECTATIONS: &[&str] = &["no-spills"];
 
@@ -74,6 +81,8 @@ pub struct KernelSpec {
     /// SHA-256 of the source text, recorded with every result.
     pub source_hash: String,
     pub entry: String,
+    /// A vendor library call measured like a kernel (no source); e.g. "memcpy-dtod".
+    pub vendor: Option<String>,
     pub openmp: bool,
     pub flags: Vec<String>,
     pub max_gflop: Option<f64>,
@@ -155,11 +164,32 @@ pub fn load(tree: &KernelTree, backend_dir: &str) -> Result<Vec<KernelSpec>> {
                 KNOWN_EXPECTATIONS.join(", ")
             )));
         }
-        if backend_dir == "cuda" && (raw.block.is_none() || raw.grid.is_none()) {
+        if backend_dir == "cuda"
+            && raw.vendor.is_none()
+            && (raw.block.is_none() || raw.grid.is_none())
+        {
             return Err(bad("CUDA kernels need `block` and `grid`".into()));
         }
-        let source_path = format!("{backend_dir}/{}", raw.source);
-        let source = tree.read(&source_path)?;
+        if let Some(v) = &raw.vendor {
+            if !KNOWN_VENDOR_CALLS.contains(&v.as_str()) {
+                return Err(bad(format!(
+                    "unknown vendor call '{v}' (known: {})",
+                    KNOWN_VENDOR_CALLS.join(", ")
+                )));
+            }
+        } else if raw.source.is_empty() || raw.entry.is_empty() {
+            return Err(bad("needs `source` and `entry` (or `vendor`)".into()));
+        }
+        let source_path = if raw.vendor.is_some() {
+            String::new()
+        } else {
+            format!("{backend_dir}/{}", raw.source)
+        };
+        let source = if raw.vendor.is_some() {
+            String::new()
+        } else {
+            tree.read(&source_path)?
+        };
         let source_hash = hex(&Sha256::digest(source.as_bytes()));
         specs.push(KernelSpec {
             name: raw.name,
@@ -169,6 +199,7 @@ pub fn load(tree: &KernelTree, backend_dir: &str) -> Result<Vec<KernelSpec>> {
             source,
             source_hash,
             entry: raw.entry,
+            vendor: raw.vendor,
             openmp: raw.openmp,
             flags: raw.flags,
             max_gflop: raw.max_gflop,
@@ -208,7 +239,11 @@ mod tests {
     fn builtin_cuda_manifest_declares_launches() {
         let specs = load(&KernelTree::Embedded, "cuda").unwrap();
         assert!(!specs.is_empty());
-        assert!(specs.iter().all(|s| s.block.is_some() && s.grid.is_some()));
+        assert!(
+            specs
+                .iter()
+                .all(|s| s.vendor.is_some() || (s.block.is_some() && s.grid.is_some()))
+        );
         assert!(specs.iter().any(|s| s.source.contains("__global__")));
     }
 

@@ -15,6 +15,38 @@ pub struct Hardware {
     pub arch: String,
     /// The C compiler that built the CPU kernels (first line of `cc --version`).
     pub compiler: Option<String>,
+    /// The GPU, when the CUDA backend measured.
+    #[serde(default)]
+    pub gpu: Option<GpuInfo>,
+}
+
+/// A GPU's fingerprint, read from the driver.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GpuInfo {
+    pub name: String,
+    pub uuid: String,
+    /// e.g. "9.0".
+    pub compute_capability: String,
+    pub sms: u32,
+    pub memory_bytes: u64,
+    pub l2_bytes: u64,
+    pub memory_clock_khz: u64,
+    pub bus_width_bits: u64,
+    /// Datasheet-style peak: 2 (double data rate) × memory clock × bus width / 8.
+    pub peak_bandwidth_bytes_per_s: f64,
+    /// Default SM clock.
+    pub sm_clock_khz: u64,
+    pub ecc: bool,
+    /// CUDA driver API version, e.g. 13000.
+    pub driver_api_version: i32,
+    pub nvrtc_version: Option<String>,
+}
+
+impl GpuInfo {
+    /// Peak DRAM bandwidth from the memory clock and bus width (bytes/s).
+    pub fn peak_bandwidth(memory_clock_khz: u64, bus_width_bits: u64) -> f64 {
+        2.0 * memory_clock_khz as f64 * 1e3 * bus_width_bits as f64 / 8.0
+    }
 }
 
 impl Hardware {
@@ -32,6 +64,22 @@ impl Hardware {
             os: std::env::consts::OS.to_string(),
             arch: std::env::consts::ARCH.to_string(),
             compiler,
+            gpu: None,
+        }
+    }
+
+    /// The host as `host` describes it, measured on `gpu`: the key is the GPU's name (which
+    /// for data-centre parts includes the memory, e.g. `nvidia-h100-80gb-hbm3`), with the
+    /// memory size appended when the name lacks it.
+    pub fn with_gpu(host: Hardware, gpu: GpuInfo) -> Self {
+        let mut key = slug(&gpu.name);
+        if !key.contains("gb") {
+            key = format!("{key}-{}gb", (gpu.memory_bytes + (1 << 29)) >> 30);
+        }
+        Hardware {
+            key,
+            gpu: Some(gpu),
+            ..host
         }
     }
 }
@@ -64,5 +112,29 @@ mod tests {
         assert_eq!(slug("  ** "), "unknown");
         let hw = Hardware::cpu("AMD EPYC 7B13".into(), 2, None, None);
         assert_eq!(hw.key, "cpu-amd-epyc-7b13-x2");
+        let gpu = |name: &str| GpuInfo {
+            name: name.into(),
+            uuid: String::new(),
+            compute_capability: "9.0".into(),
+            sms: 132,
+            memory_bytes: 85_520_809_984,
+            l2_bytes: 52_428_800,
+            memory_clock_khz: 2_619_000,
+            bus_width_bits: 5120,
+            peak_bandwidth_bytes_per_s: 0.0,
+            sm_clock_khz: 1_980_000,
+            ecc: true,
+            driver_api_version: 13000,
+            nvrtc_version: None,
+        };
+        let h100 = Hardware::with_gpu(hw.clone(), gpu("NVIDIA H100 80GB HBM3"));
+        assert_eq!(h100.key, "nvidia-h100-80gb-hbm3");
+        assert_eq!(
+            Hardware::with_gpu(hw, gpu("NVIDIA H100")).key,
+            "nvidia-h100-80gb"
+        );
+        // H100 SXM: 2 × 2.619 GHz × 5120 bit / 8 = 3.35 TB/s.
+        let peak = GpuInfo::peak_bandwidth(2_619_000, 5120);
+        assert!((peak / 1e12 - 3.352).abs() < 0.001, "{peak}");
     }
 }

@@ -17,7 +17,7 @@ pub use baseline::{
     save_baseline,
 };
 pub use git::{GitInfo, provenance};
-pub use hardware::{Hardware, slug};
+pub use hardware::{GpuInfo, Hardware, slug};
 pub use journal::{JOURNAL_VERSION, Journal, JournalHeader, find_journals};
 pub use reader::{MAX_FILE_BYTES, find_runs, load_run};
 pub use schema::{BenchResult, RunRecord, SCHEMA_VERSION, Status, relevant_environment};

@@ -1,10 +1,19 @@
-//! The CUDA backend. So far: driver detection (cudarc loads libcuda dynamically and panics
-//! when it is missing, so presence is checked before any call into it), and the offline
-//! kernel check — NVRTC compilation and `ptxas` resource reports — which needs no GPU.
+//! The CUDA backend: driver detection (cudarc loads libcuda dynamically and panics when it
+//! is missing, so presence is checked before any call into it), the device and its
+//! fingerprint, NVRTC-compiled kernels timed with events on the launch stream, and the
+//! offline kernel check (NVRTC + `ptxas`), which needs no GPU.
+//!
+//! Status: the offline check runs in CI; the device path is compiled but has not yet run on
+//! a GPU.
 
+mod backend;
+mod device;
 pub mod nvrtc;
 pub mod ptxas;
 pub mod toolkit;
+mod workload;
+
+pub use backend::{CudaBackend, grid_for};
 
 pub enum CudaStatus {
     Available { devices: i32 },

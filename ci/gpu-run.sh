@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs orac on a GPU machine with a prebuilt binary: no Rust, no network needed.
+#
+#   ci/gpu-run.sh OUT_DIR [ORAC_BINARY]
+#
+# Writes OUT_DIR/{info,kernels,verify,run}.txt and the run's results under OUT_DIR/results/.
+# Every step runs even if an earlier one fails; the script exits with the first failure's
+# code so a CI job still goes red. The CUDA toolkit (libnvrtc, ptxas) is found through
+# CUDA_HOME, /usr/local/cuda, or pip's nvidia-cuda-nvrtc / nvidia-cuda-nvcc.
+set -u
+out=${1:?usage: ci/gpu-run.sh OUT_DIR [ORAC_BINARY]}
+orac=${2:-./target/release/orac}
+mkdir -p "$out"
+status=0
+
+step() {
+  local name=$1
+  shift
+  echo "=== $name: $*" >&2
+  "$@" >"$out/$name.txt" 2>&1
+  local rc=$?
+  cat "$out/$name.txt"
+  echo "=== $name exited $rc" >&2
+  if [ "$rc" -ne 0 ] && [ "$status" -eq 0 ]; then status=$rc; fi
+}
+
+step info "$orac" info --backend cuda
+step kernels "$orac" kernels --arch sm_90
+step verify "$orac" verify --backend cuda --profile full
+step run "$orac" run --backend cuda --profile full --results-dir "$out/results"
+exit "$status"

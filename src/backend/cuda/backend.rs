@@ -1,0 +1,220 @@
+//! The CUDA backend: kernels from `kernels/cuda/` compiled by NVRTC for the device's own
+//! architecture (modules cached per kernel for the process), launch shapes from the
+//! manifest, vendor calls beside them.
+//!
+//! Status: compiled, not yet run on a GPU. Every result it produces is still verified
+//! against the CPU f64 reference before it is timed.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use cudarc::driver::{CudaFunction, CudaSlice, LaunchConfig};
+use cudarc::nvrtc::Ptx;
+
+use super::device::Device;
+use super::workload::{CudaWorkload, Launch};
+use super::{nvrtc, toolkit};
+use crate::backend::{Backend, Workload};
+use crate::error::{Error, Result};
+use crate::kernels::{self, KernelSpec, KernelTree};
+use crate::store::Hardware;
+use crate::suite::{Benchmark, Inputs, Shape};
+
+pub struct CudaBackend {
+    device: Device,
+    kernels: Vec<KernelSpec>,
+    hardware: Hardware,
+    includes: Vec<PathBuf>,
+    functions: HashMap<String, Result<CudaFunction, String>>,
+    l2_flush: Arc<Mutex<CudaSlice<u8>>>,
+}
+
+/// Grid for `rule` (see kernels/cuda/manifest.toml) over `shape` with `block` threads.
+pub fn grid_for(rule: &str, shape: &Shape, block: [u32; 3], sms: u32) -> Result<(u32, u32, u32)> {
+    let bad = || Error::Manifest {
+        path: "cuda/manifest.toml".into(),
+        reason: format!(
+            "grid rule '{rule}' does not fit shape {}",
+            shape.id_segment()
+        ),
+    };
+    let threads = u64::from(block[0]) * u64::from(block[1]) * u64::from(block[2]);
+    if let Some(per) = rule.strip_prefix("elements:") {
+        let per: u64 = per.parse().map_err(|_| bad())?;
+        let Shape::Copy { bytes } = *shape else {
+            return Err(bad());
+        };
+        let blocks = bytes.div_ceil(per.max(1)).div_ceil(threads.max(1));
+        // Grid-stride kernels: enough blocks to fill the GPU a few times over, no more.
+        let cap = u64::from(sms.max(1)) * 4;
+        return Ok((blocks.clamp(1, cap.max(1)) as u32, 1, 1));
+    }
+    if let Some(tiles) = rule.strip_prefix("tiles:") {
+        let (tm, tn) = tiles.split_once('x').ok_or_else(bad)?;
+        let (tm, tn): (u64, u64) = (
+            tm.parse().map_err(|_| bad())?,
+            tn.parse().map_err(|_| bad())?,
+        );
+        let Shape::Gemm { m, n, .. } = *shape else {
+            return Err(bad());
+        };
+        return Ok((n.div_ceil(tn) as u32, m.div_ceil(tm) as u32, 1));
+    }
+    Err(bad())
+}
+
+impl CudaBackend {
+    /// Opens GPU 0 and reads `kernels/cuda/manifest.toml` from `tree`.
+    pub fn new(tree: &KernelTree) -> Result<Self> {
+        let kernels = kernels::load_manifest(tree, "cuda")?;
+        let roots = toolkit::discover();
+        let nvrtc_version = nvrtc::ensure_loaded(&roots).ok();
+        let device = Device::open(0, nvrtc_version)?;
+        let host = crate::backend::cpu::host_hardware(None);
+        let hardware = Hardware::with_gpu(host, device.info.clone());
+        let flush_bytes = (device.info.l2_bytes * 2).max(64 << 20) as usize;
+        let l2_flush = device.stream.alloc_zeros::<u8>(flush_bytes).map_err(|e| {
+            Error::CudaUnavailable(format!("cannot allocate the L2 flush buffer: {e:?}"))
+        })?;
+        Ok(CudaBackend {
+            device,
+            kernels,
+            hardware,
+            includes: toolkit::include_dirs(&roots),
+            functions: HashMap::new(),
+            l2_flush: Arc::new(Mutex::new(l2_flush)),
+        })
+    }
+
+    fn function(&mut self, spec: &KernelSpec) -> Result<CudaFunction> {
+        let key = format!("{}/{}", spec.family().name(), spec.name);
+        if !self.functions.contains_key(&key) {
+            let arch = self.device.arch();
+            let built = nvrtc::compile_ptx(
+                &spec.source,
+                &spec.source_path,
+                &spec.name,
+                &arch,
+                &self.includes,
+                &spec.flags,
+            )
+            .and_then(|ptx| {
+                self.device
+                    .ctx
+                    .load_module(Ptx::from_src(ptx))
+                    .and_then(|m| m.load_function(&spec.entry))
+                    .map_err(|e| Error::KernelUnavailable {
+                        kernel: key.clone(),
+                        reason: format!(
+                            "cannot load {} from {}: {e:?}",
+                            spec.entry, spec.source_path
+                        ),
+                    })
+            })
+            .map_err(|e| e.to_string());
+            self.functions.insert(key.clone(), built);
+        }
+        self.functions[&key]
+            .clone()
+            .map_err(|reason| Error::KernelUnavailable {
+                kernel: key,
+                reason,
+            })
+    }
+}
+
+impl Backend for CudaBackend {
+    fn name(&self) -> &'static str {
+        "cuda"
+    }
+
+    fn hardware(&self) -> &Hardware {
+        &self.hardware
+    }
+
+    fn kernels(&self) -> &[KernelSpec] {
+        &self.kernels
+    }
+
+    fn prepare<'a>(
+        &'a mut self,
+        bench: &Benchmark,
+        inputs: &'a Inputs,
+    ) -> Result<Box<dyn Workload + 'a>> {
+        let spec = self
+            .kernels
+            .iter()
+            .find(|k| k.name == bench.kernel && k.family() == bench.family())
+            .cloned()
+            .ok_or_else(|| Error::Usage(format!("no CUDA kernel for benchmark {}", bench.id)))?;
+        let needed = bench.bytes() + (self.device.info.l2_bytes * 2);
+        if let Some(free) = self.device.free_memory()
+            && needed > free
+        {
+            return Err(Error::KernelUnavailable {
+                kernel: bench.id.clone(),
+                reason: format!("needs {needed} bytes of device memory, {free} free"),
+            });
+        }
+        let launch = match spec.vendor.as_deref() {
+            Some("memcpy-dtod") => Launch::MemcpyDtoD,
+            Some(other) => {
+                return Err(Error::Usage(format!(
+                    "vendor call {other} is not implemented"
+                )));
+            }
+            None => {
+                let block = spec.block.unwrap_or([256, 1, 1]);
+                let rule = spec.grid.clone().unwrap_or_default();
+                let grid = grid_for(&rule, &bench.shape, block, self.device.info.sms)?;
+                Launch::Kernel {
+                    func: self.function(&spec)?,
+                    cfg: LaunchConfig {
+                        grid_dim: grid,
+                        block_dim: (block[0], block[1], block[2]),
+                        shared_mem_bytes: 0,
+                    },
+                }
+            }
+        };
+        Ok(Box::new(CudaWorkload::new(
+            self.device.stream.clone(),
+            launch,
+            bench.shape,
+            inputs,
+            self.l2_flush.clone(),
+        )?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_rules_follow_the_manifest() {
+        let copy = Shape::Copy { bytes: 1 << 20 };
+        // 1 MiB / 16 B per thread / 256 threads = 256 blocks, under the 4-per-SM cap.
+        assert_eq!(
+            grid_for("elements:16", &copy, [256, 1, 1], 132).unwrap(),
+            (256, 1, 1)
+        );
+        let big = Shape::Copy { bytes: 1 << 32 };
+        assert_eq!(
+            grid_for("elements:16", &big, [256, 1, 1], 132).unwrap(),
+            (528, 1, 1)
+        );
+        let gemm = Shape::Gemm {
+            m: 200,
+            n: 136,
+            k: 72,
+        };
+        assert_eq!(
+            grid_for("tiles:32x32", &gemm, [32, 32, 1], 132).unwrap(),
+            (5, 7, 1)
+        );
+        assert!(grid_for("tiles:32x32", &copy, [32, 32, 1], 132).is_err());
+        assert!(grid_for("rows", &gemm, [32, 1, 1], 132).is_err());
+    }
+}

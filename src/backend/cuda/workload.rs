@@ -1,0 +1,182 @@
+//! A CUDA kernel (or vendor call) bound to device buffers, timed with events recorded on
+//! the launch stream.
+//!
+//! Status: compiled, not yet run on a GPU.
+
+use std::sync::Arc;
+
+use cudarc::driver::sys::CUevent_flags;
+use cudarc::driver::{CudaFunction, CudaSlice, CudaStream, LaunchConfig, PushKernelArg};
+
+use crate::backend::Workload;
+use crate::error::{Error, Result};
+use crate::measure::Timed;
+use crate::suite::{Inputs, Output, Shape};
+
+fn gpu_err(what: &'static str) -> impl Fn(cudarc::driver::DriverError) -> Error {
+    move |e| Error::KernelUnavailable {
+        kernel: what.into(),
+        reason: format!("CUDA error during {what}: {e:?}"),
+    }
+}
+
+/// What runs: a compiled kernel with its launch shape, or a library call.
+pub enum Launch {
+    Kernel {
+        func: CudaFunction,
+        cfg: LaunchConfig,
+    },
+    MemcpyDtoD,
+}
+
+enum Buffers {
+    Copy {
+        src: CudaSlice<u8>,
+        dst: CudaSlice<u8>,
+        host_src: Vec<u8>,
+    },
+    Gemm {
+        a: CudaSlice<f32>,
+        b: CudaSlice<f32>,
+        c: CudaSlice<f32>,
+    },
+}
+
+pub struct CudaWorkload {
+    stream: Arc<CudaStream>,
+    launch: Launch,
+    shape: Shape,
+    bufs: Buffers,
+    /// Written before each sample so every sample starts with a cold L2.
+    l2_flush: Arc<std::sync::Mutex<CudaSlice<u8>>>,
+}
+
+impl CudaWorkload {
+    pub fn new(
+        stream: Arc<CudaStream>,
+        launch: Launch,
+        shape: Shape,
+        inputs: &Inputs,
+        l2_flush: Arc<std::sync::Mutex<CudaSlice<u8>>>,
+    ) -> Result<Self> {
+        let bufs = match (shape, inputs) {
+            (Shape::Copy { bytes }, Inputs::Copy { src }) => Buffers::Copy {
+                src: stream.clone_htod(src).map_err(gpu_err("upload"))?,
+                dst: stream
+                    .alloc_zeros(bytes as usize)
+                    .map_err(gpu_err("allocation"))?,
+                host_src: src.clone(),
+            },
+            (Shape::Gemm { m, n, .. }, Inputs::Gemm { a, b }) => Buffers::Gemm {
+                a: stream.clone_htod(a).map_err(gpu_err("upload"))?,
+                b: stream.clone_htod(b).map_err(gpu_err("upload"))?,
+                c: stream
+                    .alloc_zeros((m * n) as usize)
+                    .map_err(gpu_err("allocation"))?,
+            },
+            _ => {
+                return Err(Error::Usage(
+                    "the CUDA backend has no kernels for this family yet".into(),
+                ));
+            }
+        };
+        Ok(CudaWorkload {
+            stream,
+            launch,
+            shape,
+            bufs,
+            l2_flush,
+        })
+    }
+
+    fn launch_once(&mut self) -> Result<()> {
+        match (&self.launch, &mut self.bufs, self.shape) {
+            (Launch::MemcpyDtoD, Buffers::Copy { src, dst, .. }, _) => self
+                .stream
+                .memcpy_dtod(src, dst)
+                .map_err(gpu_err("cuMemcpyDtoDAsync")),
+            (
+                Launch::Kernel { func, cfg },
+                Buffers::Copy { src, dst, .. },
+                Shape::Copy { bytes },
+            ) => {
+                let mut args = self.stream.launch_builder(func);
+                args.arg(&*src).arg(dst).arg(&bytes);
+                // SAFETY: the signature is the one the copy op declares; the buffers hold
+                // `bytes` bytes each.
+                unsafe { args.launch(*cfg) }
+                    .map(|_| ())
+                    .map_err(gpu_err("kernel launch"))
+            }
+            (Launch::Kernel { func, cfg }, Buffers::Gemm { a, b, c }, Shape::Gemm { m, n, k }) => {
+                let (m, n, k) = (m as i32, n as i32, k as i32);
+                let mut args = self.stream.launch_builder(func);
+                args.arg(&*a).arg(&*b).arg(c).arg(&m).arg(&n).arg(&k);
+                // SAFETY: the signature is the one the gemm op declares; buffers are sized
+                // for the shape.
+                unsafe { args.launch(*cfg) }
+                    .map(|_| ())
+                    .map_err(gpu_err("kernel launch"))
+            }
+            _ => Err(Error::Usage("kernel and buffers disagree".into())),
+        }
+    }
+}
+
+impl Timed for CudaWorkload {
+    /// Flushes L2 (outside the timed region), then times `runs` back-to-back launches
+    /// between two events recorded on the launch stream.
+    fn time_batch(&mut self, runs: u64) -> Result<f64> {
+        {
+            let mut flush = self.l2_flush.lock().expect("flush buffer lock");
+            self.stream
+                .memset_zeros(&mut *flush)
+                .map_err(gpu_err("L2 flush"))?;
+        }
+        let timing = Some(CUevent_flags::CU_EVENT_DEFAULT);
+        let start = self
+            .stream
+            .record_event(timing)
+            .map_err(gpu_err("event record"))?;
+        for _ in 0..runs {
+            self.launch_once()?;
+        }
+        let end = self
+            .stream
+            .record_event(timing)
+            .map_err(gpu_err("event record"))?;
+        end.synchronize().map_err(gpu_err("synchronize"))?;
+        let ms = start.elapsed_ms(&end).map_err(gpu_err("event timing"))?;
+        Ok(f64::from(ms) / 1e3)
+    }
+}
+
+impl Workload for CudaWorkload {
+    fn run_checked(&mut self) -> Result<Output> {
+        match &mut self.bufs {
+            Buffers::Copy { dst, host_src, .. } => {
+                let poison: Vec<u8> = host_src.iter().map(|b| !b).collect();
+                self.stream
+                    .memcpy_htod(&poison, dst)
+                    .map_err(gpu_err("poison"))?;
+            }
+            Buffers::Gemm { c, .. } => {
+                let nan = vec![f32::NAN; c.len()];
+                self.stream
+                    .memcpy_htod(&nan, c)
+                    .map_err(gpu_err("poison"))?;
+            }
+        }
+        self.launch_once()?;
+        let out = match &self.bufs {
+            Buffers::Copy { dst, .. } => {
+                Output::Bytes(self.stream.clone_dtoh(dst).map_err(gpu_err("download"))?)
+            }
+            Buffers::Gemm { c, .. } => {
+                Output::F32(self.stream.clone_dtoh(c).map_err(gpu_err("download"))?)
+            }
+        };
+        self.stream.synchronize().map_err(gpu_err("synchronize"))?;
+        Ok(out)
+    }
+}
