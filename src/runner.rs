@@ -195,6 +195,61 @@ fn checked<'a>(
     }
 }
 
+/// Blocks of an A/B measurement. Each block allocates both sides' buffers afresh: where a
+/// buffer lands in physical memory changes cache conflicts and TLB reach, so with one
+/// allocation per side placement luck would look like a difference between identical
+/// kernels (seen: a few percent on the development VM). Blocks turn it into replicated
+/// noise the CI accounts for.
+pub const AB_BLOCKS: usize = 8;
+
+/// Measures `bench` on both sides in `AB_BLOCKS` blocks of ABBA pairs: per-run seconds of
+/// each pair and the block of each, or why it could not.
+fn measure_blocks(
+    base: &mut dyn Backend,
+    head: &mut dyn Backend,
+    bench: &Benchmark,
+    inputs: &crate::suite::Inputs,
+    settings: &Settings,
+) -> PairedOutcome {
+    match measure_blocks_inner(base, head, bench, inputs, settings) {
+        Ok(outcome) => outcome,
+        Err(why) => PairedOutcome::HeadFailed(why),
+    }
+}
+
+fn measure_blocks_inner(
+    base: &mut dyn Backend,
+    head: &mut dyn Backend,
+    bench: &Benchmark,
+    inputs: &crate::suite::Inputs,
+    settings: &Settings,
+) -> Result<PairedOutcome, String> {
+    // Each block gets a quarter of a single run's budget: all blocks together, twice it.
+    let per_block = Settings {
+        min_samples: 5,
+        max_time: settings.max_time / 4,
+        hard_timeout: settings.hard_timeout / 4,
+        min_time: settings.min_time / AB_BLOCKS as u32,
+        warmup_time: settings.warmup_time / 4,
+        ..*settings
+    };
+    let (mut b, mut h, mut blocks) = (Vec::new(), Vec::new(), Vec::new());
+    for block in 0..AB_BLOCKS {
+        let mut wb = base.prepare(bench, inputs).map_err(|e| e.to_string())?;
+        let mut wh = head.prepare(bench, inputs).map_err(|e| e.to_string())?;
+        let m = measure_pair(&mut *wb, &mut *wh, &per_block)
+            .map_err(|e| format!("measurement error: {e}"))?;
+        blocks.extend(std::iter::repeat_n(block, m.base.len()));
+        b.extend(m.base);
+        h.extend(m.head);
+    }
+    Ok(PairedOutcome::Measured {
+        base: b,
+        head: h,
+        blocks,
+    })
+}
+
 /// Interleaves base and head kernels benchmark by benchmark (both verified first) and
 /// returns what `regress::compare_paired` needs. `on_progress(index, total, id, status)`.
 pub fn run_ab(
@@ -214,22 +269,21 @@ pub fn run_ab(
             (_, false) => PairedOutcome::Missing,
             (true, true) => {
                 let inputs = generate_inputs(bench, seed);
-                match (checked(base, bench, &inputs), checked(head, bench, &inputs)) {
-                    (_, Err(why)) => PairedOutcome::HeadFailed(why),
-                    (Err(why), Ok(_)) => PairedOutcome::BaseFailed(why),
-                    (Ok(mut wb), Ok(mut wh)) => match measure_pair(&mut *wb, &mut *wh, settings) {
-                        Ok(m) => PairedOutcome::Measured {
-                            base: m.base,
-                            head: m.head,
-                        },
-                        Err(e) => PairedOutcome::HeadFailed(format!("measurement error: {e}")),
-                    },
+                let verified = match (checked(base, bench, &inputs), checked(head, bench, &inputs))
+                {
+                    (_, Err(why)) => Err(PairedOutcome::HeadFailed(why)),
+                    (Err(why), Ok(_)) => Err(PairedOutcome::BaseFailed(why)),
+                    (Ok(_), Ok(_)) => Ok(()),
+                };
+                match verified {
+                    Err(failed) => failed,
+                    Ok(()) => measure_blocks(base, head, bench, &inputs, settings),
                 }
             }
         };
         let status = match &outcome {
-            PairedOutcome::Measured { base, head } => {
-                format!("{} pairs", base.len().min(head.len()))
+            PairedOutcome::Measured { base, head, .. } => {
+                format!("{} pairs in {AB_BLOCKS} blocks", base.len().min(head.len()))
             }
             PairedOutcome::HeadFailed(_) => "HEAD FAILED".into(),
             PairedOutcome::BaseFailed(_) => "base failed".into(),

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::side::Side;
 use super::{CompareConfig, Thresholds, Verdict, decide};
 use crate::error::{Error, Result};
-use crate::stats::bootstrap::{paired_ratio, ratio_of_medians};
+use crate::stats::bootstrap::{ratio_from_log_means, ratio_of_medians};
 use crate::stats::rng::seed_from;
 use crate::stats::{benjamini_hochberg, mann_whitney_u, quantile, robust_cv, wilcoxon_signed_rank};
 use crate::store::NoiseSource;
@@ -296,10 +296,12 @@ fn compare_one(id: &str, b: &super::SideBench, h: &super::SideBench) -> Entry {
 
 /// The outcome of measuring one benchmark on both sides of an A/B run.
 pub enum PairedOutcome {
-    /// Per-run seconds, pair i measured back to back.
+    /// Per-run seconds, pair i measured back to back, in block `blocks[i]` (each block
+    /// with freshly allocated buffers on both sides).
     Measured {
         base: Vec<f64>,
         head: Vec<f64>,
+        blocks: Vec<usize>,
     },
     /// The head kernel failed (verification, compile, run).
     HeadFailed(String),
@@ -309,8 +311,27 @@ pub enum PairedOutcome {
     Missing,
 }
 
-/// Compares interleaved A/B measurements. Drift between runs cancels out in pairs, so the
-/// noise term of the threshold is zero: only `min_threshold` applies.
+/// Median of ln(head/base) per block: the independent replications of an A/B run.
+fn block_log_ratios(base: &[f64], head: &[f64], blocks: &[usize]) -> Vec<f64> {
+    let mut ids: Vec<usize> = blocks.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.into_iter()
+        .filter_map(|block| {
+            let logs: Vec<f64> = (0..base.len().min(head.len()))
+                .filter(|&i| blocks.get(i) == Some(&block))
+                .map(|i| (head[i] / base[i]).ln())
+                .filter(|x| x.is_finite())
+                .collect();
+            median(&logs)
+        })
+        .collect()
+}
+
+/// Compares interleaved A/B measurements. Drift between runs cancels out in pairs, and
+/// buffer placement is replicated across blocks, so the noise term of the threshold is
+/// zero: only `min_threshold` applies. The CI (a t-interval) and the signed-rank test are
+/// over the blocks' median log ratios.
 pub fn compare_paired(
     base: SideInfo,
     head: SideInfo,
@@ -331,9 +352,16 @@ pub fn compare_paired(
                 note: Some(format!("base failed: {why}")),
                 ..Entry::bare(&id, family, Verdict::New)
             },
-            PairedOutcome::Measured { base, head } => {
-                let ci = paired_ratio(&base, &head, LEVEL, seed_from(&id, 0));
-                let logs: Vec<f64> = base.iter().zip(&head).map(|(b, h)| (h / b).ln()).collect();
+            PairedOutcome::Measured { base, head, blocks } => {
+                let logs = block_log_ratios(&base, &head, &blocks);
+                if logs.len() < 2 {
+                    entries.push(Entry {
+                        note: Some("fewer than two measured blocks".into()),
+                        ..Entry::bare(&id, family, Verdict::Ambiguous)
+                    });
+                    continue;
+                }
+                let ci = ratio_from_log_means(&logs);
                 Entry {
                     base_median: median(&base),
                     head_median: median(&head),
