@@ -301,3 +301,66 @@ fn cuda_kernels_match_the_reference_on_a_gpu() {
     assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
     assert!(stdout(&out).contains("memcpy/dtod"));
 }
+
+#[test]
+fn three_shards_cover_the_suite_once_and_merge_into_one_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shards = tmp.path().join("shards");
+    for k in 1..=3 {
+        let out = orac(
+            &repo(),
+            &[
+                "run",
+                "--filter",
+                "^gemm/",
+                "--shard",
+                &format!("{k}/3"),
+                "--max-time",
+                "0.02",
+                "--results-dir",
+                shards.to_str().unwrap(),
+            ],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let files = run_files(&shards);
+    assert_eq!(files.len(), 3);
+    let mut ids: Vec<String> = files
+        .iter()
+        .flat_map(|f| load_run(f).unwrap().benchmarks.into_iter().map(|b| b.id))
+        .collect();
+    ids.sort();
+    let listed = stdout(&orac(&repo(), &["list", "--filter", "^gemm/"]));
+    let mut all: Vec<String> = listed.lines().map(str::to_string).collect();
+    all.sort();
+    assert_eq!(ids, all, "every benchmark exactly once across the shards");
+
+    let merged_dir = tmp.path().join("merged");
+    let mut args = vec!["merge", "--results-dir", merged_dir.to_str().unwrap()];
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| f.to_str().unwrap().to_string())
+        .collect();
+    args.extend(names.iter().map(String::as_str));
+    let out = orac(&repo(), &args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let merged = load_run(&run_files(&merged_dir)[0]).unwrap();
+    let mut merged_ids: Vec<String> = merged.benchmarks.iter().map(|b| b.id.clone()).collect();
+    merged_ids.sort();
+    assert_eq!(merged_ids, all);
+    assert!(merged.shard.is_none());
+
+    // The same shard twice is not a run.
+    let out = orac(
+        &repo(),
+        &[
+            "merge",
+            &names[0],
+            &names[0],
+            "--results-dir",
+            merged_dir.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("appears twice"));
+}

@@ -123,6 +123,7 @@ fn without_nvrtc_the_check_says_how_to_install_it() {
         &repo(),
         &["kernels"],
         &[
+            ("ORAC_CUDA_HOME", empty.path().to_str().unwrap()),
             ("CUDA_HOME", empty.path().to_str().unwrap()),
             ("PATH", "/usr/bin:/bin"),
         ],

@@ -49,6 +49,7 @@ fn record() -> RunRecord {
             warnings: vec![],
         }],
         warnings: vec![],
+        shard: None,
     }
 }
 

@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::backend::BackendChoice;
 use crate::isolate::Isolation;
-use crate::suite::Profile;
+use crate::suite::{Profile, Shard};
 
 const AFTER_HELP: &str = "\
 Exit codes:
@@ -53,6 +53,8 @@ pub enum Command {
     Kernels(KernelsArgs),
     /// Check every benchmark's output against the reference once, without timing.
     Verify(VerifyArgs),
+    /// Join the shard files of one run into one run record.
+    Merge(MergeArgs),
     /// Internal: run a job for `orac run` in an isolated process.
     #[command(hide = true)]
     Worker,
@@ -235,6 +237,18 @@ pub struct RunArgs {
     /// Finish the newest interrupted run of this machine in --results-dir (its journal).
     #[arg(long)]
     pub resume: bool,
+    /// Run only shard K of N (deterministic, balanced); `orac merge` joins the shards.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shard run files (`orac run --shard K/N` outputs).
+    #[arg(required = true)]
+    pub runs: Vec<PathBuf>,
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    pub results_dir: PathBuf,
 }
 
 #[derive(Debug, Args)]

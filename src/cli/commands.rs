@@ -32,6 +32,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Worker => crate::isolate::worker_main(),
         Command::Kernels(args) => super::kernels::kernels(&tree, args),
         Command::Verify(args) => super::verify::verify(&tree, args),
+        Command::Merge(args) => super::merge::merge(args),
     }
 }
 

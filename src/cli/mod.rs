@@ -6,6 +6,7 @@ mod baseline;
 mod commands;
 mod compare;
 mod kernels;
+mod merge;
 mod progress;
 mod run;
 mod verify;

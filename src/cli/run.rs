@@ -18,7 +18,7 @@ use crate::store::{
     self, BenchResult, JOURNAL_VERSION, Journal, JournalHeader, RunRecord, SCHEMA_VERSION,
     find_journals,
 };
-use crate::suite::{Benchmark, Filter, build_suite};
+use crate::suite::{Benchmark, Filter, build_suite, shard_suite};
 
 /// The backend a record names, for workers and resumes (which must not re-decide `auto`).
 fn backend_choice(name: &str) -> BackendChoice {
@@ -58,9 +58,19 @@ pub fn run(tree: &KernelTree, args: RunArgs) -> Result<()> {
     for note in notes {
         eprintln!("note: {note}");
     }
-    let suite = build_suite(backend.kernels(), args.profile, &filter);
+    let mut suite = build_suite(backend.kernels(), args.profile, &filter);
     if suite.is_empty() {
         return Err(Error::NoMatch(filter.as_str().unwrap_or("").to_string()));
+    }
+    if let Some(shard) = args.shard {
+        let all = suite.len();
+        suite = shard_suite(&suite, shard);
+        if suite.is_empty() {
+            return Err(Error::Usage(format!(
+                "shard {}/{} of these {all} benchmarks is empty: use fewer shards",
+                shard.index, shard.count
+            )));
+        }
     }
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let (git, git_warning) = store::provenance(&cwd);
@@ -88,6 +98,7 @@ pub fn run(tree: &KernelTree, args: RunArgs) -> Result<()> {
             environment: store::relevant_environment(),
             benchmarks: Vec::new(),
             warnings,
+            shard: args.shard,
         },
         planned: suite.iter().map(|b| b.id.clone()).collect(),
         seed: args.seed,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{GitInfo, Hardware};
 use crate::measure::{Settings, StopReason};
 use crate::stats::Summary;
-use crate::suite::{Dtype, Family, Profile, Verification};
+use crate::suite::{Dtype, Family, Profile, Shard, Verification};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -34,6 +34,9 @@ pub struct RunRecord {
     pub benchmarks: Vec<BenchResult>,
     /// Run-level warnings (no git repository, dirty tree, …).
     pub warnings: Vec<String>,
+    /// Set when this run is one shard of a suite (`orac run --shard K/N`).
+    #[serde(default)]
+    pub shard: Option<Shard>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,9 +8,11 @@ mod inputs;
 mod memcpy;
 mod model;
 mod registry;
+mod shard;
 mod verify;
 
 pub use inputs::{Inputs, Output, generate_inputs};
 pub use model::{Benchmark, Dtype, Family, Profile, Shape};
 pub use registry::{Filter, build_suite};
+pub use shard::{Shard, shard as shard_suite};
 pub use verify::{Verification, verify};

@@ -1,5 +1,5 @@
 //! Finding the CUDA toolkit pieces orac uses (libnvrtc, CUDA headers, ptxas) without a
-//! system install: `$CUDA_HOME`, `$CUDA_PATH`, `/usr/local/cuda`, or the `nvidia-cuda-nvrtc` /
+//! system install: `$ORAC_CUDA_HOME`, `$CUDA_HOME`, `$CUDA_PATH`, `/usr/local/cuda`, or the `nvidia-cuda-nvrtc` /
 //! `nvidia-cuda-nvcc` Python packages (`site-packages/nvidia/cu13/…`), which work on a
 //! machine without a GPU.
 
@@ -19,7 +19,9 @@ pub fn candidate_roots(
     env: &dyn Fn(&str) -> Option<String>,
     python_paths: &[PathBuf],
 ) -> Vec<PathBuf> {
-    let mut roots: Vec<PathBuf> = ["CUDA_HOME", "CUDA_PATH"]
+    // ORAC_CUDA_HOME first: it points orac (only) at a toolkit, without the rebuild that
+    // changing CUDA_HOME triggers in cudarc's build script.
+    let mut roots: Vec<PathBuf> = ["ORAC_CUDA_HOME", "CUDA_HOME", "CUDA_PATH"]
         .iter()
         .filter_map(|k| env(k))
         .filter(|v| !v.is_empty())
