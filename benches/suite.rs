@@ -3,14 +3,16 @@
 //! Benchmark names are orac ids (`cargo bench -- gemm/blocked` filters as usual). Every
 //! kernel is verified against the reference before criterion times it; a wrong kernel
 //! aborts the bench with the verification result instead of producing a timing. Timing
-//! comes from the backend's own timer through `iter_custom` (on a GPU that will be device
-//! events). The quick profile runs by default; `ORAC_PROFILE=full cargo bench` runs the
-//! full one.
+//! comes from the backend's own timer through `iter_custom`: device events on the launch
+//! stream when a GPU is usable (the CUDA backend: not yet run on a GPU), the monotonic clock
+//! on the CPU backend otherwise. The quick profile runs by default;
+//! `ORAC_PROFILE=full cargo bench` runs the full one. `--save-baseline NAME` and
+//! `--baseline NAME` work as in any criterion bench.
 
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use orac::backend::{Backend, cpu::CpuBackend};
+use orac::backend::{BackendChoice, open};
 use orac::kernels::KernelTree;
 use orac::suite::{Filter, Profile, build_suite, generate_inputs, verify};
 
@@ -22,7 +24,11 @@ fn profile() -> Profile {
 }
 
 fn suite(c: &mut Criterion) {
-    let mut backend = CpuBackend::new(&KernelTree::Embedded).expect("CPU backend");
+    // The GPU when one is usable, else the CPU: the same choice as `orac run`.
+    let (mut backend, notes) = open(BackendChoice::Auto, &KernelTree::Embedded).expect("backend");
+    for note in notes {
+        eprintln!("note: {note}");
+    }
     let benches = build_suite(backend.kernels(), profile(), &Filter::default());
     for bench in &benches {
         let inputs = generate_inputs(bench, 0);
