@@ -2,6 +2,7 @@
 //! statistics, producing one result per benchmark. A failure ends that benchmark only.
 
 use crate::backend::Backend;
+use crate::kernels::KernelSpec;
 use crate::measure::{Settings, StopReason, measure, measure_pair};
 use crate::regress::PairedOutcome;
 use crate::stats::Summary;
@@ -97,10 +98,7 @@ pub fn run_one(
     settings: &Settings,
     seed: u64,
 ) -> BenchResult {
-    let source_hash = backend
-        .kernels()
-        .iter()
-        .find(|k| k.name == bench.kernel && k.family() == bench.family())
+    let source_hash = KernelSpec::find(backend.kernels(), bench.family(), &bench.kernel)
         .map(|k| k.source_hash.clone())
         .unwrap_or_default();
     let mut result = unmeasured(bench, source_hash);

@@ -159,10 +159,7 @@ pub fn ab(args: AbArgs) -> Result<()> {
     let head_suite = build_suite(head.kernels(), args.profile, &filter);
     let base_suite = build_suite(base.kernels(), args.profile, &filter);
     let spec = |b: &dyn Backend, bench: &crate::suite::Benchmark| {
-        b.kernels()
-            .iter()
-            .find(|k| k.name == bench.kernel && k.family() == bench.family())
-            .cloned()
+        KernelSpec::find(b.kernels(), bench.family(), &bench.kernel).cloned()
     };
     let mut cases: Vec<AbCase> = Vec::new();
     let mut unchanged = 0;

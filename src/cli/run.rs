@@ -10,7 +10,7 @@ use super::progress::Progress;
 use crate::backend::{self, Backend, BackendChoice};
 use crate::error::{Error, Result};
 use crate::isolate::{Isolation, Job, install_interrupt_handler, interrupted, run_isolated};
-use crate::kernels::KernelTree;
+use crate::kernels::{KernelSpec, KernelTree};
 use crate::measure::Settings;
 use crate::report;
 use crate::runner::{self, Event};
@@ -162,10 +162,7 @@ fn resume(args: RunArgs, timeout: Duration) -> Result<()> {
         }
     }
     for r in &done {
-        let now = backend
-            .kernels()
-            .iter()
-            .find(|k| k.name == r.kernel && k.family() == r.family);
+        let now = KernelSpec::find(backend.kernels(), r.family, &r.kernel);
         if now.is_some_and(|k| k.source_hash != r.kernel_source_hash) {
             eprintln!(
                 "warning: the kernel of {} changed since it was measured; its result is kept as measured",
@@ -211,10 +208,7 @@ fn execute(
         progress.on_event(event);
     };
     let hash_of = |b: &Benchmark| {
-        backend
-            .kernels()
-            .iter()
-            .find(|k| k.name == b.kernel && k.family() == b.family())
+        KernelSpec::find(backend.kernels(), b.family(), &b.kernel)
             .map(|k| k.source_hash.clone())
             .unwrap_or_default()
     };

@@ -103,6 +103,13 @@ impl KernelSpec {
     pub fn family(&self) -> Family {
         self.op.family()
     }
+
+    /// The kernel named `name` of `family` among `specs` (names are unique per family).
+    pub fn find<'a>(specs: &'a [KernelSpec], family: Family, name: &str) -> Option<&'a KernelSpec> {
+        specs
+            .iter()
+            .find(|k| k.name == name && k.family() == family)
+    }
 }
 
 /// Loads `<backend_dir>/manifest.toml` from `tree` and every source it names.

@@ -53,10 +53,7 @@ impl CpuBackend {
     }
 
     fn kernel(&mut self, bench: &Benchmark) -> Result<Arc<LoadedKernel>> {
-        let spec = self
-            .kernels
-            .iter()
-            .find(|k| k.name == bench.kernel && k.family() == bench.family())
+        let spec = KernelSpec::find(&self.kernels, bench.family(), &bench.kernel)
             .ok_or_else(|| Error::Usage(format!("no CPU kernel for benchmark {}", bench.id)))?;
         let key = format!("{}/{}", bench.family().name(), spec.name);
         if !self.loaded.contains_key(&key) {

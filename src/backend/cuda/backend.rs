@@ -142,10 +142,7 @@ impl Backend for CudaBackend {
         bench: &Benchmark,
         inputs: &'a Inputs,
     ) -> Result<Box<dyn Workload + 'a>> {
-        let spec = self
-            .kernels
-            .iter()
-            .find(|k| k.name == bench.kernel && k.family() == bench.family())
+        let spec = KernelSpec::find(&self.kernels, bench.family(), &bench.kernel)
             .cloned()
             .ok_or_else(|| Error::Usage(format!("no CUDA kernel for benchmark {}", bench.id)))?;
         let needed = bench.bytes() + (self.device.info.l2_bytes * 2);
