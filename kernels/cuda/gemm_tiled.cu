@@ -4,7 +4,9 @@
 
 #define TILE 32
 
-extern "C" __global__ void orac_gemm_tiled(const float *__restrict__ A,
+// 1024 threads per block: without the bound, more than 64 registers per thread would make
+// the launch fail with "too many resources requested".
+extern "C" __global__ void __launch_bounds__(TILE * TILE) orac_gemm_tiled(const float *__restrict__ A,
                                            const float *__restrict__ B,
                                            float *__restrict__ C, int M, int N, int K) {
     __shared__ float As[TILE][TILE];

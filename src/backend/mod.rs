@@ -19,6 +19,12 @@ pub trait Backend {
     fn hardware(&self) -> &Hardware;
     /// The kernels this backend can run, from its manifest.
     fn kernels(&self) -> &[KernelSpec];
+    /// Whether the backend can still run anything. A GPU fault (illegal address) poisons a
+    /// CUDA context for good; the worker then exits so a fresh process takes over.
+    fn check_health(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// Compiles (or takes from the cache) the kernel of `bench` and binds it to `inputs`.
     fn prepare<'a>(
         &'a mut self,

@@ -147,6 +147,14 @@ fn resume(args: RunArgs, timeout: Duration) -> Result<()> {
         None => KernelTree::Embedded,
     };
     let (backend, _) = backend::open(backend_choice(&header.record.backend), &tree)?;
+    if backend.hardware().key != header.record.hardware.key {
+        return Err(Error::Usage(format!(
+            "{} was started on {}, this machine is {}: resume it there",
+            path.display(),
+            header.record.hardware.key,
+            backend.hardware().key
+        )));
+    }
     let all = build_suite(backend.kernels(), header.record.profile, &Filter::default());
     let mut suite = Vec::new();
     for id in &header.planned {
@@ -207,9 +215,20 @@ fn execute(
         }
         progress.on_event(event);
     };
+    let hashes: Vec<(String, String)> = remaining
+        .iter()
+        .map(|b| {
+            let hash = KernelSpec::find(backend.kernels(), b.family(), &b.kernel)
+                .map(|k| k.source_hash.clone())
+                .unwrap_or_default();
+            (b.id.clone(), hash)
+        })
+        .collect();
     let hash_of = |b: &Benchmark| {
-        KernelSpec::find(backend.kernels(), b.family(), &b.kernel)
-            .map(|k| k.source_hash.clone())
+        hashes
+            .iter()
+            .find(|(id, _)| id == &b.id)
+            .map(|(_, h)| h.clone())
             .unwrap_or_default()
     };
     let settings = header.record.settings;
@@ -237,6 +256,9 @@ fn execute(
             completed
         }
         isolation => {
+            // Workers open their own backend: this process lets go of its GPU context (an
+            // exclusive-process GPU admits one) and its memory first.
+            drop(backend);
             let exe = std::env::current_exe()
                 .map_err(|e| Error::Usage(format!("cannot find the orac executable: {e}")))?;
             let job = Job {
@@ -264,9 +286,13 @@ fn execute(
             )?
         }
     };
-    if let Some(e) = journal_error {
-        return Err(e);
-    }
+    // A journal that could not be written loses the resume safety net, not the results:
+    // they are still in memory and are saved below.
+    let journal_warning = journal_error.map(|e| {
+        let w = format!("the journal could not be written ({e}); the run is saved whole below");
+        eprintln!("warning: {w}");
+        w
+    });
     if !completed {
         eprintln!();
         return Err(Error::Interrupted {
@@ -281,6 +307,7 @@ fn execute(
     // Planned order, whatever order the results arrived in.
     results.sort_by_key(|r| header.planned.iter().position(|id| id == &r.id));
     let mut record = header.record;
+    record.warnings.extend(journal_warning);
     record.finished_at = store::utc_now().rfc3339();
     record.benchmarks = results;
     println!("{}", report::run_header(&record));

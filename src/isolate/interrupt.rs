@@ -1,6 +1,6 @@
 //! Ctrl-C: the first SIGINT only sets a flag; the run stops between benchmarks (a worker,
 //! in the same process group, gets the signal too and ends at once), keeping everything
-//! already journaled.
+//! already journaled. A second Ctrl-C kills orac outright.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -8,6 +8,11 @@ static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn on_sigint(_: libc::c_int) {
     INTERRUPTED.store(true, Ordering::SeqCst);
+    // A second Ctrl-C ends the process at once (a hung in-process benchmark cannot be
+    // waited out). SAFETY: signal() is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGINT, libc::SIG_DFL);
+    }
 }
 
 /// Routes SIGINT to the flag (idempotent).

@@ -8,6 +8,6 @@ mod supervisor;
 mod worker;
 
 pub use interrupt::{install_interrupt_handler, interrupted};
-pub use protocol::{Job, Message};
+pub use protocol::{Job, Message, RESTART_EXIT};
 pub use supervisor::{Isolation, run_isolated};
 pub use worker::worker_main;

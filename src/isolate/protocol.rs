@@ -23,6 +23,10 @@ pub struct Job {
     pub ids: Vec<String>,
 }
 
+/// Exit status of a worker whose backend became unusable (a poisoned CUDA context) after
+/// reporting its last result: the supervisor starts a fresh worker and blames no one.
+pub const RESTART_EXIT: i32 = 75;
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Message {

@@ -10,7 +10,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use super::{Job, Message, interrupted};
+use super::{Job, Message, RESTART_EXIT, interrupted};
 use crate::error::{Error, Result};
 use crate::runner::Event;
 use crate::store::BenchResult;
@@ -96,6 +96,22 @@ fn stop(child: &mut Child) -> ExitStatus {
         .unwrap_or_else(|_| ExitStatus::from_raw(libc::SIGKILL))
 }
 
+/// How long a worker may take to exit once its output has ended.
+const EXIT_GRACE: Duration = Duration::from_secs(10);
+
+/// Waits for `child` to exit, killing it after `grace` (e.g. a hang while tearing down a
+/// CUDA context).
+fn wait_or_kill(child: &mut Child, grace: Duration) -> ExitStatus {
+    let deadline = Instant::now() + grace;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return status,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            _ => return stop(child),
+        }
+    }
+}
+
 /// Groups of benchmark ids, one group per worker.
 fn batches(benches: &[Benchmark], isolation: Isolation) -> Vec<Vec<String>> {
     let mut out: Vec<Vec<String>> = Vec::new();
@@ -136,32 +152,52 @@ pub fn run_isolated(
             let (mut child, rx) = spawn(exe, &worker_job)?;
             let mut current: Option<(String, Instant)> = None;
             let mut progressed = false;
+            // Guards the stretches with no benchmark running too: start-up (driver and
+            // context creation) and the gap between two benchmarks.
+            let mut last_activity = Instant::now();
             let end_of_worker = loop {
                 if interrupted() {
                     stop(&mut child);
                     return Ok(false);
                 }
-                if let Some((id, since)) = &current
-                    && since.elapsed() > timeout
-                {
-                    let id = id.clone();
-                    stop(&mut child);
-                    break Some((
-                        Some(id),
-                        format!(
-                            "timed out after {:.0} s (worker killed); raise --timeout if it is just slow",
-                            timeout.as_secs_f64()
-                        ),
-                    ));
+                let message = rx.recv_timeout(POLL);
+                if !matches!(message, Err(mpsc::RecvTimeoutError::Timeout)) {
+                    last_activity = Instant::now();
                 }
-                match rx.recv_timeout(POLL) {
-                    Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                match message {
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        // Checked only when no message is waiting: a result that arrived
+                        // just in time is never thrown away.
+                        let since = current.as_ref().map_or(last_activity, |c| c.1);
+                        if since.elapsed() <= timeout {
+                            continue;
+                        }
+                        stop(&mut child);
+                        let what = if current.is_some() {
+                            "timed out"
+                        } else {
+                            "no progress"
+                        };
+                        break Some((
+                            current.as_ref().map(|c| c.0.clone()),
+                            format!(
+                                "{what} after {:.0} s (worker killed); raise --timeout if it is just slow",
+                                timeout.as_secs_f64()
+                            ),
+                        ));
+                    }
                     Ok(Line::Eof) | Err(mpsc::RecvTimeoutError::Disconnected) => {
-                        let status = child.wait().map(describe).unwrap_or_default();
-                        if interrupted() {
+                        let status = wait_or_kill(&mut child, EXIT_GRACE);
+                        // A worker killed by Ctrl-C is an interruption, not a failure, even
+                        // if the signal reached it before our handler ran.
+                        if interrupted() || status.signal() == Some(libc::SIGINT) {
                             return Ok(false);
                         }
-                        break Some((current.as_ref().map(|c| c.0.clone()), status));
+                        if current.is_none() && status.code() == Some(RESTART_EXIT) {
+                            // The worker asked for a fresh process between benchmarks.
+                            break None;
+                        }
+                        break Some((current.as_ref().map(|c| c.0.clone()), describe(status)));
                     }
                     Ok(Line::Text(text)) => match serde_json::from_str::<Message>(&text) {
                         Ok(Message::Started { id }) => {
@@ -183,7 +219,7 @@ pub fn run_isolated(
                             });
                             finished += 1;
                             if queue.is_empty() {
-                                let _ = child.wait();
+                                wait_or_kill(&mut child, EXIT_GRACE);
                                 break None;
                             }
                         }

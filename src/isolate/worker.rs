@@ -19,7 +19,8 @@ fn detach_protocol() -> Result<File> {
     unsafe {
         #[cfg(target_os = "linux")]
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-        let proto = libc::dup(1);
+        // Close-on-exec: compilers and python3 started by the worker must not inherit it.
+        let proto = libc::fcntl(1, libc::F_DUPFD_CLOEXEC, 3);
         if proto < 0 || libc::dup2(2, 1) < 0 {
             return Err(Error::Usage("worker: cannot set up its output".into()));
         }
@@ -56,9 +57,14 @@ pub fn worker_main() -> Result<()> {
             .ok_or_else(|| Error::Usage(format!("worker: unknown benchmark {id}")))?;
         send(&Message::Started { id: id.clone() })?;
         let result = run_one(backend.as_mut(), bench, &job.settings, job.seed);
+        let failed = result.status != crate::store::Status::Ok;
         send(&Message::Finished {
             result: Box::new(result),
         })?;
+        if failed && let Err(e) = backend.check_health() {
+            eprintln!("worker: {e}; restarting");
+            std::process::exit(super::RESTART_EXIT);
+        }
     }
     Ok(())
 }

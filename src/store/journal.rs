@@ -95,22 +95,25 @@ impl Journal {
                 source,
             })?;
         lock(&file, path)?;
-        let mut text = String::new();
-        file.read_to_string(&mut text)
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)
             .map_err(|e| Error::CorruptFile {
                 path: path.to_path_buf(),
                 reason: format!("unreadable journal: {e}"),
             })?;
-        let complete = text.rfind('\n').map_or(0, |i| i + 1);
-        if complete < text.len() {
+        // Cut at the last complete line: a write torn mid-line (even mid-character) is dropped.
+        let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        if complete < bytes.len() {
             file.set_len(complete as u64).map_err(write_err(path))?;
             file.seek(SeekFrom::End(0)).map_err(write_err(path))?;
         }
-        let mut lines = text[..complete].lines();
         let corrupt = |reason: String| Error::CorruptFile {
             path: path.to_path_buf(),
             reason,
         };
+        let text = std::str::from_utf8(&bytes[..complete])
+            .map_err(|e| corrupt(format!("not UTF-8: {e}")))?;
+        let mut lines = text.lines();
         let header: JournalHeader = lines
             .next()
             .ok_or_else(|| corrupt("empty journal".into()))

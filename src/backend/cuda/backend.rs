@@ -26,6 +26,8 @@ pub struct CudaBackend {
     kernels: Vec<KernelSpec>,
     hardware: Hardware,
     includes: Vec<PathBuf>,
+    /// Why NVRTC cannot be used, if it cannot (vendor calls still work).
+    nvrtc_missing: Option<String>,
     functions: HashMap<String, Result<CudaFunction, String>>,
     l2_flush: Arc<Mutex<CudaSlice<u8>>>,
 }
@@ -46,8 +48,9 @@ pub fn grid_for(rule: &str, shape: &Shape, block: [u32; 3], sms: u32) -> Result<
             return Err(bad());
         };
         let blocks = bytes.div_ceil(per.max(1)).div_ceil(threads.max(1));
-        // Grid-stride kernels: enough blocks to fill the GPU a few times over, no more.
-        let cap = u64::from(sms.max(1)) * 4;
+        // Grid-stride kernels: enough blocks to fill every SM (8 × 256 threads = 2048, an
+        // H100 SM's maximum), no more.
+        let cap = u64::from(sms.max(1)) * 8;
         return Ok((blocks.clamp(1, cap.max(1)) as u32, 1, 1));
     }
     if let Some(tiles) = rule.strip_prefix("tiles:") {
@@ -69,8 +72,9 @@ impl CudaBackend {
     pub fn new(tree: &KernelTree) -> Result<Self> {
         let kernels = kernels::load_manifest(tree, "cuda")?;
         let roots = toolkit::discover();
-        let nvrtc_version = nvrtc::ensure_loaded(&roots).ok();
-        let device = Device::open(0, nvrtc_version)?;
+        let nvrtc = nvrtc::ensure_loaded(&roots);
+        let nvrtc_missing = nvrtc.as_ref().err().map(|e| e.to_string());
+        let device = Device::open(0, nvrtc.ok())?;
         let host = crate::backend::cpu::host_hardware(None);
         let hardware = Hardware::with_gpu(host, device.info.clone());
         let flush_bytes = (device.info.l2_bytes * 2).max(64 << 20) as usize;
@@ -82,6 +86,7 @@ impl CudaBackend {
             kernels,
             hardware,
             includes: toolkit::include_dirs(&roots),
+            nvrtc_missing,
             functions: HashMap::new(),
             l2_flush: Arc::new(Mutex::new(l2_flush)),
         })
@@ -89,6 +94,13 @@ impl CudaBackend {
 
     fn function(&mut self, spec: &KernelSpec) -> Result<CudaFunction> {
         let key = format!("{}/{}", spec.family().name(), spec.name);
+        if let Some(why) = &self.nvrtc_missing {
+            // cudarc would panic calling into a missing libnvrtc.
+            return Err(Error::KernelUnavailable {
+                kernel: key,
+                reason: why.clone(),
+            });
+        }
         if !self.functions.contains_key(&key) {
             let arch = self.device.arch();
             let built = nvrtc::compile_ptx(
@@ -137,6 +149,13 @@ impl Backend for CudaBackend {
         &self.kernels
     }
 
+    fn check_health(&self) -> Result<()> {
+        self.device
+            .stream
+            .synchronize()
+            .map_err(|e| Error::CudaUnavailable(format!("the CUDA context is unusable: {e:?}")))
+    }
+
     fn prepare<'a>(
         &'a mut self,
         bench: &Benchmark,
@@ -145,7 +164,8 @@ impl Backend for CudaBackend {
         let spec = KernelSpec::find(&self.kernels, bench.family(), &bench.kernel)
             .cloned()
             .ok_or_else(|| Error::Usage(format!("no CUDA kernel for benchmark {}", bench.id)))?;
-        let needed = bench.bytes() + (self.device.info.l2_bytes * 2);
+        // The L2 flush buffer is already allocated: only the benchmark's own buffers count.
+        let needed = bench.bytes();
         if let Some(free) = self.device.free_memory()
             && needed > free
         {
@@ -200,7 +220,7 @@ mod tests {
         let big = Shape::Copy { bytes: 1 << 32 };
         assert_eq!(
             grid_for("elements:16", &big, [256, 1, 1], 132).unwrap(),
-            (528, 1, 1)
+            (1056, 1, 1)
         );
         let gemm = Shape::Gemm {
             m: 200,

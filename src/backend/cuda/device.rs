@@ -46,6 +46,15 @@ impl Device {
         let mut driver_api_version = 0;
         // SAFETY: the driver library is loaded (the context exists); the pointer is valid.
         unsafe { cudarc::driver::sys::cuDriverGetVersion(&mut driver_api_version) };
+        // orac is built against CUDA 13: older drivers lack cuEventElapsedTime_v2 (cudarc
+        // would panic mid-run) and cannot load PTX from NVRTC 13.
+        if driver_api_version < 13000 {
+            return Err(Error::CudaUnavailable(format!(
+                "the NVIDIA driver supports CUDA {}.{}, orac needs 13.0 or newer (driver r580+)",
+                driver_api_version / 1000,
+                driver_api_version % 1000 / 10
+            )));
+        }
         let memory_clock_khz = attr(Attr::CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE);
         let bus_width_bits = attr(Attr::CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH);
         let info = GpuInfo {
