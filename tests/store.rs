@@ -124,3 +124,19 @@ fn wrong_schema_shapes_are_rejected_with_the_reason() {
         "{msg}"
     );
 }
+
+#[test]
+fn every_committed_run_still_loads() {
+    // Schema v1 grew optional fields during development; committed history must stay
+    // readable (a change that breaks this needs a schema version bump and a migration).
+    let results = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("results");
+    let runs = orac::store::find_runs(&results).unwrap();
+    assert!(
+        !runs.is_empty(),
+        "results/ holds at least one committed run"
+    );
+    for path in runs {
+        let run = load_run(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!run.benchmarks.is_empty(), "{}", path.display());
+    }
+}

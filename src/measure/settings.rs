@@ -21,7 +21,9 @@ pub struct Settings {
     /// …and stops here, once `min_samples` exist, even if the noise target was not met
     /// (the result says so)…
     pub max_time: Duration,
-    /// …and stops here whatever the sample count (a very slow kernel).
+    /// …and stops here whatever the sample count (a very slow kernel). Zero in the first v1
+    /// files, written before this limit existed.
+    #[serde(default)]
     pub hard_timeout: Duration,
     /// Stop once the 95% CI of the median is within ± this fraction of the median.
     pub target_rel_ci: f64,

@@ -32,7 +32,9 @@ pub struct Verification {
     pub checked: u64,
     /// Elements in the whole output.
     pub total: u64,
-    /// Elements that are NaN or infinite anywhere in the output.
+    /// Elements that are NaN or infinite anywhere in the output (`nan_count` in the first
+    /// v1 files, which counted NaN only).
+    #[serde(alias = "nan_count")]
     pub nonfinite_count: u64,
     /// Checked elements whose error exceeds the tolerance.
     pub mismatches: u64,
