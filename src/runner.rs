@@ -79,6 +79,7 @@ pub fn unmeasured(bench: &Benchmark, kernel_source_hash: String) -> BenchResult 
         status: Status::Error,
         error: None,
         verification: None,
+        timing: None,
         samples: Vec::new(),
         runs_per_sample: 0,
         warmup_runs: 0,
@@ -101,6 +102,7 @@ pub fn run_one(
     let source_hash = KernelSpec::find(backend.kernels(), bench.family(), &bench.kernel)
         .map(|k| k.source_hash.clone())
         .unwrap_or_default();
+    let timing_method = backend.timing_method();
     let mut result = unmeasured(bench, source_hash);
     if let Some(why) = too_big_for_memory(bench) {
         result.status = Status::Skipped;
@@ -162,6 +164,10 @@ pub fn run_one(
         }
     }
     result.status = Status::Ok;
+    result.timing = Some(format!(
+        "{timing_method}; {} run(s) per sample",
+        m.runs_per_sample
+    ));
     result.summary = summary;
     result.samples = m.samples;
     result.runs_per_sample = m.runs_per_sample;

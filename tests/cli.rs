@@ -55,6 +55,7 @@ fn quick_suite_runs_end_to_end_and_saves_one_file() {
         assert!(b.bytes_per_s.unwrap() > 0.0);
         assert_eq!(b.flop_per_s.is_some(), !b.id.starts_with("memcpy/"));
         assert_eq!(b.kernel_source_hash.len(), 64);
+        assert!(b.timing.as_deref().unwrap().contains("per sample"));
     }
     assert!(stderr(&out).contains("saved"));
 }

@@ -38,6 +38,7 @@ fn record() -> RunRecord {
             status: Status::Ok,
             error: None,
             verification: None,
+            timing: None,
             samples: vec![1e-6, 2e-6, 3e-6],
             runs_per_sample: 1,
             warmup_runs: 3,

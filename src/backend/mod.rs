@@ -19,6 +19,11 @@ pub trait Backend {
     fn hardware(&self) -> &Hardware;
     /// The kernels this backend can run, from its manifest.
     fn kernels(&self) -> &[KernelSpec];
+    /// How this backend times a sample, recorded with every result.
+    fn timing_method(&self) -> &'static str {
+        "host monotonic clock around each batch of back-to-back runs; caches warm"
+    }
+
     /// Whether the backend can still run anything. A GPU fault (illegal address) poisons a
     /// CUDA context for good; the worker then exits so a fresh process takes over.
     fn check_health(&self) -> Result<()> {

@@ -66,6 +66,9 @@ pub struct BenchResult {
     pub status: Status,
     pub error: Option<String>,
     pub verification: Option<Verification>,
+    /// How the samples were taken (timer, cache state, runs per sample).
+    #[serde(default)]
+    pub timing: Option<String>,
     /// Seconds per run, every sample kept.
     pub samples: Vec<f64>,
     pub runs_per_sample: u64,
