@@ -2,7 +2,6 @@
 //! the verdicts into an exit code.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use super::args::{AbArgs, CompareArgs, GateArgs, ReportFormat};
 use crate::backend::Backend;
@@ -203,16 +202,7 @@ pub fn ab(args: AbArgs) -> Result<()> {
     }
     let mut settings = Settings::for_profile(args.profile);
     if let Some(secs) = args.max_time {
-        settings.max_time = Duration::try_from_secs_f64(secs)
-            .ok()
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| {
-                Error::Usage(format!(
-                    "--max-time {secs}: must be a positive number of seconds"
-                ))
-            })?;
-        settings.min_time = settings.min_time.min(settings.max_time);
-        settings.hard_timeout = settings.max_time * 10;
+        settings = settings.with_max_time(super::run::seconds("--max-time", secs)?);
     }
     eprintln!(
         "A/B {} ({}) vs {} ({}): {} benchmarks, interleaved on {}",

@@ -29,7 +29,8 @@ fn backend_choice(name: &str) -> BackendChoice {
     }
 }
 
-fn seconds(flag: &str, secs: f64) -> Result<Duration> {
+/// Parses a positive number of seconds given to `flag`.
+pub(super) fn seconds(flag: &str, secs: f64) -> Result<Duration> {
     Duration::try_from_secs_f64(secs)
         .ok()
         .filter(|d| !d.is_zero())
@@ -49,10 +50,7 @@ pub fn run(tree: &KernelTree, args: RunArgs) -> Result<()> {
     let filter = Filter::new(args.filter.as_deref())?;
     let mut settings = Settings::for_profile(args.profile);
     if let Some(secs) = args.max_time {
-        settings.max_time = seconds("--max-time", secs)?;
-        settings.min_time = settings.min_time.min(settings.max_time);
-        settings.hard_timeout = settings.max_time * 10;
-        settings.warmup_time = settings.warmup_time.min(settings.max_time);
+        settings = settings.with_max_time(seconds("--max-time", secs)?);
     }
     let (backend, notes) = backend::open(args.backend, tree)?;
     for note in notes {

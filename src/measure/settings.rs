@@ -30,6 +30,16 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The settings with sampling capped at `max_time` (`--max-time`): shorter minimums and
+    /// warm-up to match, and a hard timeout at ten times the cap.
+    pub fn with_max_time(mut self, max_time: Duration) -> Self {
+        self.max_time = max_time;
+        self.min_time = self.min_time.min(max_time);
+        self.warmup_time = self.warmup_time.min(max_time);
+        self.hard_timeout = max_time * 10;
+        self
+    }
+
     pub fn for_profile(profile: Profile) -> Self {
         match profile {
             Profile::Quick => Settings {
