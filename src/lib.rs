@@ -8,6 +8,7 @@
 pub mod backend;
 pub mod cli;
 pub mod error;
+pub mod history;
 pub mod isolate;
 pub mod kernels;
 pub mod measure;

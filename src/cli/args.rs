@@ -55,6 +55,8 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Join the shard files of one run into one run record.
     Merge(MergeArgs),
+    /// Performance along a branch's history: change points and slow creep per benchmark.
+    History(HistoryArgs),
     /// Internal: run a job for `orac run` in an isolated process.
     #[command(hide = true)]
     Worker,
@@ -263,4 +265,42 @@ pub struct ShowArgs {
 pub struct RunsArgs {
     #[arg(long, value_name = "DIR", default_value = "results")]
     pub results_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Hardware key (a directory under results/); needed when there is more than one.
+    #[arg(long, value_name = "KEY")]
+    pub hardware: Option<String>,
+    /// Only benchmarks whose id matches this regex.
+    #[arg(long, short)]
+    pub filter: Option<String>,
+    /// Start at this commit date (YYYY-MM-DD) or git revision.
+    #[arg(long, value_name = "DATE|REV")]
+    pub since: Option<String>,
+    /// The branch whose first-parent history orders the runs.
+    #[arg(long, value_name = "REV", default_value = "HEAD")]
+    pub branch: String,
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    pub results: PathBuf,
+    /// Points per window of the change-point search.
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub window: usize,
+    /// Significance a change point needs (t-test, adjusted for the split's selection).
+    #[arg(long, value_name = "P", default_value_t = 0.001)]
+    pub max_p: f64,
+    /// Smallest relative change reported as a change point (0.02 = 2%).
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.0)]
+    pub min_change: f64,
+    /// Drift over --creep-window commits that counts as slow creep.
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.05)]
+    pub creep_threshold: f64,
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub creep_window: usize,
+    /// Exit 1 when a slower change point (or creep) lies in the newest N commits of a series.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub fail_within: usize,
+    /// Print JSON instead of the table.
+    #[arg(long)]
+    pub json: bool,
 }

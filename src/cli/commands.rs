@@ -33,6 +33,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Kernels(args) => super::kernels::kernels(&tree, args),
         Command::Verify(args) => super::verify::verify(&tree, args),
         Command::Merge(args) => super::merge::merge(args),
+        Command::History(args) => super::history::history(args),
     }
 }
 
