@@ -57,6 +57,8 @@ pub enum Command {
     Merge(MergeArgs),
     /// Performance along a branch's history: change points and slow creep per benchmark.
     History(HistoryArgs),
+    /// Write stored runs for other tools: Bencher (BMF), github-action-benchmark, CSV.
+    Export(ExportArgs),
     /// Internal: run a job for `orac run` in an isolated process.
     #[command(hide = true)]
     Worker,
@@ -303,4 +305,30 @@ pub struct HistoryArgs {
     /// Print JSON instead of the table.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// Bencher Metric Format JSON (latency in ns, FLOP/s, B/s); one run.
+    Bmf,
+    /// github-action-benchmark `customSmallerIsBetter` JSON (median time in ns); one run.
+    GabSmaller,
+    /// github-action-benchmark `customBiggerIsBetter` JSON (GFLOP/s or GB/s); one run.
+    GabBigger,
+    /// CSV, one row per benchmark of every run given.
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[arg(long, value_enum)]
+    pub format: ExportFormat,
+    /// Run files or directories of runs; default: the newest run (every run for CSV)
+    /// under --results.
+    pub runs: Vec<PathBuf>,
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    pub results: PathBuf,
+    /// Write here instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }

@@ -34,6 +34,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Verify(args) => super::verify::verify(&tree, args),
         Command::Merge(args) => super::merge::merge(args),
         Command::History(args) => super::history::history(args),
+        Command::Export(args) => super::export::export(args),
     }
 }
 

@@ -5,6 +5,7 @@ mod args;
 mod baseline;
 mod commands;
 mod compare;
+mod export;
 mod history;
 mod kernels;
 mod merge;

@@ -1,0 +1,118 @@
+//! `orac export`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::args::{ExportArgs, ExportFormat};
+use crate::error::{Error, Result};
+use crate::report::{self, GabTool};
+use crate::store::{self, RunRecord};
+
+/// The run files named (files as they are, directories searched), oldest first.
+fn run_paths(args: &ExportArgs) -> Result<Vec<PathBuf>> {
+    if args.runs.is_empty() {
+        return store::find_runs(&args.results);
+    }
+    let mut paths = Vec::new();
+    for p in &args.runs {
+        if p.is_dir() {
+            // A results directory (<key>/*.json) or one key's directory.
+            let mut found = store::find_runs(p)?;
+            if found.is_empty() {
+                found = std::fs::read_dir(p)
+                    .map_err(|source| Error::Read {
+                        path: p.clone(),
+                        source,
+                    })?
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|f| f.extension().is_some_and(|x| x == "json"))
+                    .collect();
+                found.sort();
+            }
+            paths.extend(found);
+        } else if p.is_file() {
+            paths.push(p.clone());
+        } else {
+            return Err(Error::Usage(format!(
+                "{}: no such file or directory",
+                p.display()
+            )));
+        }
+    }
+    Ok(paths)
+}
+
+pub fn export(args: ExportArgs) -> Result<()> {
+    let paths = run_paths(&args)?;
+    let Some(newest) = paths.last() else {
+        return Err(Error::Usage(format!(
+            "no stored runs to export in {} (run `orac run` first, or name run files)",
+            if args.runs.is_empty() {
+                args.results.display().to_string()
+            } else {
+                "the paths given".to_string()
+            }
+        )));
+    };
+    let one = |path: &Path| -> Result<RunRecord> {
+        if paths.len() > 1 && !args.runs.is_empty() {
+            return Err(Error::Usage(format!(
+                "--format {} exports one run, but {} were named: name one run file",
+                clap::ValueEnum::to_possible_value(&args.format)
+                    .map(|v| v.get_name().to_string())
+                    .unwrap_or_default(),
+                paths.len()
+            )));
+        }
+        store::load_run(path)
+    };
+    let text = match args.format {
+        ExportFormat::Bmf => report::bencher_json(&one(newest)?),
+        ExportFormat::GabSmaller => {
+            report::github_action_benchmark_json(&one(newest)?, GabTool::SmallerIsBetter)
+        }
+        ExportFormat::GabBigger => {
+            report::github_action_benchmark_json(&one(newest)?, GabTool::BiggerIsBetter)
+        }
+        ExportFormat::Csv => {
+            let mut text = format!("{}\n", report::CSV_HEADER);
+            for p in &paths {
+                text.push_str(&report::csv_rows(&store::load_run(p)?));
+            }
+            text
+        }
+    };
+    match &args.out {
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            // A closed pipe (`| head`) is not an error worth a message.
+            let newline: &[u8] = if text.ends_with('\n') { b"" } else { b"\n" };
+            let _ = stdout
+                .write_all(text.as_bytes())
+                .and_then(|_| stdout.write_all(newline));
+            Ok(())
+        }
+        Some(path) => write_atomically(path, &text),
+    }
+}
+
+/// Temp file then rename: a reader never sees half an export.
+fn write_atomically(path: &Path, text: &str) -> Result<()> {
+    let err = |source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::Usage(format!("--out {}: not a file name", path.display())))?;
+    let temp = path.with_file_name(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    std::fs::write(&temp, text).map_err(err)?;
+    std::fs::rename(&temp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&temp);
+        err(e)
+    })
+}

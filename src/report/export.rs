@@ -1,0 +1,137 @@
+//! Formats other tools ingest: Bencher Metric Format, github-action-benchmark's custom JSON,
+//! and CSV. Only verified, timed results are exported to the benchmark trackers (a failed
+//! benchmark has no time); CSV keeps every row with its status.
+
+use serde_json::{Map, Value, json};
+
+use crate::store::{RunRecord, Status};
+
+/// Bencher Metric Format: `{id: {latency: {value, lower_value, upper_value}, …}}`, latency
+/// in nanoseconds (Bencher's built-in measure); throughput as the `flop-per-second` or
+/// `byte-per-second` measures.
+pub fn bencher_json(run: &RunRecord) -> String {
+    let mut out = Map::new();
+    for b in &run.benchmarks {
+        let (Status::Ok, Some(s)) = (b.status, &b.summary) else {
+            continue;
+        };
+        let mut measures = Map::new();
+        measures.insert(
+            "latency".into(),
+            json!({"value": s.median * 1e9, "lower_value": s.ci_low * 1e9, "upper_value": s.ci_high * 1e9}),
+        );
+        // A rate's interval is the time's interval inverted.
+        let rate = |amount: u64| {
+            let a = amount as f64;
+            json!({"value": a / s.median, "lower_value": a / s.ci_high, "upper_value": a / s.ci_low})
+        };
+        if b.flops > 0 {
+            measures.insert("flop-per-second".into(), rate(b.flops));
+        }
+        if b.bytes > 0 {
+            measures.insert("byte-per-second".into(), rate(b.bytes));
+        }
+        out.insert(b.id.clone(), Value::Object(measures));
+    }
+    serde_json::to_string_pretty(&Value::Object(out)).expect("JSON values serialise")
+}
+
+/// Which github-action-benchmark tool the JSON is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GabTool {
+    /// `customSmallerIsBetter`: median time in ns.
+    SmallerIsBetter,
+    /// `customBiggerIsBetter`: GFLOP/s, or GB/s for copies.
+    BiggerIsBetter,
+}
+
+/// github-action-benchmark's custom tools: `[{name, unit, value, range, extra}]`.
+pub fn github_action_benchmark_json(run: &RunRecord, tool: GabTool) -> String {
+    let commit = run.git.short();
+    let mut rows = Vec::new();
+    for b in &run.benchmarks {
+        let (Status::Ok, Some(s)) = (b.status, &b.summary) else {
+            continue;
+        };
+        let extra = format!(
+            "{} samples, commit {commit}, {}{}",
+            s.n,
+            run.hardware.key,
+            if b.throttled { ", throttled" } else { "" }
+        );
+        let (unit, value, lo, hi) = match tool {
+            GabTool::SmallerIsBetter => ("ns", s.median * 1e9, s.ci_low * 1e9, s.ci_high * 1e9),
+            GabTool::BiggerIsBetter if b.flops > 0 => {
+                let f = b.flops as f64 / 1e9;
+                ("GFLOP/s", f / s.median, f / s.ci_high, f / s.ci_low)
+            }
+            GabTool::BiggerIsBetter => {
+                let g = b.bytes as f64 / 1e9;
+                ("GB/s", g / s.median, g / s.ci_high, g / s.ci_low)
+            }
+        };
+        rows.push(json!({
+            "name": b.id,
+            "unit": unit,
+            "value": value,
+            "range": format!("{:.4} .. {:.4}", lo, hi),
+            "extra": extra,
+        }));
+    }
+    serde_json::to_string_pretty(&Value::Array(rows)).expect("JSON values serialise")
+}
+
+pub const CSV_HEADER: &str = "started_at,commit,dirty,hardware_key,backend,id,family,status,median_s,ci_low_s,ci_high_s,samples,flop_per_s,bytes_per_s,throttled";
+
+/// One CSV line per benchmark of `run` (no header), RFC 4180 quoting.
+pub fn csv_rows(run: &RunRecord) -> String {
+    let mut out = String::new();
+    for b in &run.benchmarks {
+        let num = |v: Option<f64>| v.map(|v| format!("{v:e}")).unwrap_or_default();
+        let s = b.summary.as_ref();
+        let fields = [
+            run.started_at.clone(),
+            run.git.commit.clone().unwrap_or_default(),
+            run.git.dirty.map(|d| d.to_string()).unwrap_or_default(),
+            run.hardware.key.clone(),
+            run.backend.clone(),
+            b.id.clone(),
+            b.family.name().to_string(),
+            serde_json::to_value(b.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            num(s.map(|s| s.median)),
+            num(s.map(|s| s.ci_low)),
+            num(s.map(|s| s.ci_high)),
+            s.map(|s| s.n.to_string()).unwrap_or_default(),
+            num(b.flop_per_s),
+            num(b.bytes_per_s),
+            b.throttled.to_string(),
+        ];
+        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        out.push_str(&line.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+fn csv_field(f: &str) -> String {
+    if f.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", f.replace('"', "\"\""))
+    } else {
+        f.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_what_needs_it() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
+}

@@ -1,0 +1,125 @@
+//! `orac export`: the formats parse and say the same as the run.
+
+mod common;
+
+use common::*;
+use orac::history::synthetic::{self, Track};
+use orac::store::{Status, save_run};
+use orac::suite::Family;
+
+fn two_runs() -> (tempfile::TempDir, Vec<std::path::PathBuf>) {
+    let tmp = tempfile::tempdir().unwrap();
+    let gemm = |_: usize| 2e-3;
+    let copy = |_: usize| 1e-4;
+    let tracks = [
+        Track {
+            id: "gemm/t/f32/x".into(),
+            family: Family::Gemm,
+            level: &gemm,
+        },
+        Track {
+            id: "memcpy/t/u8/x".into(),
+            family: Family::Memcpy,
+            level: &copy,
+        },
+    ];
+    let results = tmp.path().join("results");
+    let first = save_run(
+        &results,
+        &synthetic::run("k", &"a".repeat(40), 0, 0, &tracks, 15),
+    )
+    .unwrap();
+    let mut second = synthetic::run("k", &"b".repeat(40), 1, 0, &tracks, 15);
+    second.benchmarks[1].status = Status::VerificationFailed;
+    second.benchmarks[1].summary = None;
+    let second = save_run(&results, &second).unwrap();
+    (tmp, vec![first, second])
+}
+
+fn export(dir: &std::path::Path, args: &[&str]) -> String {
+    let mut all = vec!["export"];
+    all.extend_from_slice(args);
+    let out = orac(dir, &all);
+    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    stdout(&out)
+}
+
+#[test]
+fn bencher_and_github_action_benchmark_json() {
+    let (tmp, runs) = two_runs();
+    let first = runs[0].to_str().unwrap();
+    let bmf: serde_json::Value =
+        serde_json::from_str(&export(tmp.path(), &["--format", "bmf", first])).unwrap();
+    let latency = &bmf["gemm/t/f32/x"]["latency"];
+    let (v, lo, hi) = (
+        latency["value"].as_f64().unwrap(),
+        latency["lower_value"].as_f64().unwrap(),
+        latency["upper_value"].as_f64().unwrap(),
+    );
+    assert!(
+        lo <= v && v <= hi && (v / 2e6 - 1.0).abs() < 0.05,
+        "{latency}"
+    );
+    let flops = bmf["gemm/t/f32/x"]["flop-per-second"]["value"]
+        .as_f64()
+        .unwrap();
+    assert!((flops * v * 1e-9 / (1u64 << 31) as f64 - 1.0).abs() < 1e-9);
+    assert!(bmf["memcpy/t/u8/x"].get("flop-per-second").is_none());
+
+    // The newest run by default: its failed benchmark is left out of the trackers' JSON.
+    let gab: serde_json::Value =
+        serde_json::from_str(&export(tmp.path(), &["--format", "gab-bigger"])).unwrap();
+    let rows = gab.as_array().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["name"], "gemm/t/f32/x");
+    assert_eq!(rows[0]["unit"], "GFLOP/s");
+    let small: serde_json::Value =
+        serde_json::from_str(&export(tmp.path(), &["--format", "gab-smaller", first])).unwrap();
+    assert_eq!(small.as_array().unwrap().len(), 2);
+    assert_eq!(small[0]["unit"], "ns");
+}
+
+#[test]
+fn csv_has_every_benchmark_of_every_run_with_its_status() {
+    let (tmp, _) = two_runs();
+    let text = export(tmp.path(), &["--format", "csv"]);
+    let lines: Vec<&str> = text.trim_end().lines().collect();
+    assert_eq!(lines.len(), 5, "{text}");
+    assert!(lines[0].starts_with("started_at,commit,"));
+    assert!(lines[4].contains("memcpy/t/u8/x") && lines[4].contains("verification_failed"));
+    let columns = lines[0].split(',').count();
+    assert!(lines.iter().all(|l| l.split(',').count() == columns));
+
+    // --out writes the same text to a file.
+    let out = orac(
+        tmp.path(),
+        &["export", "--format", "csv", "--out", "all.csv"],
+    );
+    assert!(out.status.success());
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("all.csv")).unwrap(),
+        text
+    );
+}
+
+#[test]
+fn one_run_formats_refuse_several_and_missing_input_is_a_usage_error() {
+    let (tmp, _) = two_runs();
+    let out = orac(tmp.path(), &["export", "--format", "bmf", "results"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--format bmf exports one run"),
+        "{}",
+        stderr(&out)
+    );
+    let out = orac(tmp.path(), &["export", "--format", "csv", "nope.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let empty = tempfile::tempdir().unwrap();
+    let out = orac(empty.path(), &["export", "--format", "csv"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no stored runs"));
+    std::fs::write(tmp.path().join("bad.json"), "[]").unwrap();
+    let out = orac(tmp.path(), &["export", "--format", "bmf", "bad.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("bad.json"));
+}
