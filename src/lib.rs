@@ -6,6 +6,7 @@
 //! [`cli`] only wires things together and maps errors to exit codes.
 
 pub mod backend;
+pub mod chart;
 pub mod cli;
 pub mod error;
 pub mod history;

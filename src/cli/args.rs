@@ -59,6 +59,8 @@ pub enum Command {
     History(HistoryArgs),
     /// Write stored runs for other tools: Bencher (BMF), github-action-benchmark, CSV.
     Export(ExportArgs),
+    /// Write a static HTML report: history charts, change points, verdicts, roofline.
+    Report(ReportArgs),
     /// Internal: run a job for `orac run` in an isolated process.
     #[command(hide = true)]
     Worker,
@@ -269,9 +271,10 @@ pub struct RunsArgs {
     pub results_dir: PathBuf,
 }
 
+/// Which history to load and how to search it (shared by `history` and `report`).
 #[derive(Debug, Args)]
-pub struct HistoryArgs {
-    /// Hardware key (a directory under results/); needed when there is more than one.
+pub struct SeriesArgs {
+    /// Hardware key (a directory under results/); `history` needs it when there are several.
     #[arg(long, value_name = "KEY")]
     pub hardware: Option<String>,
     /// Only benchmarks whose id matches this regex.
@@ -299,12 +302,30 @@ pub struct HistoryArgs {
     pub creep_threshold: f64,
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub creep_window: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    #[command(flatten)]
+    pub series: SeriesArgs,
     /// Exit 1 when a slower change point (or creep) lies in the newest N commits of a series.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub fail_within: usize,
     /// Print JSON instead of the table.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub series: SeriesArgs,
+    /// Directory to write the report to (created; an earlier orac report there is replaced).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Where baselines are read, for the newest run's verdicts.
+    #[arg(long, value_name = "DIR", default_value = "baselines")]
+    pub baselines: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -35,6 +35,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Merge(args) => super::merge::merge(args),
         Command::History(args) => super::history::history(args),
         Command::Export(args) => super::export::export(args),
+        Command::Report(args) => super::report::report(args),
     }
 }
 

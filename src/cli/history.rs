@@ -1,6 +1,6 @@
 //! `orac history`.
 
-use super::args::HistoryArgs;
+use super::args::{HistoryArgs, SeriesArgs};
 use crate::error::{Error, Result};
 use crate::history::{self, HistoryOptions};
 use crate::report::history_text;
@@ -8,7 +8,7 @@ use crate::stats::{ChangePointConfig, CreepConfig};
 use crate::suite::Filter;
 
 /// The options of `history`, `report` and `export`, checked.
-pub fn options(args: &HistoryArgs) -> Result<HistoryOptions> {
+pub fn options(args: &SeriesArgs) -> Result<HistoryOptions> {
     let fraction = |name: &str, v: f64| {
         if v.is_finite() && (0.0..1.0).contains(&v) {
             Ok(v)
@@ -60,11 +60,11 @@ pub fn options(args: &HistoryArgs) -> Result<HistoryOptions> {
 }
 
 pub fn history(args: HistoryArgs) -> Result<()> {
-    let opts = options(&args)?;
-    let filter = Filter::new(args.filter.as_deref())?;
+    let opts = options(&args.series)?;
+    let filter = Filter::new(args.series.filter.as_deref())?;
     let h = history::build(&opts, &filter)?;
-    if args.filter.is_some() && h.series.is_empty() {
-        return Err(Error::NoMatch(args.filter.clone().unwrap_or_default()));
+    if let (Some(f), true) = (&args.series.filter, h.series.is_empty()) {
+        return Err(Error::NoMatch(f.clone()));
     }
     if args.json {
         println!(

@@ -10,6 +10,7 @@ mod history;
 mod kernels;
 mod merge;
 mod progress;
+mod report;
 mod run;
 mod verify;
 

@@ -80,7 +80,7 @@ pub fn history_text(h: &History) -> String {
         .flat_map(|s| {
             let steps = s.change_points.iter().map(move |c| {
                 format!(
-                    "  {} {} at {} ({}, {:?}): {} → {} ({}, p = {:.1e})",
+                    "  {} {} at {} ({}, “{}”): {} → {} ({}, p = {:.1e})",
                     s.id,
                     word(c.direction),
                     short(&c.commit),

@@ -4,11 +4,13 @@
 mod compare;
 mod export;
 mod history;
+mod html;
 mod table;
 mod units;
 
 pub use compare::{MARKDOWN_LIMIT, MARKDOWN_MARKER, compare_markdown, compare_table};
 pub use export::{CSV_HEADER, GabTool, bencher_json, csv_rows, github_action_benchmark_json};
 pub use history::history_text;
+pub use html::{KeyReport, ReportFile, escape, report_files};
 pub use table::{run_header, run_table, runs_table};
 pub use units::{format_bytes_per_s, format_flops, format_seconds};
