@@ -61,6 +61,9 @@ pub enum Command {
     Export(ExportArgs),
     /// Write a static HTML report: history charts, change points, verdicts, roofline.
     Report(ReportArgs),
+    /// Find the commit that made a benchmark slower: A/B each probed commit's kernels
+    /// against the good revision's, in one process, by binary search.
+    Bisect(BisectArgs),
     /// Internal: run a job for `orac run` in an isolated process.
     #[command(hide = true)]
     Worker,
@@ -352,4 +355,33 @@ pub struct ExportArgs {
     /// Write here instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct BisectArgs {
+    /// A revision where the benchmark was fast.
+    #[arg(long, value_name = "REV")]
+    pub good: String,
+    /// A later revision (first-parent descendant of --good) where it is slow.
+    #[arg(long, value_name = "REV")]
+    pub bad: String,
+    /// The benchmark id (exactly, as `orac list` prints it).
+    #[arg(long, value_name = "ID")]
+    pub bench: String,
+    /// Repository to read kernels from (default: the one containing the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Profile::Quick)]
+    pub profile: Profile,
+    /// Cap each side's sampling at SECS per probe.
+    #[arg(long, value_name = "SECS")]
+    pub max_time: Option<f64>,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Config file with a [compare] section (default: ./orac.toml when it exists).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Smallest slowdown that makes a commit bad, as a fraction (0.03 = 3%).
+    #[arg(long, value_name = "FRACTION")]
+    pub min_threshold: Option<f64>,
 }

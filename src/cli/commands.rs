@@ -36,6 +36,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::History(args) => super::history::history(args),
         Command::Export(args) => super::export::export(args),
         Command::Report(args) => super::report::report(args),
+        Command::Bisect(args) => super::bisect::bisect(args),
     }
 }
 

@@ -125,7 +125,12 @@ fn same_kernel(a: Option<&KernelSpec>, b: Option<&KernelSpec>) -> bool {
     }
 }
 
-fn side_info(label: &str, commit: &str, hardware_key: &str, compiler: Option<String>) -> SideInfo {
+pub(super) fn side_info(
+    label: &str,
+    commit: &str,
+    hardware_key: &str,
+    compiler: Option<String>,
+) -> SideInfo {
     SideInfo {
         label: label.to_string(),
         hardware_key: hardware_key.to_string(),

@@ -3,6 +3,7 @@
 
 mod args;
 mod baseline;
+mod bisect;
 mod commands;
 mod compare;
 mod export;

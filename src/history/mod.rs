@@ -2,6 +2,7 @@
 //! first-parent history, several runs of one commit pooled, and each benchmark's series
 //! searched for change points and slow creep.
 
+pub mod bisect;
 mod digest;
 mod order;
 pub mod synthetic;

@@ -1,0 +1,264 @@
+//! `orac bisect`: the first commit on the first-parent line from --good to --bad whose
+//! kernels make one benchmark slower. Each probe is an in-process A/B (as `orac ab`) of the
+//! probed commit's kernels against --good's, loaded from git without a checkout.
+
+use std::path::{Path, PathBuf};
+
+use tabled::settings::Style;
+use tabled::{Table, Tabled};
+
+use super::args::BisectArgs;
+use super::compare::side_info;
+use crate::backend::Backend;
+use crate::backend::cpu::CpuBackend;
+use crate::error::{Error, Result};
+use crate::history::bisect::{BisectResult, ProbeVerdict, bisect as search};
+use crate::kernels::{KernelTree, resolve_revision};
+use crate::measure::Settings;
+use crate::regress::{CompareConfig, Entry, Verdict, compare_paired};
+use crate::runner::{AbCase, run_ab};
+use crate::suite::{Benchmark, Filter, Profile, build_suite};
+
+/// The first-parent commits after `good` up to and including `bad`, oldest first.
+fn commits_between(repo: &Path, good: &str, bad: &str) -> Result<Vec<(String, String)>> {
+    let repo = git2::Repository::open(repo)
+        .map_err(|e| Error::Usage(format!("{}: {}", repo.display(), e.message())))?;
+    let git_err = |e: git2::Error| Error::Usage(format!("walking the history: {}", e.message()));
+    let mut walk = repo.revwalk().map_err(git_err)?;
+    walk.push(git2::Oid::from_str(bad).map_err(git_err)?)
+        .map_err(git_err)?;
+    walk.simplify_first_parent().map_err(git_err)?;
+    let mut line = Vec::new();
+    for oid in walk {
+        let oid = oid.map_err(git_err)?;
+        if oid.to_string() == good {
+            line.reverse();
+            return Ok(line);
+        }
+        let subject = repo
+            .find_commit(oid)
+            .ok()
+            .and_then(|c| c.summary().ok().flatten().map(str::to_string))
+            .unwrap_or_default();
+        line.push((oid.to_string(), subject));
+    }
+    Err(Error::Usage(format!(
+        "--good {} is not on the first-parent history of --bad {}: nothing to bisect",
+        &good[..7],
+        &bad[..7]
+    )))
+}
+
+#[derive(Tabled)]
+struct ProbeRow {
+    #[tabled(rename = "#")]
+    order: usize,
+    commit: String,
+    subject: String,
+    #[tabled(rename = "time vs good")]
+    ratio: String,
+    #[tabled(rename = "95% CI")]
+    ci: String,
+    result: String,
+}
+
+struct Prober<'a> {
+    repo: PathBuf,
+    good: CpuBackend,
+    good_commit: String,
+    bench: Benchmark,
+    profile: Profile,
+    settings: Settings,
+    seed: u64,
+    config: CompareConfig,
+    rows: Vec<ProbeRow>,
+    commits: &'a [(String, String)],
+}
+
+impl Prober<'_> {
+    fn probe(&mut self, index: usize) -> ProbeVerdict {
+        let (commit, subject) = &self.commits[index];
+        eprintln!("probing {} {subject}", &commit[..7]);
+        let (verdict, entry, note) = match self.measure(commit) {
+            Ok(entry) => {
+                let v = match entry.verdict {
+                    Verdict::Slower => ProbeVerdict::Bad,
+                    Verdict::Failed => ProbeVerdict::Skip,
+                    _ => ProbeVerdict::Good,
+                };
+                let note = match entry.verdict {
+                    Verdict::Failed => {
+                        format!("skipped: {}", entry.note.clone().unwrap_or_default())
+                    }
+                    v => format!(
+                        "{} ({})",
+                        if matches!(v, Verdict::Slower) {
+                            "bad"
+                        } else {
+                            "good"
+                        },
+                        v.name()
+                    ),
+                };
+                (v, Some(entry), note)
+            }
+            Err(e) => (ProbeVerdict::Skip, None, format!("skipped: {e}")),
+        };
+        let pct = |r: f64| format!("{:+.1}%", 100.0 * (r - 1.0));
+        self.rows.push(ProbeRow {
+            order: self.rows.len() + 1,
+            commit: commit[..7].to_string(),
+            subject: subject.chars().take(40).collect(),
+            ratio: entry.as_ref().and_then(|e| e.ratio).map_or("-".into(), pct),
+            ci: entry
+                .as_ref()
+                .and_then(|e| Some(format!("{} .. {}", pct(e.ci_low?), pct(e.ci_high?))))
+                .unwrap_or_else(|| "-".into()),
+            result: first_line(&note),
+        });
+        verdict
+    }
+
+    /// The A/B of `commit`'s kernels against the good ones; `Err` when they cannot run.
+    fn measure(&mut self, commit: &str) -> Result<Entry> {
+        let mut head = CpuBackend::new(&KernelTree::Git {
+            repo: self.repo.clone(),
+            commit: commit.to_string(),
+        })?;
+        let in_head = build_suite(head.kernels(), self.profile, &Filter::new(None)?)
+            .iter()
+            .any(|b| b.id == self.bench.id);
+        if !in_head {
+            return Err(Error::Usage(format!(
+                "{} is not in this commit's suite",
+                self.bench.id
+            )));
+        }
+        let case = AbCase {
+            bench: self.bench.clone(),
+            in_base: true,
+            in_head: true,
+        };
+        let outcomes = run_ab(
+            &mut self.good,
+            &mut head,
+            &[case],
+            &self.settings,
+            self.seed,
+            &mut |_, _, _, _| {},
+        );
+        let key = head.hardware().key.clone();
+        let c = compare_paired(
+            side_info("good", &self.good_commit, &key, None),
+            side_info("probe", commit, &key, None),
+            outcomes,
+            &self.config,
+        )?;
+        c.entries
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::Usage("the A/B returned nothing".into()))
+    }
+}
+
+/// The first line of a message, with the first compiler error line when there is one.
+fn first_line(text: &str) -> String {
+    let mut lines = text.lines();
+    let mut line = lines.next().unwrap_or("").to_string();
+    if let Some(err) = lines.find(|l| l.contains("error")) {
+        line = format!("{line} {}", err.trim());
+    }
+    line.chars().take(90).collect()
+}
+
+pub fn bisect(args: BisectArgs) -> Result<()> {
+    let dir = match &args.repo {
+        Some(d) => d.clone(),
+        None => std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+    };
+    let (repo, good_commit) = resolve_revision(&dir, &args.good)?;
+    let (_, bad_commit) = resolve_revision(&dir, &args.bad)?;
+    if good_commit == bad_commit {
+        return Err(Error::Usage("--good and --bad are the same commit".into()));
+    }
+    let commits = commits_between(&repo, &good_commit, &bad_commit)?;
+    let mut config = match &args.config {
+        Some(path) => CompareConfig::load(path)?,
+        None if Path::new("orac.toml").is_file() => CompareConfig::load(Path::new("orac.toml"))?,
+        None => CompareConfig::default(),
+    };
+    if let Some(t) = args.min_threshold {
+        if !(t.is_finite() && (0.0..=10.0).contains(&t)) {
+            return Err(Error::Usage(format!(
+                "--min-threshold {t}: must be between 0 and 10"
+            )));
+        }
+        config.defaults.min_threshold = t;
+    }
+    let mut settings = Settings::for_profile(args.profile);
+    if let Some(secs) = args.max_time {
+        settings = settings.with_max_time(super::run::seconds("--max-time", secs)?);
+    }
+    let good = CpuBackend::new(&KernelTree::Git {
+        repo: repo.clone(),
+        commit: good_commit.clone(),
+    })?;
+    let bench = build_suite(good.kernels(), args.profile, &Filter::new(None)?)
+        .into_iter()
+        .find(|b| b.id == args.bench)
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "no benchmark '{}' in --good {}'s suite (profile {:?}; see `orac list`)",
+                args.bench, args.good, args.profile
+            ))
+        })?;
+    eprintln!(
+        "bisecting {} over {} commits ({} .. {}]",
+        bench.id,
+        commits.len(),
+        &good_commit[..7],
+        &bad_commit[..7]
+    );
+    let mut prober = Prober {
+        repo,
+        good,
+        good_commit: good_commit.clone(),
+        bench,
+        profile: args.profile,
+        settings,
+        seed: args.seed,
+        config,
+        rows: Vec::new(),
+        commits: &commits,
+    };
+    // The bad end first: if it is not slower there is nothing to find.
+    let bad_index = commits.len() - 1;
+    let at_bad = prober.probe(bad_index);
+    let table = |rows: &[ProbeRow]| {
+        let mut t = Table::new(rows);
+        t.with(Style::rounded());
+        t.to_string()
+    };
+    if at_bad != ProbeVerdict::Bad {
+        println!("{}", table(&prober.rows));
+        return Err(Error::Usage(format!(
+            "--bad {} is not measurably slower than --good {} on {} (see the row above): nothing to bisect",
+            args.bad, args.good, args.bench
+        )));
+    }
+    let result = search(commits.len(), &mut |i| prober.probe(i));
+    println!("{}", table(&prober.rows));
+    match result {
+        BisectResult::Found(i) => {
+            let (id, subject) = &commits[i];
+            println!("first bad commit: {id} {subject}");
+        }
+        BisectResult::Among(range) => {
+            println!("the first bad commit is one of these (the others could not be tested):");
+            for i in range {
+                println!("  {} {}", commits[i].0, commits[i].1);
+            }
+        }
+    }
+    Ok(())
+}

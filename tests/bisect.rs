@@ -1,0 +1,141 @@
+//! `orac bisect` on a temporary repository of ten commits: one of them makes the naive GEMM
+//! ~20% slower, and an earlier one does not compile (it is skipped and reported).
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+
+const BENCH: &str = "gemm/naive/f32/m128n128k128";
+
+fn git(repo: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(["-c", "user.name=orac", "-c", "user.email=orac@example.com"])
+        .args(args)
+        .current_dir(repo)
+        .output()
+        .expect("run git");
+    assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
+    stdout(&out).trim().to_string()
+}
+
+/// Commits c0..c9 (tagged): c4 breaks the naive GEMM's source, c5 repairs it, c6 makes it
+/// recompute a fifth of its rows. The others touch only a README.
+fn repo() -> (tempfile::TempDir, Vec<String>) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    copy_kernels(dir);
+    git(dir, &["init", "-q"]);
+    let kernel = dir.join("kernels/cpu/gemm_naive.c");
+    let original = std::fs::read_to_string(&kernel).unwrap();
+    let slower = original.replacen(
+        "    for (long i = 0; i < M; i++) {",
+        "    for (long r = 0; r < M + M / 5; r++) {\n        long i = r < M ? r : r - M;",
+        1,
+    );
+    assert_ne!(
+        original, slower,
+        "the kernel source changed shape: update this test"
+    );
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        std::fs::write(dir.join("README"), format!("commit {i}\n")).unwrap();
+        match i {
+            4 => {
+                std::fs::write(&kernel, format!("{original}\n#error broken on purpose\n")).unwrap()
+            }
+            5 => std::fs::write(&kernel, &original).unwrap(),
+            6 => std::fs::write(&kernel, &slower).unwrap(),
+            _ => {}
+        }
+        git(dir, &["add", "."]);
+        let msg = match i {
+            4 => "c4 breaks the build".to_string(),
+            6 => "c6 naive gemm does 20% more work".to_string(),
+            _ => format!("c{i}"),
+        };
+        git(dir, &["commit", "-q", "-m", &msg]);
+        git(dir, &["tag", &format!("c{i}")]);
+        ids.push(git(dir, &["rev-parse", "HEAD"]));
+    }
+    (tmp, ids)
+}
+
+#[test]
+fn names_the_commit_that_made_the_kernel_slower() {
+    let (tmp, ids) = repo();
+    let out = orac(
+        tmp.path(),
+        &[
+            "bisect",
+            "--good",
+            "c0",
+            "--bad",
+            "c9",
+            "--bench",
+            BENCH,
+            "--max-time",
+            "0.1",
+        ],
+    );
+    let text = stdout(&out);
+    eprintln!("{}{text}", stderr(&out)); // shown with --nocapture: what a user sees
+    assert!(out.status.success(), "{}\n{text}", stderr(&out));
+    assert!(
+        text.contains(&format!("first bad commit: {} c6 naive gemm", ids[6])),
+        "{text}"
+    );
+    // The broken commit was probed, skipped and said so.
+    let broken = text
+        .lines()
+        .find(|l| l.contains(&ids[4][..7]))
+        .expect("c4 was probed");
+    assert!(broken.contains("skipped"), "{broken}");
+    // The evidence: the bad end is ~20% slower.
+    let bad_row = text.lines().find(|l| l.contains(&ids[9][..7])).unwrap();
+    assert!(
+        bad_row.contains("bad (slower)") && bad_row.contains("+"),
+        "{bad_row}"
+    );
+}
+
+#[test]
+fn refuses_what_cannot_be_bisected() {
+    let (tmp, _) = repo();
+    let cases: [(&[&str], &str); 4] = [
+        (&["--good", "c0", "--bad", "c3"], "nothing to bisect"),
+        (
+            &["--good", "c5", "--bad", "c2"],
+            "not on the first-parent history",
+        ),
+        (&["--good", "c0", "--bad", "nope"], "unknown git revision"),
+        (&["--good", "c0", "--bad", "c0"], "same commit"),
+    ];
+    for (extra, message) in cases {
+        let mut args = vec!["bisect", "--bench", BENCH, "--max-time", "0.05"];
+        args.extend_from_slice(extra);
+        let out = orac(tmp.path(), &args);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(message),
+            "{extra:?}: {}",
+            stderr(&out)
+        );
+    }
+    let out = orac(
+        tmp.path(),
+        &[
+            "bisect",
+            "--good",
+            "c0",
+            "--bad",
+            "c9",
+            "--bench",
+            "gemm/none",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no benchmark 'gemm/none'"));
+}
