@@ -5,6 +5,10 @@ use plotters::prelude::*;
 
 use crate::history::{Direction, Series};
 
+/// Newest commits drawn: a chart of thousands of commits is unreadable and heavy; the change
+/// points are still searched over the whole history.
+pub const MAX_CHART_POINTS: usize = 500;
+
 const WIDTH: u32 = 760;
 const HEIGHT: u32 = 300;
 
@@ -47,28 +51,37 @@ fn draw<DB: DrawingBackend>(
         ))?;
         return Ok(());
     }
-    let hi = s
-        .points
+    let start = s.points.len().saturating_sub(MAX_CHART_POINTS);
+    let points = &s.points[start..];
+    let caption = if start > 0 {
+        format!(
+            "{} (newest {} of {} commits)",
+            s.id,
+            points.len(),
+            s.points.len()
+        )
+    } else {
+        s.id.clone()
+    };
+    let hi = points
         .iter()
         .map(|p| p.ci_high.max(p.median))
         .fold(f64::MIN, f64::max);
-    let lo = s
-        .points
+    let lo = points
         .iter()
         .map(|p| p.ci_low.min(p.median))
         .fold(f64::MAX, f64::min);
     let (scale, unit) = unit_for(hi);
     let pad = ((hi - lo) * 0.1).max(hi * 0.01);
     let (y0, y1) = (((lo - pad) * scale).max(0.0), (hi + pad) * scale);
-    let n = s.points.len();
+    let n = points.len();
     let x1 = (n.max(2) - 1) as f64;
     let mut chart = ChartBuilder::on(root)
-        .caption(&s.id, ("sans-serif", 15))
+        .caption(&caption, ("sans-serif", 15))
         .margin(10)
         .x_label_area_size(40)
         .y_label_area_size(70)
         .build_cartesian_2d(-0.5..x1 + 0.5, y0..y1)?;
-    let points = &s.points;
     chart
         .configure_mesh()
         .x_desc("commit (oldest → newest)")
@@ -114,12 +127,12 @@ fn draw<DB: DrawingBackend>(
             .enumerate()
             .map(|(i, p)| Circle::new((i as f64, p.median * scale), 2, BLUE.filled())),
     )?;
-    for cp in &s.change_points {
+    for cp in s.change_points.iter().filter(|c| c.point >= start) {
         let color = match cp.direction {
             Direction::Slower => RED,
             Direction::Faster => GREEN,
         };
-        let x = cp.point as f64 - 0.5;
+        let x = (cp.point - start) as f64 - 0.5;
         chart.draw_series(LineSeries::new([(x, y0), (x, y1)], color.stroke_width(2)))?;
         chart.draw_series(std::iter::once(Text::new(
             format!("{:+.1}%", 100.0 * cp.change),
