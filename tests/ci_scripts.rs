@@ -94,3 +94,69 @@ fn the_pull_request_rehearsal_flags_the_slower_kernel() {
         "{text}"
     );
 }
+
+/// A results store whose GEMM got 6% slower three commits ago: the nightly history step
+/// raises one issue with the history in it and writes the HTML report.
+#[test]
+fn the_nightly_history_step_raises_an_issue_for_a_recent_step() {
+    use orac::history::synthetic::{self, Track};
+    let tmp = tempfile::tempdir().unwrap();
+    let ids = synthetic::commit_chain(tmp.path(), 30).unwrap();
+    let gemm = |i: usize| if i < 27 { 1e-3 } else { 1.06e-3 };
+    let copy = |_: usize| 1e-4;
+    let tracks = [
+        Track {
+            id: "gemm/t/f32/x".into(),
+            family: orac::suite::Family::Gemm,
+            level: &gemm,
+        },
+        Track {
+            id: "memcpy/t/u8/x".into(),
+            family: orac::suite::Family::Memcpy,
+            level: &copy,
+        },
+    ];
+    for (i, id) in ids.iter().enumerate() {
+        let run = synthetic::run("cpu-synthetic-x2", id, i, 0, &tracks, 20);
+        orac::store::save_run(&tmp.path().join("results"), &run).unwrap();
+    }
+    stub_gh(tmp.path(), "");
+    let log = tmp.path().join("gh.log");
+    let out = Command::new(repo().join("ci/nightly-history.sh"))
+        .args(["results", env!("CARGO_BIN_EXE_orac"), "octo/orac", "out"])
+        .current_dir(tmp.path())
+        .env("GH_LOG", &log)
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                tmp.path().display(),
+                std::env::var("PATH").unwrap()
+            ),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let calls = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        calls.contains("gh issue create --repo octo/orac --title orac nightly: change points on cpu-synthetic-x2"),
+        "{calls}"
+    );
+    let body = std::fs::read_to_string(tmp.path().join("out/history-cpu-synthetic-x2.md")).unwrap();
+    assert!(
+        body.contains("gemm/t/f32/x slower at") && body.contains(&ids[27][..7]),
+        "{body}"
+    );
+    assert!(tmp.path().join("out/report/index.html").is_file());
+    let json: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(tmp.path().join("out/history-cpu-synthetic-x2.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(json["series"].as_array().unwrap().len(), 2);
+}
