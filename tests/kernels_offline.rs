@@ -29,7 +29,14 @@ fn every_builtin_kernel_compiles_for_sm80_and_sm90() {
     let out = orac(&repo(), &["kernels"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let table = stdout(&out);
-    for kernel in ["memcpy/copy-vec", "gemm/naive", "gemm/tiled"] {
+    for kernel in [
+        "memcpy/copy-vec",
+        "gemm/naive",
+        "gemm/tiled",
+        "gemm/regblock",
+        "gemm/wmma",
+        "gemm/mma",
+    ] {
         for arch in ["sm_80", "sm_90"] {
             assert!(
                 table
@@ -40,6 +47,58 @@ fn every_builtin_kernel_compiles_for_sm80_and_sm90() {
         }
     }
     assert!(table.contains("not yet verified or timed on a GPU"));
+    // The tensor-core tiers really use tensor cores: HMMA in their SASS, counted per row.
+    for kernel in ["gemm/wmma", "gemm/mma"] {
+        for line in table.lines().filter(|l| l.contains(kernel)) {
+            let last = line
+                .trim_end_matches('│')
+                .trim()
+                .rsplit('│')
+                .next()
+                .unwrap()
+                .trim();
+            let count: u64 = last
+                .parse()
+                .unwrap_or_else(|_| panic!("tensor ops of {line}"));
+            assert!(count > 0, "{line}");
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs libnvrtc, ptxas and nvdisasm (pip install nvidia-cuda-nvrtc nvidia-cuda-nvcc nvidia-cuda-nvdisasm); .ci/run installs them and runs these"]
+fn a_kernel_declared_tensor_cores_without_them_fails_the_check() {
+    let tmp = tempfile::tempdir().unwrap();
+    let kernels = copy_kernels(tmp.path());
+    let source = r#"
+extern "C" __global__ void orac_test(const float *A, const float *B, float *C, int M, int N, int K) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < M * N) C[i] = A[i] * B[i];
+}
+"#;
+    add_cuda_kernel(&kernels, "plain", source, "expect = [\"tensor-cores\"]");
+    let out = orac(
+        &repo(),
+        &[
+            "--kernels",
+            kernels.to_str().unwrap(),
+            "kernels",
+            "--arch",
+            "sm_90",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("expected tensor-core instructions"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

@@ -202,6 +202,10 @@ pub struct BaselineShowArgs {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
+    /// Whose kernels to list (no device is needed to list CUDA ones); `auto` lists the
+    /// backend `orac run` would pick.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
+    pub backend: BackendChoice,
     /// Only ids matching this regular expression.
     #[arg(long, short)]
     pub filter: Option<String>,

@@ -42,7 +42,14 @@ pub fn dispatch(cli: Cli) -> Result<()> {
 
 fn list(tree: &KernelTree, args: ListArgs) -> Result<()> {
     let filter = Filter::new(args.filter.as_deref())?;
-    let specs = kernels::load_manifest(tree, "cpu")?;
+    let cuda = match args.backend {
+        backend::BackendChoice::Cpu => false,
+        backend::BackendChoice::Cuda => true,
+        backend::BackendChoice::Auto => {
+            matches!(cuda::detect(), cuda::CudaStatus::Available { .. })
+        }
+    };
+    let specs = kernels::load_manifest(tree, if cuda { "cuda" } else { "cpu" })?;
     let suite = build_suite(&specs, args.profile, &filter);
     if suite.is_empty() {
         return Err(Error::NoMatch(filter.as_str().unwrap_or("").to_string()));
@@ -51,9 +58,15 @@ fn list(tree: &KernelTree, args: ListArgs) -> Result<()> {
         println!("{}", bench.id);
     }
     eprintln!(
-        "{} benchmarks (CPU backend, {} profile)",
+        "{} benchmarks ({} backend, {} profile){}",
         suite.len(),
-        args.profile.name()
+        if cuda { "CUDA" } else { "CPU" },
+        args.profile.name(),
+        if cuda {
+            "; the CUDA kernels are compiled in CI but not yet verified on a GPU"
+        } else {
+            ""
+        }
     );
     Ok(())
 }

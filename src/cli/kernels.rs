@@ -20,6 +20,8 @@ struct Row {
     spills: String,
     smem: String,
     stack: String,
+    #[tabled(rename = "tensor ops")]
+    tensor_ops: String,
 }
 
 pub fn kernels(tree: &KernelTree, args: KernelsArgs) -> Result<()> {
@@ -42,6 +44,7 @@ pub fn kernels(tree: &KernelTree, args: KernelsArgs) -> Result<()> {
     let version = nvrtc::ensure_loaded(&roots)?;
     let includes = toolkit::include_dirs(&roots);
     let ptxas_path = toolkit::ptxas(&roots);
+    let nvdisasm = toolkit::nvdisasm(&roots);
     eprintln!(
         "NVRTC {version}; headers from {}; ptxas: {}",
         if includes.is_empty() {
@@ -72,6 +75,7 @@ pub fn kernels(tree: &KernelTree, args: KernelsArgs) -> Result<()> {
                 spills: String::new(),
                 smem: String::new(),
                 stack: String::new(),
+                tensor_ops: String::new(),
             };
             let built = nvrtc::compile_ptx(
                 &spec.source,
@@ -82,7 +86,15 @@ pub fn kernels(tree: &KernelTree, args: KernelsArgs) -> Result<()> {
                 &spec.flags,
             )
             .and_then(|ptx| match &ptxas_path {
-                Some(p) => ptxas::assemble(p, &ptx, arch, &spec.name, &spec.source_path).map(Some),
+                Some(p) => ptxas::assemble(
+                    p,
+                    nvdisasm.as_deref(),
+                    &ptx,
+                    arch,
+                    &spec.name,
+                    &spec.source_path,
+                )
+                .map(Some),
                 None => Ok(None),
             });
             match built {
@@ -96,7 +108,26 @@ pub fn kernels(tree: &KernelTree, args: KernelsArgs) -> Result<()> {
                         row.spills = format!("{}/{}", i.spill_stores, i.spill_loads);
                         row.smem = i.shared_bytes.to_string();
                         row.stack = i.stack_bytes.to_string();
+                        row.tensor_ops = i.tensor_ops.map_or("?".into(), |n| n.to_string());
                         for expectation in &spec.expect {
+                            if expectation == "tensor-cores" {
+                                match i.tensor_ops {
+                                    Some(0) => {
+                                        row.result = "EXPECTATION FAILED".into();
+                                        failures.push(format!(
+                                            "{name} [{arch}] ({}): expected tensor-core instructions (HMMA/HGMMA) in the SASS, nvdisasm shows none",
+                                            spec.source_path
+                                        ));
+                                    }
+                                    None => {
+                                        row.result = format!(
+                                            "compiled (tensor cores unchecked: {})",
+                                            i.sass_unavailable.as_deref().unwrap_or("no SASS")
+                                        )
+                                    }
+                                    Some(_) => {}
+                                }
+                            }
                             if expectation == "no-spills" && i.spill_stores + i.spill_loads > 0 {
                                 row.result = "EXPECTATION FAILED".into();
                                 failures.push(format!(

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::KernelTree;
 use crate::error::{Error, Result};
-use crate::suite::{Dtype, Family};
+use crate::suite::{Dtype, Family, Sizes};
 
 /// The operation a kernel implements; it fixes the kernel's signature and its family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -32,6 +32,9 @@ impl Op {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ManifestFile {
+    /// Problem sizes for this backend's kernels (`host` unless declared).
+    #[serde(default)]
+    sizes: Sizes,
     kernel: Vec<RawKernel>,
 }
 
@@ -58,6 +61,8 @@ struct RawKernel {
     #[serde(default)]
     shared_bytes: u32,
     #[serde(default)]
+    dynamic_shared_bytes: u32,
+    #[serde(default)]
     expect: Vec<String>,
     #[serde(default)]
     description: String,
@@ -67,7 +72,9 @@ struct RawKernel {
 pub const KNOWN_VENDOR_CALLS: &[&str] = &["memcpy-dtod"];
 
 /// Expectations `orac kernels` knows how to check.
-pub const KNOWN_EXPECTATIONS: &[&str] = &["no-spills"];
+/// `no-spills`: ptxas reports no spill stores or loads. `tensor-cores`: the SASS has
+/// tensor-core instructions (HMMA/HGMMA…, counted with cuobjdump).
+pub const KNOWN_EXPECTATIONS: &[&str] = &["no-spills", "tensor-cores"];
 
 /// One kernel as declared by a manifest, with its source text loaded.
 #[derive(Debug, Clone)]
@@ -94,8 +101,13 @@ pub struct KernelSpec {
     pub block: Option<[u32; 3]>,
     pub grid: Option<String>,
     pub shared_bytes: u32,
+    /// Dynamic shared memory per block, passed at launch (above 48 KiB the backend raises
+    /// the kernel's limit first).
+    pub dynamic_shared_bytes: u32,
     /// Checks on the compiled code, e.g. "no-spills".
     pub expect: Vec<String>,
+    /// The problem sizes its backend declares.
+    pub sizes: Sizes,
     pub description: String,
 }
 
@@ -214,7 +226,9 @@ pub fn load(tree: &KernelTree, backend_dir: &str) -> Result<Vec<KernelSpec>> {
             block: raw.block,
             grid: raw.grid,
             shared_bytes: raw.shared_bytes,
+            dynamic_shared_bytes: raw.dynamic_shared_bytes,
             expect: raw.expect,
+            sizes: file.sizes,
             description: raw.description,
         });
     }

@@ -5,9 +5,10 @@
 //! min(Sk, max(0, i + Sk − Sq + 1)) keys — a decode-like shape sees almost everything.
 //! The softmax is not counted. Bytes: Q, K and V read once and O written once.
 
-use super::{Dtype, Profile, Shape};
+use super::{Dtype, Profile, Shape, Sizes};
 
-pub fn shapes(profile: Profile) -> Vec<Shape> {
+pub fn shapes(profile: Profile, _sizes: Sizes) -> Vec<Shape> {
+    // No attention kernels run on a GPU yet: one shape list for now (issue 4 adds device sizes).
     let shape = |batch, heads, sq, sk, head_dim, causal| Shape::Attention {
         batch,
         heads,

@@ -1,18 +1,36 @@
 //! GEMM, C = A·B. FLOPs: 2·M·N·K (one multiply and one add per term). Bytes: the minimum
 //! traffic, A and B read once and C written once: (M·K + K·N + M·N) · element size.
 
-use super::{Dtype, Profile, Shape};
+use super::{Dtype, Profile, Shape, Sizes};
 
-pub fn shapes(profile: Profile) -> Vec<Shape> {
-    let dims: &[(u64, u64, u64)] = match profile {
-        // The odd shape is not a multiple of any tile size: it catches edge handling.
-        Profile::Quick => &[(128, 128, 128), (256, 256, 256), (200, 136, 72)],
-        Profile::Full => &[
+pub fn shapes(profile: Profile, sizes: Sizes) -> Vec<Shape> {
+    let dims: &[(u64, u64, u64)] = match (sizes, profile) {
+        // The odd shapes are not a multiple of any tile size: they catch edge handling.
+        (Sizes::Host, Profile::Quick) => &[(128, 128, 128), (256, 256, 256), (200, 136, 72)],
+        (Sizes::Host, Profile::Full) => &[
             (256, 256, 256),
             (512, 512, 512),
             (1024, 1024, 1024),
             (2048, 2048, 2048),
             (1000, 1000, 1000),
+        ],
+        (Sizes::Device, Profile::Quick) => {
+            &[(1024, 1024, 1024), (4096, 4096, 4096), (1000, 1000, 1000)]
+        }
+        // Squares, then LLM projections (Llama-3-8B: hidden 4096, MLP 14336) for 4096 tokens
+        // of prefill and 16 of decode, then an odd shape and one with K not a multiple of 8.
+        (Sizes::Device, Profile::Full) => &[
+            (1024, 1024, 1024),
+            (2048, 2048, 2048),
+            (4096, 4096, 4096),
+            (8192, 8192, 8192),
+            (4096, 12288, 4096),
+            (4096, 14336, 4096),
+            (4096, 4096, 14336),
+            (16, 12288, 4096),
+            (16, 4096, 14336),
+            (1000, 1000, 1000),
+            (1024, 1024, 1001),
         ],
     };
     dims.iter()
@@ -43,5 +61,18 @@ mod tests {
         let s = Shape::Gemm { m: 2, n: 3, k: 4 };
         assert_eq!(flops(&s), 48);
         assert_eq!(bytes(&s, Dtype::F32), (8 + 12 + 6) * 4);
+        assert_eq!(bytes(&s, Dtype::Bf16), (8 + 12 + 6) * 2);
+    }
+
+    #[test]
+    fn every_size_set_has_an_edge_shape() {
+        for sizes in [Sizes::Host, Sizes::Device] {
+            for profile in [Profile::Quick, Profile::Full] {
+                let odd = shapes(profile, sizes).iter().any(|s| {
+                    matches!(*s, Shape::Gemm { m, n, k } if m % 16 != 0 || n % 16 != 0 || k % 16 != 0)
+                });
+                assert!(odd, "{sizes:?} {profile:?} has no shape off the tile grid");
+            }
+        }
     }
 }

@@ -1,15 +1,18 @@
 //! Memory copies. Bytes are counted as bytes read plus bytes written (BabelStream's
 //! convention), so a copy of n bytes moves 2n; copies do no floating-point work.
 
-use super::{Profile, Shape};
+use super::{Profile, Shape, Sizes};
 
 const MIB: u64 = 1 << 20;
 
-pub fn shapes(profile: Profile) -> Vec<Shape> {
-    let sizes: &[u64] = match profile {
+pub fn shapes(profile: Profile, scale: Sizes) -> Vec<Shape> {
+    let sizes: &[u64] = match (scale, profile) {
         // 1 MiB stays in a core's L2 on most CPUs; 64 MiB spills every cache.
-        Profile::Quick => &[MIB, 64 * MIB],
-        Profile::Full => &[MIB, 16 * MIB, 256 * MIB, 1024 * MIB],
+        (Sizes::Host, Profile::Quick) => &[MIB, 64 * MIB],
+        (Sizes::Host, Profile::Full) => &[MIB, 16 * MIB, 256 * MIB, 1024 * MIB],
+        // An H100's L2 is 50 MiB: 16 MiB fits, 256 MiB and more measure HBM.
+        (Sizes::Device, Profile::Quick) => &[16 * MIB, 256 * MIB],
+        (Sizes::Device, Profile::Full) => &[16 * MIB, 64 * MIB, 256 * MIB, 1024 * MIB, 4096 * MIB],
     };
     sizes.iter().map(|&bytes| Shape::Copy { bytes }).collect()
 }

@@ -12,7 +12,7 @@ mod shard;
 mod verify;
 
 pub use inputs::{Inputs, Output, generate_inputs};
-pub use model::{Benchmark, Dtype, Family, Profile, Shape};
+pub use model::{Benchmark, Dtype, Family, Profile, Shape, Sizes};
 pub use registry::{Filter, build_suite};
 pub use shard::{Shard, shard as shard_suite};
 pub use verify::{Verification, verify};

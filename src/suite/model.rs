@@ -75,6 +75,19 @@ impl fmt::Display for Dtype {
 
 /// Which set of shapes to run: `quick` takes about a minute on a 2-core machine, `full`
 /// is meant for real hardware.
+/// Which problem sizes a backend's kernels get: a CPU and an H100 differ by three orders of
+/// magnitude, so one shape list cannot be both quick on one and meaningful on the other.
+/// Declared per backend in its manifest (`sizes = "device"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sizes {
+    /// Sized for a CPU: a quick run of the whole suite takes seconds.
+    #[default]
+    Host,
+    /// Sized for a data-centre GPU: squares up to 8192 and LLM projection shapes.
+    Device,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Profile {

@@ -3,7 +3,7 @@
 
 use regex::Regex;
 
-use super::{Benchmark, Family, Profile, Shape, attention, gemm, memcpy};
+use super::{Benchmark, Family, Profile, Shape, Sizes, attention, gemm, memcpy};
 use crate::error::{Error, Result};
 use crate::kernels::KernelSpec;
 
@@ -35,11 +35,11 @@ impl Filter {
     }
 }
 
-fn shapes(family: Family, profile: Profile) -> Vec<Shape> {
+fn shapes(family: Family, profile: Profile, sizes: Sizes) -> Vec<Shape> {
     match family {
-        Family::Memcpy => memcpy::shapes(profile),
-        Family::Gemm => gemm::shapes(profile),
-        Family::Attention => attention::shapes(profile),
+        Family::Memcpy => memcpy::shapes(profile, sizes),
+        Family::Gemm => gemm::shapes(profile, sizes),
+        Family::Attention => attention::shapes(profile, sizes),
     }
 }
 
@@ -49,7 +49,7 @@ pub fn build_suite(kernels: &[KernelSpec], profile: Profile, filter: &Filter) ->
     let mut out = Vec::new();
     for family in [Family::Memcpy, Family::Gemm, Family::Attention] {
         for spec in kernels.iter().filter(|k| k.family() == family) {
-            for shape in shapes(family, profile) {
+            for shape in shapes(family, profile, spec.sizes) {
                 let too_big = spec
                     .max_gflop
                     .is_some_and(|limit| shape.flops() as f64 / 1e9 > limit)

@@ -18,8 +18,10 @@ use crate::backend::cpu::reference;
 /// Multiply-adds the reference may spend on one check: quick shapes are checked in full,
 /// large ones on a sample of rows.
 const REFERENCE_BUDGET: u64 = 200_000_000;
-/// Rows checked at least, however expensive a row is.
-const MIN_CHECKED_ROWS: u64 = 256;
+/// Rows checked at least, however expensive a row is. 64 rows spread over an 8192-row GPU
+/// GEMM land in every 128-row block tile; at 8192³ they cost 4.3·10⁹ f64 multiply-adds on the
+/// host (a few seconds), where 256 rows cost four times as much for every large shape.
+const MIN_CHECKED_ROWS: u64 = 64;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verification {
@@ -64,7 +66,7 @@ impl Verification {
 }
 
 /// Rows to check out of `rows` when one row costs `row_cost` multiply-adds: all of them if
-/// the budget allows, else as many as it allows (at least 256) spread evenly.
+/// the budget allows, else as many as it allows (at least `MIN_CHECKED_ROWS`) spread evenly.
 fn sample_rows(rows: u64, row_cost: u64) -> Vec<u64> {
     let limit = (REFERENCE_BUDGET / row_cost.max(1)).max(MIN_CHECKED_ROWS);
     if rows <= limit {
@@ -249,10 +251,18 @@ mod tests {
     #[test]
     fn row_sample_spans_first_to_last() {
         assert_eq!(sample_rows(3, 10), vec![0, 1, 2]);
-        // 10 000 rows of 1e6 multiply-adds: 200 fit the budget, 256 is the floor.
+        // 10 000 rows of 1e6 multiply-adds: 200 fit the budget.
         let rows = sample_rows(10_000, 1_000_000);
-        assert_eq!(rows.len() as u64, MIN_CHECKED_ROWS);
+        assert_eq!(rows.len(), 200);
         assert_eq!((rows[0], *rows.last().unwrap()), (0, 9_999));
+        // 8192 rows of 6.7e7 (a GPU GEMM): the floor.
+        let rows = sample_rows(8192, 8192 * 8192);
+        assert_eq!(rows.len() as u64, MIN_CHECKED_ROWS);
+        assert_eq!((rows[0], *rows.last().unwrap()), (0, 8191));
+        // Every 128-row block tile holds a checked row.
+        let mut tiles: Vec<u64> = rows.iter().map(|r| r / 128).collect();
+        tiles.dedup();
+        assert_eq!(tiles.len(), 64);
         // Cheap rows are all checked.
         assert_eq!(sample_rows(10_000, 1_000).len(), 10_000);
     }

@@ -189,12 +189,25 @@ impl Backend for CudaBackend {
                 let block = spec.block.unwrap_or([256, 1, 1]);
                 let rule = spec.grid.clone().unwrap_or_default();
                 let grid = grid_for(&rule, &bench.shape, block, self.device.info.sms)?;
+                let func = self.function(&spec)?;
+                let dynamic = spec.dynamic_shared_bytes;
+                if dynamic > 48 * 1024 {
+                    // Above 48 KiB a kernel must opt in to more dynamic shared memory.
+                    func.set_attribute(
+                        cudarc::driver::sys::CUfunction_attribute_enum::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                        dynamic as i32,
+                    )
+                    .map_err(|e| Error::KernelUnavailable {
+                        kernel: bench.id.clone(),
+                        reason: format!("{dynamic} bytes of dynamic shared memory refused: {e:?}"),
+                    })?;
+                }
                 Launch::Kernel {
-                    func: self.function(&spec)?,
+                    func,
                     cfg: LaunchConfig {
                         grid_dim: grid,
                         block_dim: (block[0], block[1], block[2]),
-                        shared_mem_bytes: 0,
+                        shared_mem_bytes: dynamic,
                     },
                 }
             }
@@ -203,6 +216,7 @@ impl Backend for CudaBackend {
             self.device.stream.clone(),
             launch,
             bench.shape,
+            bench.dtype,
             inputs,
             self.l2_flush.clone(),
         )?))

@@ -9,13 +9,17 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PtxasInfo {
     pub registers: u32,
     pub spill_stores: u64,
     pub spill_loads: u64,
     pub stack_bytes: u64,
     pub shared_bytes: u64,
+    /// Tensor-core instructions in the SASS (HMMA, HGMMA, …), when nvdisasm was at hand.
+    pub tensor_ops: Option<u64>,
+    /// Why the SASS could not be read (nvdisasm missing or failing).
+    pub sass_unavailable: Option<String>,
 }
 
 /// Parses `ptxas -v` output for a module with one kernel.
@@ -32,12 +36,33 @@ pub fn parse(output: &str) -> Option<PtxasInfo> {
         spill_loads: num(r"(\d+) bytes spill loads").unwrap_or(0),
         stack_bytes: num(r"(\d+) bytes stack frame").unwrap_or(0),
         shared_bytes: num(r"(\d+) bytes smem").unwrap_or(0),
+        tensor_ops: None,
+        sass_unavailable: None,
     })
 }
 
-/// Runs `ptxas -v` on `ptx` for `arch`.
+/// Tensor-core instruction mnemonics in SASS: HMMA (mma.sync / WMMA, Volta–Hopper), HGMMA
+/// (wgmma, Hopper), IMMA / QMMA / OMMA (integer and FP8/FP4 variants).
+const TENSOR_OPS: &[&str] = &["HMMA", "HGMMA", "IMMA", "IGMMA", "QMMA", "QGMMA", "OMMA"];
+
+/// Counts tensor-core instructions in `nvdisasm` (or `cuobjdump -sass`) output.
+pub fn count_tensor_ops(sass: &str) -> u64 {
+    sass.lines()
+        .filter(|line| {
+            // An instruction line: `/*0450*/   HMMA.16816.F32.BF16 R4, R8, R12, R4 ;`
+            line.split_whitespace()
+                .find(|w| !w.starts_with("/*") && !w.starts_with('@'))
+                .is_some_and(|op| TENSOR_OPS.iter().any(|t| op.split('.').next() == Some(t)))
+        })
+        .count() as u64
+}
+
+/// Runs `ptxas -v` on `ptx` for `arch`; with `nvdisasm`, also counts the tensor-core
+/// instructions of the resulting SASS (a disassembler failure leaves them uncounted, with
+/// the reason, rather than failing the kernel).
 pub fn assemble(
     ptxas: &Path,
+    nvdisasm: Option<&Path>,
     ptx: &str,
     arch: &str,
     kernel: &str,
@@ -45,16 +70,40 @@ pub fn assemble(
 ) -> Result<PtxasInfo> {
     let dir = tempfile_dir()?;
     let input = dir.join(format!("{kernel}-{arch}.ptx"));
+    let cubin = dir.join(format!("{kernel}-{arch}.cubin"));
     std::fs::write(&input, ptx).map_err(|source| Error::Write {
         path: input.clone(),
         source,
     })?;
     let out = Command::new(ptxas)
-        .args(["-v", "--gpu-name", arch, "-o", "/dev/null"])
+        .args(["-v", "--gpu-name", arch, "-o"])
+        .arg(&cubin)
         .arg(&input)
         .output()
         .map_err(|e| Error::ToolMissing(format!("cannot run {}: {e}", ptxas.display())));
     let _ = std::fs::remove_file(&input);
+    let sass: Option<std::result::Result<String, String>> = match (&out, nvdisasm) {
+        (Ok(o), Some(tool)) if o.status.success() => Some(
+            Command::new(tool)
+                .arg("--print-code")
+                .arg(&cubin)
+                .output()
+                .map_err(|e| format!("cannot run {}: {e}", tool.display()))
+                .and_then(|o| {
+                    if o.status.success() {
+                        Ok(String::from_utf8_lossy(&o.stdout).into_owned())
+                    } else {
+                        Err(format!(
+                            "{} failed: {}",
+                            tool.display(),
+                            String::from_utf8_lossy(&o.stderr).trim_end()
+                        ))
+                    }
+                }),
+        ),
+        _ => None,
+    };
+    let _ = std::fs::remove_file(&cubin);
     let out = out?;
     let text =
         String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
@@ -65,11 +114,17 @@ pub fn assemble(
             log: format!("[{arch}] ptxas: {}", text.trim_end()),
         });
     }
-    parse(&text).ok_or_else(|| Error::Compile {
+    let mut info = parse(&text).ok_or_else(|| Error::Compile {
         kernel: kernel.to_string(),
         file: file.to_string(),
         log: format!("[{arch}] unexpected ptxas output: {}", text.trim_end()),
-    })
+    })?;
+    match sass {
+        Some(Ok(text)) => info.tensor_ops = Some(count_tensor_ops(&text)),
+        Some(Err(why)) => info.sass_unavailable = Some(why),
+        None => info.sass_unavailable = Some("no nvdisasm".into()),
+    }
+    Ok(info)
 }
 
 fn tempfile_dir() -> Result<std::path::PathBuf> {
@@ -105,5 +160,18 @@ mod tests {
             (255, 24, 8, 0)
         );
         assert!(parse("garbage").is_none());
+    }
+
+    #[test]
+    fn counts_tensor_core_instructions_in_sass() {
+        // Shaped like `nvdisasm --print-code` of an sm_90 cubin.
+        let sass = "        code for sm_90\n                Function : orac_gemm_wmma\n\
+            /*0400*/                   LDSM.16.M88.4 R8, [R2] ;                  /* 0x000000000208783b */\n\
+            /*0410*/                   HMMA.16816.F32.BF16 R12, R8, R16, R12 ;   /* 0x000000100c0c723c */\n\
+            /*0420*/               @P0 HMMA.16816.F32.BF16 R20, R8, R18, R20 ;   /* 0x00000012081c723c */\n\
+            /*0430*/                   HGMMA.64x128x16.F32.BF16 R24, gdesc[UR4], R24 ;\n\
+            /*0440*/                   FFMA R1, R2, R3, R1 ;  // HMMA in a comment does not count\n";
+        assert_eq!(count_tensor_ops(sass), 3);
+        assert_eq!(count_tensor_ops("FFMA R1, R2, R3, R1 ;"), 0);
     }
 }

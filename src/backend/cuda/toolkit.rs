@@ -99,10 +99,20 @@ pub fn nvrtc_library(roots: &[PathBuf]) -> Option<PathBuf> {
 
 /// `ptxas`, from the roots or else from `PATH`.
 pub fn ptxas(roots: &[PathBuf]) -> Option<PathBuf> {
-    first_file(roots, &["bin"], &["ptxas"]).or_else(|| {
+    tool(roots, "ptxas")
+}
+
+/// `nvdisasm` (SASS of a cubin), from the roots or else from `PATH`; pip ships it as
+/// `nvidia-cuda-nvdisasm`.
+pub fn nvdisasm(roots: &[PathBuf]) -> Option<PathBuf> {
+    tool(roots, "nvdisasm")
+}
+
+fn tool(roots: &[PathBuf], name: &str) -> Option<PathBuf> {
+    first_file(roots, &["bin"], &[name]).or_else(|| {
         std::env::var_os("PATH").and_then(|p| {
             std::env::split_paths(&p)
-                .map(|d| d.join("ptxas"))
+                .map(|d| d.join(name))
                 .find(|p| p.is_file())
         })
     })

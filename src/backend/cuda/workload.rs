@@ -11,7 +11,7 @@ use cudarc::driver::{CudaEvent, CudaFunction, CudaSlice, CudaStream, LaunchConfi
 use crate::backend::Workload;
 use crate::error::{Error, Result};
 use crate::measure::Timed;
-use crate::suite::{Inputs, Output, Shape};
+use crate::suite::{Dtype, Inputs, Output, Shape};
 
 fn gpu_err(what: &'static str) -> impl Fn(cudarc::driver::DriverError) -> Error {
     move |e| Error::KernelUnavailable {
@@ -40,6 +40,20 @@ enum Buffers {
         b: CudaSlice<f32>,
         c: CudaSlice<f32>,
     },
+    /// bf16 inputs as their bit patterns (the kernel reads `__nv_bfloat16`), f32 output.
+    GemmBf16 {
+        a: CudaSlice<u16>,
+        b: CudaSlice<u16>,
+        c: CudaSlice<f32>,
+    },
+}
+
+/// bf16 bit patterns of values that are already bf16-exact (inputs are rounded on the host).
+fn bf16_bits(values: &[f32]) -> Vec<u16> {
+    values
+        .iter()
+        .map(|&v| half::bf16::from_f32(v).to_bits())
+        .collect()
 }
 
 pub struct CudaWorkload {
@@ -60,10 +74,24 @@ impl CudaWorkload {
         stream: Arc<CudaStream>,
         launch: Launch,
         shape: Shape,
+        dtype: Dtype,
         inputs: &Inputs,
         l2_flush: Arc<std::sync::Mutex<CudaSlice<u8>>>,
     ) -> Result<Self> {
         let bufs = match (shape, inputs) {
+            (Shape::Gemm { m, n, .. }, Inputs::Gemm { a, b }) if dtype == Dtype::Bf16 => {
+                Buffers::GemmBf16 {
+                    a: stream
+                        .clone_htod(&bf16_bits(a))
+                        .map_err(gpu_err("upload"))?,
+                    b: stream
+                        .clone_htod(&bf16_bits(b))
+                        .map_err(gpu_err("upload"))?,
+                    c: stream
+                        .alloc_zeros((m * n) as usize)
+                        .map_err(gpu_err("allocation"))?,
+                }
+            }
             (Shape::Copy { bytes }, Inputs::Copy { src }) => Buffers::Copy {
                 src: stream.clone_htod(src).map_err(gpu_err("upload"))?,
                 dst: stream
@@ -128,6 +156,20 @@ impl CudaWorkload {
                     .map(|_| ())
                     .map_err(gpu_err("kernel launch"))
             }
+            (
+                Launch::Kernel { func, cfg },
+                Buffers::GemmBf16 { a, b, c },
+                Shape::Gemm { m, n, k },
+            ) => {
+                let (m, n, k) = (m as i32, n as i32, k as i32);
+                let mut args = self.stream.launch_builder(func);
+                args.arg(&*a).arg(&*b).arg(c).arg(&m).arg(&n).arg(&k);
+                // SAFETY: the gemm op's bf16 signature (bf16 A and B, f32 C); u16 has the
+                // size and alignment of __nv_bfloat16; buffers are sized for the shape.
+                unsafe { args.launch(*cfg) }
+                    .map(|_| ())
+                    .map_err(gpu_err("kernel launch"))
+            }
             _ => Err(Error::Usage("kernel and buffers disagree".into())),
         }
     }
@@ -172,7 +214,7 @@ impl Workload for CudaWorkload {
                     .memcpy_htod(&poison, dst)
                     .map_err(gpu_err("poison"))?;
             }
-            Buffers::Gemm { c, .. } => {
+            Buffers::Gemm { c, .. } | Buffers::GemmBf16 { c, .. } => {
                 let nan = vec![f32::NAN; c.len()];
                 self.stream
                     .memcpy_htod(&nan, c)
@@ -184,7 +226,7 @@ impl Workload for CudaWorkload {
             Buffers::Copy { dst, .. } => {
                 Output::Bytes(self.stream.clone_dtoh(dst).map_err(gpu_err("download"))?)
             }
-            Buffers::Gemm { c, .. } => {
+            Buffers::Gemm { c, .. } | Buffers::GemmBf16 { c, .. } => {
                 Output::F32(self.stream.clone_dtoh(c).map_err(gpu_err("download"))?)
             }
         };
