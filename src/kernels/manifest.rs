@@ -69,7 +69,7 @@ struct RawKernel {
 }
 
 /// Library calls a manifest may declare as `vendor`.
-pub const KNOWN_VENDOR_CALLS: &[&str] = &["memcpy-dtod"];
+pub const KNOWN_VENDOR_CALLS: &[&str] = &["memcpy-dtod", "cublas-gemm"];
 
 /// Expectations `orac kernels` knows how to check.
 /// `no-spills`: ptxas reports no spill stores or loads. `tensor-cores`: the SASS has

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use cudarc::cublas::CudaBlas;
 use cudarc::driver::{CudaFunction, CudaSlice, LaunchConfig};
 use cudarc::nvrtc::Ptx;
 
@@ -29,6 +30,8 @@ pub struct CudaBackend {
     /// Why NVRTC cannot be used, if it cannot (vendor calls still work).
     nvrtc_missing: Option<String>,
     functions: HashMap<String, Result<CudaFunction, String>>,
+    /// cuBLAS on the launch stream, created on first use (or why it cannot be).
+    cublas: Option<Result<Arc<CudaBlas>, String>>,
     l2_flush: Arc<Mutex<CudaSlice<u8>>>,
 }
 
@@ -88,8 +91,32 @@ impl CudaBackend {
             includes: toolkit::include_dirs(&roots),
             nvrtc_missing,
             functions: HashMap::new(),
+            cublas: None,
             l2_flush: Arc::new(Mutex::new(l2_flush)),
         })
+    }
+
+    /// The cuBLAS handle, bound to the launch stream so events time it like a kernel.
+    fn cublas(&mut self, bench: &str) -> Result<Arc<CudaBlas>> {
+        if self.cublas.is_none() {
+            // cudarc panics calling into a library that is not there: look first.
+            // SAFETY: only probes whether the shared library can be loaded.
+            let present = unsafe { cudarc::cublas::sys::is_culib_present() };
+            self.cublas = Some(if present {
+                CudaBlas::new(self.device.stream.clone())
+                    .map(Arc::new)
+                    .map_err(|e| format!("cannot create a cuBLAS handle: {e:?}"))
+            } else {
+                Err("libcublas not found (install the CUDA toolkit's cuBLAS or pip's nvidia-cublas)".into())
+            });
+        }
+        match self.cublas.as_ref().expect("set above") {
+            Ok(blas) => Ok(blas.clone()),
+            Err(reason) => Err(Error::KernelUnavailable {
+                kernel: bench.to_string(),
+                reason: reason.clone(),
+            }),
+        }
     }
 
     fn function(&mut self, spec: &KernelSpec) -> Result<CudaFunction> {
@@ -180,6 +207,7 @@ impl Backend for CudaBackend {
         }
         let launch = match spec.vendor.as_deref() {
             Some("memcpy-dtod") => Launch::MemcpyDtoD,
+            Some("cublas-gemm") => Launch::Cublas(self.cublas(&bench.id)?),
             Some(other) => {
                 return Err(Error::Usage(format!(
                     "vendor call {other} is not implemented"

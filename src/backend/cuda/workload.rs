@@ -5,8 +5,15 @@
 
 use std::sync::Arc;
 
+use cudarc::cublas::CudaBlas;
+use cudarc::cublas::sys::{
+    cublasComputeType_t, cublasGemmAlgo_t, cublasOperation_t, cudaDataType,
+};
 use cudarc::driver::sys::CUevent_flags;
-use cudarc::driver::{CudaEvent, CudaFunction, CudaSlice, CudaStream, LaunchConfig, PushKernelArg};
+use cudarc::driver::{
+    CudaEvent, CudaFunction, CudaSlice, CudaStream, DevicePtr, DevicePtrMut, LaunchConfig,
+    PushKernelArg,
+};
 
 use crate::backend::Workload;
 use crate::error::{Error, Result};
@@ -27,6 +34,8 @@ pub enum Launch {
         cfg: LaunchConfig,
     },
     MemcpyDtoD,
+    /// cuBLAS GEMM (`cublasGemmEx`, f32 compute): f32 × f32 or bf16 × bf16 into f32.
+    Cublas(Arc<CudaBlas>),
 }
 
 enum Buffers {
@@ -170,9 +179,62 @@ impl CudaWorkload {
                     .map(|_| ())
                     .map_err(gpu_err("kernel launch"))
             }
+            (Launch::Cublas(blas), Buffers::Gemm { a, b, c }, Shape::Gemm { m, n, k }) => {
+                let (pa, _ga) = a.device_ptr(&self.stream);
+                let (pb, _gb) = b.device_ptr(&self.stream);
+                let (pc, _gc) = c.device_ptr_mut(&self.stream);
+                cublas_gemm(blas, cudaDataType::CUDA_R_32F, (pa, pb, pc), (m, n, k))
+            }
+            (Launch::Cublas(blas), Buffers::GemmBf16 { a, b, c }, Shape::Gemm { m, n, k }) => {
+                let (pa, _ga) = a.device_ptr(&self.stream);
+                let (pb, _gb) = b.device_ptr(&self.stream);
+                let (pc, _gc) = c.device_ptr_mut(&self.stream);
+                cublas_gemm(blas, cudaDataType::CUDA_R_16BF, (pa, pb, pc), (m, n, k))
+            }
             _ => Err(Error::Usage("kernel and buffers disagree".into())),
         }
     }
+}
+
+/// Row-major C = A·B with cuBLAS, which is column-major: the same memory read column-major
+/// is Cᵀ = Bᵀ·Aᵀ, so B goes first with leading dimension N, A second with K, and C gets N.
+fn cublas_gemm(
+    blas: &CudaBlas,
+    input_type: cudaDataType,
+    (a, b, c): (u64, u64, u64),
+    (m, n, k): (u64, u64, u64),
+) -> Result<()> {
+    let (m, n, k) = (m as i32, n as i32, k as i32);
+    let (alpha, beta) = (1.0_f32, 0.0_f32);
+    // SAFETY: the pointers are live device buffers sized for the shape (A m×k, B k×n of
+    // `input_type`, C m×n f32); alpha and beta are host f32 as CUBLAS_COMPUTE_32F expects.
+    unsafe {
+        cudarc::cublas::result::gemm_ex(
+            *blas.handle(),
+            cublasOperation_t::CUBLAS_OP_N,
+            cublasOperation_t::CUBLAS_OP_N,
+            n,
+            m,
+            k,
+            (&alpha as *const f32).cast(),
+            b as *const std::ffi::c_void,
+            input_type,
+            n,
+            a as *const std::ffi::c_void,
+            input_type,
+            k,
+            (&beta as *const f32).cast(),
+            c as *mut std::ffi::c_void,
+            cudaDataType::CUDA_R_32F,
+            n,
+            cublasComputeType_t::CUBLAS_COMPUTE_32F,
+            cublasGemmAlgo_t::CUBLAS_GEMM_DEFAULT,
+        )
+    }
+    .map_err(|e| Error::KernelUnavailable {
+        kernel: "cublas".into(),
+        reason: format!("cublasGemmEx failed: {e:?}"),
+    })
 }
 
 impl Timed for CudaWorkload {
