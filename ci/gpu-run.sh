@@ -3,7 +3,8 @@
 #
 #   ci/gpu-run.sh OUT_DIR [ORAC_BINARY]
 #
-# Writes OUT_DIR/{info,kernels,verify,run}.txt and the run's results under OUT_DIR/results/.
+# Writes OUT_DIR/{info,kernels,verify,run}.txt and the run's results under OUT_DIR/results/;
+# with PyTorch installed, also OUT_DIR/peer.json (ci/peer/torch_peer.py on the same shapes).
 # Every step runs even if an earlier one fails; the script exits with the first failure's
 # code so a CI job still goes red. The CUDA toolkit (libnvrtc, ptxas) is found through
 # CUDA_HOME, /usr/local/cuda, or pip's nvidia-cuda-nvrtc / nvidia-cuda-nvcc.
@@ -28,4 +29,9 @@ step info "$orac" info --backend cuda
 step kernels "$orac" kernels --arch sm_90
 step verify "$orac" verify --backend cuda --profile full
 step run "$orac" run --backend cuda --profile full --results-dir "$out/results"
+# Peers on the same machine, same job, same shapes: PyTorch's matmul and SDPA (if installed).
+if python3 -c "import torch" 2>/dev/null; then
+  "$orac" list --backend cuda --profile full >"$out/ids.txt" 2>/dev/null
+  step peer python3 "$(dirname "$0")/peer/torch_peer.py" "$out/ids.txt" "$out/peer.json"
+fi
 exit "$status"

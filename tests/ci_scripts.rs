@@ -160,3 +160,58 @@ fn the_nightly_history_step_raises_an_issue_for_a_recent_step() {
     .unwrap();
     assert_eq!(json["series"].as_array().unwrap().len(), 2);
 }
+
+/// The peer script reads orac's own ids, so its shapes cannot drift from the suite's; its
+/// plan (no PyTorch needed) covers every GEMM shape once per dtype and both SDPA backends.
+#[test]
+fn the_peer_script_plans_the_suites_shapes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut ids = String::new();
+    for backend in ["cuda", "cpu"] {
+        let out = orac(
+            &repo(),
+            &["list", "--backend", backend, "--profile", "full"],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        ids.push_str(&stdout(&out));
+    }
+    let file = tmp.path().join("ids.txt");
+    std::fs::write(&file, &ids).unwrap();
+    let out = Command::new("python3")
+        .arg(repo().join("ci/peer/torch_peer.py"))
+        .arg(&file)
+        .arg("--dry-run")
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let plan = stdout(&out);
+    assert!(
+        plan.contains("peer/torch-matmul/bf16/m8192n8192k8192 1099511627776"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("peer/torch-matmul/f32/m1024n1024k1001 "),
+        "{plan}"
+    );
+    assert!(plan.contains("peer/torch-sdpa-flash/f32/"), "{plan}");
+    assert!(plan.contains("peer/torch-sdpa-cudnn/f32/"), "{plan}");
+    // Causal attention with Sq != Sk is planned but skipped, with the reason.
+    assert!(
+        plan.lines()
+            .any(|l| l.contains("-causal") && l.contains("skipped: PyTorch's is_causal")),
+        "{plan}"
+    );
+    // One case per distinct GEMM shape and dtype, however many kernels run it.
+    let matmuls = plan
+        .lines()
+        .filter(|l| l.starts_with("peer/torch-matmul/"))
+        .count();
+    let mut shapes: Vec<&str> = ids
+        .lines()
+        .filter(|l| l.starts_with("gemm/"))
+        .map(|l| l.split_once('/').unwrap().1.split_once('/').unwrap().1)
+        .collect();
+    shapes.sort();
+    shapes.dedup();
+    assert_eq!(matmuls, shapes.len());
+}

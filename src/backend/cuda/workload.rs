@@ -6,9 +6,7 @@
 use std::sync::Arc;
 
 use cudarc::cublas::CudaBlas;
-use cudarc::cublas::sys::{
-    cublasComputeType_t, cublasGemmAlgo_t, cublasOperation_t, cudaDataType,
-};
+use cudarc::cublas::sys::{cublasComputeType_t, cublasGemmAlgo_t, cublasOperation_t, cudaDataType};
 use cudarc::driver::sys::CUevent_flags;
 use cudarc::driver::{
     CudaEvent, CudaFunction, CudaSlice, CudaStream, DevicePtr, DevicePtrMut, LaunchConfig,
@@ -294,5 +292,22 @@ impl Workload for CudaWorkload {
         };
         self.stream.synchronize().map_err(gpu_err("synchronize"))?;
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bf16_bits_are_exact_for_bf16_inputs() {
+        // Inputs are generated already rounded to bf16: the bits must round-trip exactly.
+        let values = [0.0_f32, 1.0, -0.5, 0.333_984_38, -0.999_023_44];
+        let bits = bf16_bits(&values);
+        assert_eq!(bits[1], 0x3f80);
+        assert_eq!(bits[2], 0xbf00);
+        for (v, b) in values.iter().zip(&bits) {
+            assert_eq!(half::bf16::from_bits(*b).to_f32(), *v);
+        }
     }
 }

@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+"""Peer measurements on the same machine, in the same job, on the same shapes as orac:
+torch.matmul for every GEMM shape and scaled_dot_product_attention (flash and cuDNN backends)
+for every attention shape that orac's suite lists.
+
+    orac list --backend cuda --profile full > ids.txt
+    python3 ci/peer/torch_peer.py ids.txt OUT.json      # needs PyTorch with CUDA
+    python3 ci/peer/torch_peer.py ids.txt --dry-run      # only parse and print the plan
+
+Timing follows orac's method: CUDA events on the stream, a 256 MiB buffer zeroed before each
+sample to flush L2 (outside the timed region), warm-up of at least 3 runs and 100 ms, then
+samples until 0.5 s and at least 10 samples; the median is reported. f32 matmul runs with TF32
+disabled, like orac's cuBLAS f32 reference.
+"""
+
+import argparse
+import json
+import re
+import statistics
+import sys
+
+GEMM = re.compile(r"^gemm/[^/]+/(f32|bf16)/m(\d+)n(\d+)k(\d+)$")
+ATTN = re.compile(r"^attention/[^/]+/(f32|bf16|f16)/b(\d+)h(\d+)sq(\d+)sk(\d+)d(\d+)(-causal)?$")
+
+
+def plan(ids):
+    """Unique peer cases for the orac ids given, in first-seen order."""
+    cases, seen = [], set()
+    for line in ids:
+        line = line.strip()
+        m = GEMM.match(line)
+        if m:
+            dtype, mm, nn, kk = m.group(1), *map(int, m.group(2, 3, 4))
+            case = ("matmul", dtype, (mm, nn, kk))
+        else:
+            a = ATTN.match(line)
+            if not a:
+                continue
+            dtype = a.group(1)
+            b, h, sq, sk, d = map(int, a.group(2, 3, 4, 5, 6))
+            case = ("sdpa", dtype, (b, h, sq, sk, d, a.group(7) is not None))
+        if case not in seen:
+            seen.add(case)
+            cases.append(case)
+    return cases
+
+
+def case_id(kind, dtype, shape, backend=None):
+    if kind == "matmul":
+        m, n, k = shape
+        return f"peer/torch-matmul/{dtype}/m{m}n{n}k{k}"
+    b, h, sq, sk, d, causal = shape
+    return f"peer/torch-sdpa-{backend}/{dtype}/b{b}h{h}sq{sq}sk{sk}d{d}{'-causal' if causal else ''}"
+
+
+def flops(kind, shape):
+    """orac's formulas (src/suite/gemm.rs, attention.rs): 2·M·N·K; 4·B·H·Sq·Sk·D, halved for
+    causal with Sq = Sk, else the visible (query, key) pairs counted exactly."""
+    if kind == "matmul":
+        m, n, k = shape
+        return 2 * m * n * k
+    b, h, sq, sk, d, causal = shape
+    if not causal:
+        return 4 * b * h * sq * sk * d
+    if sq == sk:
+        return 4 * b * h * sq * sk * d // 2
+    pairs = sum(min(sk, max(0, i + sk - sq + 1)) for i in range(sq))
+    return 4 * b * h * pairs * d
+
+
+def unsupported(kind, shape):
+    """Why a case cannot be measured like orac's, or None."""
+    if kind == "sdpa":
+        b, h, sq, sk, d, causal = shape
+        if causal and sq != sk:
+            return "PyTorch's is_causal aligns the mask top-left; orac's causal mask is bottom-right when Sq != Sk"
+    return None
+
+
+def measure(torch, fn):
+    flush = torch.empty(256 << 20, dtype=torch.uint8, device="cuda")
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    warm_start = torch.cuda.Event(enable_timing=True)
+    warm_start.record()
+    runs = 0
+    while True:
+        fn()
+        runs += 1
+        end.record()
+        end.synchronize()
+        if runs >= 3 and warm_start.elapsed_time(end) >= 100.0:
+            break
+    samples, total = [], 0.0
+    while len(samples) < 10 or total < 0.5:
+        flush.zero_()
+        start.record()
+        fn()
+        end.record()
+        end.synchronize()
+        s = start.elapsed_time(end) / 1e3
+        samples.append(s)
+        total += s
+        if total > 10.0 and len(samples) >= 10:
+            break
+    return samples
+
+
+def run(cases):
+    import torch
+    import torch.nn.functional as F
+
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    dt = {"f32": torch.float32, "bf16": torch.bfloat16, "f16": torch.float16}
+    out = []
+    for kind, dtype, shape in cases:
+        if kind == "matmul":
+            m, n, k = shape
+            a = torch.rand(m, k, device="cuda", dtype=dt[dtype]) * 2 - 1
+            b = torch.rand(k, n, device="cuda", dtype=dt[dtype]) * 2 - 1
+            variants = [(None, lambda: torch.matmul(a, b))]
+        else:
+            bb, h, sq, sk, d, causal = shape
+            q = torch.rand(bb, h, sq, d, device="cuda", dtype=dt[dtype]) * 2 - 1
+            k_ = torch.rand(bb, h, sk, d, device="cuda", dtype=dt[dtype]) * 2 - 1
+            v = torch.rand(bb, h, sk, d, device="cuda", dtype=dt[dtype]) * 2 - 1
+            from torch.nn.attention import SDPBackend, sdpa_kernel
+
+            def sdpa(backend):
+                def call():
+                    with sdpa_kernel(backend):
+                        return F.scaled_dot_product_attention(q, k_, v, is_causal=causal)
+
+                return call
+
+            variants = [
+                ("flash", sdpa(SDPBackend.FLASH_ATTENTION)),
+                ("cudnn", sdpa(SDPBackend.CUDNN_ATTENTION)),
+            ]
+        for backend, fn in variants:
+            rid = case_id(kind, dtype, shape, backend)
+            why = unsupported(kind, shape)
+            if why:
+                out.append({"id": rid, "error": f"skipped: {why}"})
+                continue
+            try:
+                samples = measure(torch, fn)
+            except Exception as e:  # an unsupported backend or dtype is a result, not a crash
+                out.append({"id": rid, "error": f"{type(e).__name__}: {e}"})
+                print(f"{rid}: {e}", file=sys.stderr)
+                continue
+            med = statistics.median(samples)
+            out.append(
+                {
+                    "id": rid,
+                    "median_s": med,
+                    "samples": len(samples),
+                    "tflop_per_s": flops(kind, shape) / med / 1e12,
+                }
+            )
+            print(f"{rid}: {med * 1e3:.3f} ms, {flops(kind, shape) / med / 1e12:.1f} TFLOP/s", file=sys.stderr)
+        torch.cuda.empty_cache()
+    return {
+        "device": torch.cuda.get_device_name(0),
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "results": out,
+    }
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("ids", help="file of orac benchmark ids (`orac list --backend cuda`)")
+    p.add_argument("out", nargs="?", help="JSON file to write")
+    p.add_argument("--dry-run", action="store_true", help="print the cases, measure nothing")
+    args = p.parse_args()
+    with open(args.ids) as f:
+        cases = plan(f)
+    if args.dry_run:
+        for kind, dtype, shape in cases:
+            backends = [None] if kind == "matmul" else ["flash", "cudnn"]
+            for backend in backends:
+                why = unsupported(kind, shape)
+                note = f" skipped: {why}" if why else ""
+                print(case_id(kind, dtype, shape, backend), flops(kind, shape), note)
+        return 0
+    if not args.out:
+        p.error("OUT is required unless --dry-run")
+    try:
+        import torch
+    except ImportError:
+        print("torch_peer: PyTorch is not installed; nothing measured", file=sys.stderr)
+        return 4
+    if not torch.cuda.is_available():
+        print("torch_peer: no CUDA device; nothing measured", file=sys.stderr)
+        return 4
+    result = run(cases)
+    with open(args.out, "w") as f:
+        json.dump(result, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
