@@ -96,6 +96,10 @@ pub enum Error {
         journal: String,
     },
 
+    /// Ctrl-C during `orac ab`: nothing is compared from a partial A/B.
+    #[error("interrupted: {done} of {total} A/B cases were measured; nothing was compared")]
+    AbInterrupted { done: usize, total: usize },
+
     #[error("{failed} of {total} benchmarks failed (see the table above)")]
     BenchmarksFailed { failed: usize, total: usize },
 }
@@ -130,7 +134,7 @@ impl Error {
             | Error::BenchmarksFailed { .. } => ExitCode::BenchmarkFailed,
             Error::CompilerMissing { .. } | Error::ToolMissing(_) => ExitCode::Environment,
             Error::Regression(_) => ExitCode::Regression,
-            Error::Interrupted { .. } => ExitCode::Interrupted,
+            Error::Interrupted { .. } | Error::AbInterrupted { .. } => ExitCode::Interrupted,
         }
     }
 }

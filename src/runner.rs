@@ -10,7 +10,7 @@ use crate::store::{BenchResult, Status};
 use crate::suite::{Benchmark, generate_inputs, verify};
 
 /// Progress of a run, for whoever is watching.
-pub enum Event<'a> {
+pub enum Event<'a, R = BenchResult> {
     Started {
         index: usize,
         total: usize,
@@ -19,7 +19,7 @@ pub enum Event<'a> {
     Finished {
         index: usize,
         total: usize,
-        result: &'a BenchResult,
+        result: &'a R,
     },
 }
 
@@ -199,6 +199,19 @@ fn checked<'a>(
     }
 }
 
+/// One word or so on how an A/B case ended, for progress lines.
+pub fn outcome_status(outcome: &PairedOutcome) -> String {
+    match outcome {
+        PairedOutcome::Measured { base, head, .. } => {
+            format!("{} pairs in {AB_BLOCKS} blocks", base.len().min(head.len()))
+        }
+        PairedOutcome::HeadFailed(_) => "HEAD FAILED".into(),
+        PairedOutcome::BaseFailed(_) => "base failed".into(),
+        PairedOutcome::New => "new".into(),
+        PairedOutcome::Missing => "missing".into(),
+    }
+}
+
 /// Blocks of an A/B measurement. Each block allocates both sides' buffers afresh: where a
 /// buffer lands in physical memory changes cache conflicts and TLB reach, so with one
 /// allocation per side placement luck would look like a difference between identical
@@ -285,16 +298,7 @@ pub fn run_ab(
                 }
             }
         };
-        let status = match &outcome {
-            PairedOutcome::Measured { base, head, .. } => {
-                format!("{} pairs in {AB_BLOCKS} blocks", base.len().min(head.len()))
-            }
-            PairedOutcome::HeadFailed(_) => "HEAD FAILED".into(),
-            PairedOutcome::BaseFailed(_) => "base failed".into(),
-            PairedOutcome::New => "new".into(),
-            PairedOutcome::Missing => "missing".into(),
-        };
-        on_progress(index, total, &bench.id, &status);
+        on_progress(index, total, &bench.id, &outcome_status(&outcome));
         out.push((bench.id.clone(), bench.family(), outcome));
     }
     out

@@ -127,3 +127,69 @@ fn unknown_revision_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("unknown git revision 'nope'"));
 }
+
+/// A head whose naive GEMM dereferences null on entry: in worker processes the gate still
+/// reports, with that benchmark `failed` (its reason named) and the untouched one measured.
+#[test]
+fn a_crashing_head_kernel_fails_its_benchmark_not_the_gate() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_kernels(tmp.path());
+    git(tmp.path(), &["init", "-q"]);
+    git(tmp.path(), &["add", "."]);
+    git(tmp.path(), &["commit", "-q", "-m", "base"]);
+    git(tmp.path(), &["tag", "base"]);
+    let path = tmp.path().join("kernels/cpu/gemm_naive.c");
+    let source = std::fs::read_to_string(&path).unwrap();
+    let crashing = source.replacen(
+        "    for (long i = 0; i < M; i++) {",
+        "    *(volatile int *)0 = 0;\n    for (long i = 0; i < M; i++) {",
+        1,
+    );
+    assert_ne!(
+        source, crashing,
+        "the kernel source changed shape: update this test"
+    );
+    std::fs::write(&path, crashing).unwrap();
+    git(tmp.path(), &["commit", "-q", "-am", "naive gemm crashes"]);
+
+    let json = tmp.path().join("ab.json");
+    let out = orac(
+        tmp.path(),
+        &[
+            "ab",
+            "--base",
+            "base",
+            "--head",
+            "HEAD",
+            "--filter",
+            "^gemm/(naive|blocked)/f32/m128n128k128$",
+            "--max-time",
+            "0.05",
+            "--json-out",
+            json.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let entry = |id: &str| {
+        v["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["id"] == id)
+            .unwrap_or_else(|| panic!("{id} missing from {v}"))
+            .clone()
+    };
+    let naive = entry("gemm/naive/f32/m128n128k128");
+    assert_eq!(naive["verdict"], "failed");
+    assert!(
+        naive["note"].as_str().unwrap().contains("SIGSEGV"),
+        "{naive}"
+    );
+    let blocked = entry("gemm/blocked/f32/m128n128k128");
+    assert!(
+        blocked["base_median"].as_f64().is_some(),
+        "measured: {blocked}"
+    );
+    assert_ne!(blocked["verdict"], "failed");
+}

@@ -148,6 +148,13 @@ pub struct AbArgs {
     pub max_time: Option<f64>,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Worker processes: a kernel that crashes or hangs fails its benchmark (verdict
+    /// `failed`), and the gate still reports every other one.
+    #[arg(long, value_enum, default_value_t = Isolation::Family)]
+    pub isolation: Isolation,
+    /// Kill a benchmark's A/B (and record it as failed) after SECS.
+    #[arg(long, value_name = "SECS", default_value_t = 600.0)]
+    pub timeout: f64,
     #[command(flatten)]
     pub gate: GateArgs,
 }

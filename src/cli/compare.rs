@@ -5,17 +5,22 @@ use std::path::{Path, PathBuf};
 
 use super::args::{AbArgs, CompareArgs, GateArgs, ReportFormat};
 use crate::backend::Backend;
+use crate::backend::BackendChoice;
 use crate::backend::cpu::CpuBackend;
 use crate::error::{Error, Result};
+use crate::isolate::{
+    AbJob, Isolation, Job, PairResult, install_interrupt_handler, interrupted, run_isolated,
+};
 use crate::kernels::{KernelSpec, KernelTree, resolve_revision};
 use crate::measure::Settings;
+use crate::regress::PairedOutcome;
 use crate::regress::{
     CompareConfig, Comparison, SideContext, SideInfo, compare_independent, compare_paired, outcome,
     parse_fail_on, resolve_side,
 };
 use crate::report::{compare_markdown, compare_table};
-use crate::runner::{AbCase, run_ab};
-use crate::suite::{Filter, build_suite};
+use crate::runner::{AbCase, Event, outcome_status, run_ab};
+use crate::suite::{Benchmark, Family, Filter, build_suite};
 
 /// Defaults, then the config file, then flags.
 fn config(gate: &GateArgs) -> Result<CompareConfig> {
@@ -142,6 +147,80 @@ pub(super) fn side_info(
     }
 }
 
+/// The A/B cases in supervised worker processes: a kernel that crashes or hangs becomes a
+/// `failed` verdict for its benchmark instead of ending the gate without a report.
+fn ab_isolated(
+    args: &AbArgs,
+    repo: &Path,
+    (base_commit, head_commit): (&str, &str),
+    cases: &[AbCase],
+    settings: Settings,
+    isolation: Isolation,
+) -> Result<Vec<(String, Family, PairedOutcome)>> {
+    let exe = std::env::current_exe()
+        .map_err(|e| Error::Usage(format!("cannot find the orac executable: {e}")))?;
+    let job = Job {
+        backend: BackendChoice::Cpu,
+        kernels_dir: None,
+        profile: args.profile,
+        settings,
+        seed: args.seed,
+        ids: Vec::new(),
+        ab: Some(AbJob {
+            repo: repo.to_path_buf(),
+            base_commit: base_commit.to_string(),
+            head_commit: head_commit.to_string(),
+        }),
+    };
+    let benches: Vec<Benchmark> = cases.iter().map(|c| c.bench.clone()).collect();
+    let failed = |bench: &Benchmark, why: String| PairResult {
+        id: bench.id.clone(),
+        family: bench.family(),
+        outcome: PairedOutcome::HeadFailed(format!("the A/B worker died measuring it: {why}")),
+    };
+    let mut results: Vec<PairResult> = Vec::new();
+    let mut on_event = |event: Event<PairResult>| {
+        if let Event::Finished {
+            index,
+            total,
+            result,
+        } = event
+        {
+            eprintln!(
+                "[{:>3}/{total}] {} {}",
+                index + 1,
+                result.id,
+                outcome_status(&result.outcome)
+            );
+            results.push(result.clone());
+        }
+    };
+    install_interrupt_handler();
+    let timeout = super::run::seconds("--timeout", args.timeout)?;
+    let completed = run_isolated(
+        &exe,
+        &job,
+        &benches,
+        isolation,
+        timeout,
+        &failed,
+        &mut on_event,
+        (0, benches.len()),
+    )?;
+    if !completed || interrupted() {
+        return Err(Error::AbInterrupted {
+            done: results.len(),
+            total: benches.len(),
+        });
+    }
+    // Report in the planned order, whatever order the workers finished in.
+    Ok(cases
+        .iter()
+        .filter_map(|c| results.iter().find(|r| r.id == c.bench.id))
+        .map(|r| (r.id.clone(), r.family, r.outcome.clone()))
+        .collect())
+}
+
 pub fn ab(args: AbArgs) -> Result<()> {
     let config = config(&args.gate)?;
     let filter = Filter::new(args.filter.as_deref())?;
@@ -149,6 +228,7 @@ pub fn ab(args: AbArgs) -> Result<()> {
         Some(d) => d.clone(),
         None => std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
     };
+    super::run::seconds("--timeout", args.timeout)?; // checked before any work starts
     let (repo, base_commit) = resolve_revision(&dir, &args.base)?;
     let (_, head_commit) = resolve_revision(&dir, &args.head)?;
     let mut base = CpuBackend::new(&KernelTree::Git {
@@ -156,7 +236,7 @@ pub fn ab(args: AbArgs) -> Result<()> {
         commit: base_commit.clone(),
     })?;
     let mut head = CpuBackend::new(&KernelTree::Git {
-        repo,
+        repo: repo.clone(),
         commit: head_commit.clone(),
     })?;
 
@@ -218,18 +298,31 @@ pub fn ab(args: AbArgs) -> Result<()> {
         cases.len(),
         head.hardware().key
     );
-    let outcomes = run_ab(
-        &mut base,
-        &mut head,
-        &cases,
-        &settings,
-        args.seed,
-        &mut |i, n, id, status| {
-            eprintln!("[{:>3}/{n}] {id} {status}", i + 1);
-        },
-    );
     let key = head.hardware().key.clone();
     let compiler = head.hardware().compiler.clone();
+    let outcomes = match args.isolation {
+        Isolation::None => run_ab(
+            &mut base,
+            &mut head,
+            &cases,
+            &settings,
+            args.seed,
+            &mut |i, n, id, status| {
+                eprintln!("[{:>3}/{n}] {id} {status}", i + 1);
+            },
+        ),
+        isolation => {
+            drop((base, head));
+            ab_isolated(
+                &args,
+                &repo,
+                (&base_commit, &head_commit),
+                &cases,
+                settings,
+                isolation,
+            )?
+        }
+    };
     let c = compare_paired(
         side_info(&args.base, &base_commit, &key, compiler.clone()),
         side_info(&args.head, &head_commit, &key, compiler),

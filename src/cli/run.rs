@@ -266,6 +266,7 @@ fn execute(
                 settings,
                 seed: header.seed,
                 ids: Vec::new(),
+                ab: None,
             };
             let failed = |bench: &Benchmark, reason: String| {
                 let mut r = runner::unmeasured(bench, hash_of(bench));

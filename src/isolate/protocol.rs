@@ -3,12 +3,14 @@
 
 use std::path::PathBuf;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::BackendChoice;
 use crate::measure::Settings;
+use crate::regress::PairedOutcome;
 use crate::store::BenchResult;
-use crate::suite::Profile;
+use crate::suite::{Family, Profile};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Job {
@@ -21,6 +23,42 @@ pub struct Job {
     pub seed: u64,
     /// Benchmarks to run, in order.
     pub ids: Vec<String>,
+    /// Set for `orac ab`: measure each id on two revisions' kernels instead.
+    #[serde(default)]
+    pub ab: Option<AbJob>,
+}
+
+/// The two sides of an A/B job: kernels read from git objects of `repo`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AbJob {
+    pub repo: PathBuf,
+    pub base_commit: String,
+    pub head_commit: String,
+}
+
+/// What a worker reports per benchmark: a run's result, or an A/B pair's outcome.
+pub trait Outcome: Serialize + DeserializeOwned {
+    fn id(&self) -> &str;
+}
+
+impl Outcome for BenchResult {
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// One benchmark of an A/B job.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PairResult {
+    pub id: String,
+    pub family: Family,
+    pub outcome: PairedOutcome,
+}
+
+impl Outcome for PairResult {
+    fn id(&self) -> &str {
+        &self.id
+    }
 }
 
 /// Exit status of a worker whose backend became unusable (a poisoned CUDA context) after
@@ -29,7 +67,8 @@ pub const RESTART_EXIT: i32 = 75;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
-pub enum Message {
+#[serde(bound = "R: Outcome")]
+pub enum Message<R> {
     Started { id: String },
-    Finished { result: Box<BenchResult> },
+    Finished { result: Box<R> },
 }

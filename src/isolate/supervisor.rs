@@ -10,10 +10,9 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use super::{Job, Message, RESTART_EXIT, interrupted};
+use super::{Job, Message, Outcome, RESTART_EXIT, interrupted};
 use crate::error::{Error, Result};
 use crate::runner::Event;
-use crate::store::BenchResult;
 use crate::suite::Benchmark;
 
 /// How benchmarks are spread over worker processes.
@@ -129,17 +128,19 @@ fn batches(benches: &[Benchmark], isolation: Isolation) -> Vec<Vec<String>> {
 }
 
 /// Runs `benches` in workers of the current executable. `failed(bench, reason)` builds the
-/// result of a benchmark whose worker died; `on_event` sees every start and finish (with
-/// indices offset by `done`, out of `total`). Returns false when interrupted by Ctrl-C.
+/// outcome of a benchmark whose worker died; `on_event` sees every start and finish (with
+/// indices offset by `done`, out of `total`). `R` is what a worker reports per benchmark:
+/// a result for `orac run`, a pair's outcome for `orac ab`. Returns false when interrupted
+/// by Ctrl-C.
 #[allow(clippy::too_many_arguments)]
-pub fn run_isolated(
+pub fn run_isolated<R: Outcome>(
     exe: &Path,
     job: &Job,
     benches: &[Benchmark],
     isolation: Isolation,
     timeout: Duration,
-    failed: &dyn Fn(&Benchmark, String) -> BenchResult,
-    on_event: &mut dyn FnMut(Event),
+    failed: &dyn Fn(&Benchmark, String) -> R,
+    on_event: &mut dyn FnMut(Event<R>),
     (done, total): (usize, usize),
 ) -> Result<bool> {
     let by_id = |id: &str| benches.iter().find(|b| b.id == id).expect("planned id");
@@ -199,7 +200,7 @@ pub fn run_isolated(
                         }
                         break Some((current.as_ref().map(|c| c.0.clone()), describe(status)));
                     }
-                    Ok(Line::Text(text)) => match serde_json::from_str::<Message>(&text) {
+                    Ok(Line::Text(text)) => match serde_json::from_str::<Message<R>>(&text) {
                         Ok(Message::Started { id }) => {
                             on_event(Event::Started {
                                 index: finished,
@@ -209,7 +210,7 @@ pub fn run_isolated(
                             current = Some((id, Instant::now()));
                         }
                         Ok(Message::Finished { result }) => {
-                            queue.retain(|id| id != &result.id);
+                            queue.retain(|id| id != result.id());
                             current = None;
                             progressed = true;
                             on_event(Event::Finished {

@@ -4,10 +4,12 @@ use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::os::fd::FromRawFd;
 
-use super::{Job, Message};
+use super::{AbJob, Job, Message, Outcome, PairResult};
+use crate::backend::Backend;
+use crate::backend::cpu::CpuBackend;
 use crate::error::{Error, Result};
 use crate::kernels::KernelTree;
-use crate::runner::run_one;
+use crate::runner::{AbCase, run_ab, run_one};
 use crate::suite::{Filter, build_suite};
 
 /// Keeps the protocol channel clean and the worker tied to its supervisor: the protocol
@@ -37,34 +39,91 @@ pub fn worker_main() -> Result<()> {
         .map_err(|e| Error::Usage(format!("worker: cannot read the job: {e}")))?;
     let job: Job =
         serde_json::from_str(&input).map_err(|e| Error::Usage(format!("worker: bad job: {e}")))?;
+    let mut out = BufWriter::new(out);
+    let mut send = |line: String| -> Result<()> {
+        writeln!(out, "{line}")
+            .and_then(|_| out.flush())
+            .map_err(|e| Error::Usage(format!("worker: supervisor went away: {e}")))
+    };
+    match &job.ab {
+        Some(ab) => ab_job(&job, ab, &mut send),
+        None => run_job(&job, &mut send),
+    }
+}
+
+fn message<R: Outcome>(m: &Message<R>) -> String {
+    serde_json::to_string(m).expect("a message serialises")
+}
+
+/// `orac run`'s work: each benchmark verified and timed on one backend.
+fn run_job(job: &Job, send: &mut dyn FnMut(String) -> Result<()>) -> Result<()> {
     let tree = match &job.kernels_dir {
         Some(dir) => KernelTree::Dir(dir.clone()),
         None => KernelTree::Embedded,
     };
     let (mut backend, _) = crate::backend::open(job.backend, &tree)?;
     let suite = build_suite(backend.kernels(), job.profile, &Filter::default());
-    let mut out = BufWriter::new(out);
-    let mut send = |m: &Message| -> Result<()> {
-        let line = serde_json::to_string(m).expect("a message serialises");
-        writeln!(out, "{line}")
-            .and_then(|_| out.flush())
-            .map_err(|e| Error::Usage(format!("worker: supervisor went away: {e}")))
-    };
     for id in &job.ids {
         let bench = suite
             .iter()
             .find(|b| &b.id == id)
             .ok_or_else(|| Error::Usage(format!("worker: unknown benchmark {id}")))?;
-        send(&Message::Started { id: id.clone() })?;
+        send(message::<crate::store::BenchResult>(&Message::Started {
+            id: id.clone(),
+        }))?;
         let result = run_one(backend.as_mut(), bench, &job.settings, job.seed);
         let failed = result.status != crate::store::Status::Ok;
-        send(&Message::Finished {
+        send(message(&Message::Finished {
             result: Box::new(result),
-        })?;
+        }))?;
         if failed && let Err(e) = backend.check_health() {
             eprintln!("worker: {e}; restarting");
             std::process::exit(super::RESTART_EXIT);
         }
+    }
+    Ok(())
+}
+
+/// `orac ab`'s work: each benchmark measured on both revisions' kernels, interleaved.
+fn ab_job(job: &Job, ab: &AbJob, send: &mut dyn FnMut(String) -> Result<()>) -> Result<()> {
+    let side = |commit: &str| {
+        CpuBackend::new(&KernelTree::Git {
+            repo: ab.repo.clone(),
+            commit: commit.to_string(),
+        })
+    };
+    let (mut base, mut head) = (side(&ab.base_commit)?, side(&ab.head_commit)?);
+    let base_suite = build_suite(base.kernels(), job.profile, &Filter::default());
+    let head_suite = build_suite(head.kernels(), job.profile, &Filter::default());
+    for id in &job.ids {
+        let in_base = base_suite.iter().find(|b| &b.id == id);
+        let in_head = head_suite.iter().find(|b| &b.id == id);
+        let bench = in_head
+            .or(in_base)
+            .ok_or_else(|| Error::Usage(format!("worker: unknown benchmark {id}")))?;
+        send(message::<PairResult>(&Message::Started { id: id.clone() }))?;
+        let case = AbCase {
+            bench: bench.clone(),
+            in_base: in_base.is_some(),
+            in_head: in_head.is_some(),
+        };
+        let (id, family, outcome) = run_ab(
+            &mut base,
+            &mut head,
+            &[case],
+            &job.settings,
+            job.seed,
+            &mut |_, _, _, _| {},
+        )
+        .pop()
+        .expect("one case in, one outcome out");
+        send(message(&Message::Finished {
+            result: Box::new(PairResult {
+                id,
+                family,
+                outcome,
+            }),
+        }))?;
     }
     Ok(())
 }

@@ -295,6 +295,8 @@ fn compare_one(id: &str, b: &super::SideBench, h: &super::SideBench) -> Entry {
 }
 
 /// The outcome of measuring one benchmark on both sides of an A/B run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum PairedOutcome {
     /// Per-run seconds, pair i measured back to back, in block `blocks[i]` (each block
     /// with freshly allocated buffers on both sides).
