@@ -36,6 +36,8 @@ fn every_builtin_kernel_compiles_for_sm80_and_sm90() {
         "gemm/regblock",
         "gemm/wmma",
         "gemm/mma",
+        "attention/rowwise",
+        "attention/flash",
     ] {
         for arch in ["sm_80", "sm_90"] {
             assert!(
@@ -48,7 +50,7 @@ fn every_builtin_kernel_compiles_for_sm80_and_sm90() {
     }
     assert!(table.contains("not yet verified or timed on a GPU"));
     // The tensor-core tiers really use tensor cores: HMMA in their SASS, counted per row.
-    for kernel in ["gemm/wmma", "gemm/mma"] {
+    for kernel in ["gemm/wmma", "gemm/mma", "attention/flash"] {
         for line in table.lines().filter(|l| l.contains(kernel)) {
             let last = line
                 .trim_end_matches('│')

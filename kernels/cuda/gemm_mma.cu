@@ -7,9 +7,10 @@
 // m16n8k16 MMAs per 16 of K. Rows of both tiles are padded by 8 bf16 (16 bytes) so the eight
 // row addresses of an ldmatrix fall in different banks. 55.5 KiB of dynamic shared memory.
 //
-// cp.async moves 16-byte chunks, so the fast path needs K and N to be multiples of 8 and
-// 16-byte-aligned A and B; chunks past the edge are zero-filled (src-size 0). Otherwise the
-// tiles are staged with guarded scalar loads: any M, N, K works.
+// cp.async moves 16-byte chunks, so an operand takes the fast path when its rows are a
+// multiple of 8 elements (K for A, N for B) and it is 16-byte aligned; chunks past the edge
+// are zero-filled (src-size 0). Otherwise that operand is staged with guarded scalar loads:
+// any M, N, K works.
 //
 // Status: compiled by NVRTC and checked by ptxas (HMMA in the SASS) in CI; not yet verified
 // on a GPU.
@@ -32,25 +33,30 @@ __device__ __forceinline__ unsigned smem_addr(const void *p) {
 
 __device__ __forceinline__ void cp_async16(void *dst, const void *src, bool valid) {
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)),
-                 "l"(src), "r"(valid ? 16 : 0));
+                 "l"(__cvta_generic_to_global(src)), "r"(valid ? 16 : 0)
+                 : "memory");
 }
 
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+__device__ __forceinline__ void cp_async_commit() {
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+}
 
 template <int N> __device__ __forceinline__ void cp_async_wait() {
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
 }
 
 __device__ __forceinline__ void ldmatrix_x4(unsigned (&r)[4], const void *p) {
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
                  : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(smem_addr(p)));
+                 : "r"(smem_addr(p))
+                 : "memory");
 }
 
 __device__ __forceinline__ void ldmatrix_x4_trans(unsigned (&r)[4], const void *p) {
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
                  : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(smem_addr(p)));
+                 : "r"(smem_addr(p))
+                 : "memory");
 }
 
 __device__ __forceinline__ void mma_bf16(float (&c)[4], const unsigned (&a)[4], unsigned b0,
@@ -71,27 +77,23 @@ orac_gemm_mma(const __nv_bfloat16 *__restrict__ A, const __nv_bfloat16 *__restri
     const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
     const int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
     const int wm = (warp / 4) * 64, wn = (warp % 4) * 32;
-    const bool vec = (K % 8 == 0) && (N % 8 == 0) &&
-                     (reinterpret_cast<unsigned long long>(A) % 16 == 0) &&
-                     (reinterpret_cast<unsigned long long>(B) % 16 == 0);
+    // Each operand takes the cp.async path on its own: an odd K (A's rows) need not slow B.
+    const bool a_vec = K % 8 == 0 && reinterpret_cast<unsigned long long>(A) % 16 == 0;
+    const bool b_vec = N % 8 == 0 && reinterpret_cast<unsigned long long>(B) % 16 == 0;
     const __nv_bfloat16 zero = __float2bfloat16(0.0f);
 
     // Stage the K-slice starting at k0 into buffer s.
     auto load = [&](int s, int k0) {
         __nv_bfloat16 *as = As + s * A_STAGE, *bs = Bs + s * B_STAGE;
-        if (vec) {
-            // 512 chunks of 8 bf16 per tile, 2 per thread.
+        // 512 chunks of 8 bf16 per tile, 2 per thread.
+        if (a_vec) {
 #pragma unroll
             for (int i = 0; i < 2; ++i) {
                 const int c = tid + i * THREADS;
                 const int ar = c / (BK / 8), ac = (c % (BK / 8)) * 8;
-                const bool a_ok = m0 + ar < M && k0 + ac < K;
-                const __nv_bfloat16 *ga = a_ok ? A + (long long)(m0 + ar) * K + k0 + ac : A;
-                cp_async16(as + ar * A_LD + ac, ga, a_ok);
-                const int br = c / (BN / 8), bc = (c % (BN / 8)) * 8;
-                const bool b_ok = k0 + br < K && n0 + bc < N;
-                const __nv_bfloat16 *gb = b_ok ? B + (long long)(k0 + br) * N + n0 + bc : B;
-                cp_async16(bs + br * B_LD + bc, gb, b_ok);
+                const bool ok = m0 + ar < M && k0 + ac < K;
+                const __nv_bfloat16 *ga = ok ? A + (long long)(m0 + ar) * K + k0 + ac : A;
+                cp_async16(as + ar * A_LD + ac, ga, ok);
             }
         } else {
             for (int e = tid; e < BM * BK; e += THREADS) {
@@ -99,6 +101,17 @@ orac_gemm_mma(const __nv_bfloat16 *__restrict__ A, const __nv_bfloat16 *__restri
                 as[r * A_LD + c] =
                     (m0 + r < M && k0 + c < K) ? A[(long long)(m0 + r) * K + k0 + c] : zero;
             }
+        }
+        if (b_vec) {
+#pragma unroll
+            for (int i = 0; i < 2; ++i) {
+                const int c = tid + i * THREADS;
+                const int br = c / (BN / 8), bc = (c % (BN / 8)) * 8;
+                const bool ok = k0 + br < K && n0 + bc < N;
+                const __nv_bfloat16 *gb = ok ? B + (long long)(k0 + br) * N + n0 + bc : B;
+                cp_async16(bs + br * B_LD + bc, gb, ok);
+            }
+        } else {
             for (int e = tid; e < BK * BN; e += THREADS) {
                 const int r = e / BN, c = e % BN;
                 bs[r * B_LD + c] =

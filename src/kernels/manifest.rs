@@ -167,6 +167,7 @@ pub fn load(tree: &KernelTree, backend_dir: &str) -> Result<Vec<KernelSpec>> {
         }
         let copy_dtype_ok = (raw.op == Op::Copy) == (raw.dtype == Dtype::U8);
         let cpu_dtype_ok = raw.dtype == Dtype::U8 || raw.dtype == Dtype::F32;
+        // The C signatures take f32; the CUDA ones also take bf16 (GEMM and attention).
         if !copy_dtype_ok || (backend_dir == "cpu" && !cpu_dtype_ok) {
             return Err(bad(format!(
                 "dtype {} is not supported for {:?} here",

@@ -7,8 +7,7 @@
 
 use super::{Dtype, Profile, Shape, Sizes};
 
-pub fn shapes(profile: Profile, _sizes: Sizes) -> Vec<Shape> {
-    // No attention kernels run on a GPU yet: one shape list for now (issue 4 adds device sizes).
+pub fn shapes(profile: Profile, sizes: Sizes) -> Vec<Shape> {
     let shape = |batch, heads, sq, sk, head_dim, causal| Shape::Attention {
         batch,
         heads,
@@ -17,8 +16,27 @@ pub fn shapes(profile: Profile, _sizes: Sizes) -> Vec<Shape> {
         head_dim,
         causal,
     };
-    match profile {
-        Profile::Quick => vec![
+    match (sizes, profile) {
+        // LLM prefill shapes on a GPU: head_dim 64 and 128, causal and not, 32 heads of
+        // sequences up to 8192 (FlashAttention-2 reports ~330–390 TFLOP/s on H100 at d = 128,
+        // seq 8192), plus the edge cases of the host sets.
+        (Sizes::Device, Profile::Quick) => vec![
+            shape(4, 16, 1024, 1024, 64, false),
+            shape(2, 16, 2048, 2048, 128, true),
+            shape(1, 8, 1000, 1000, 128, true),
+        ],
+        (Sizes::Device, Profile::Full) => vec![
+            shape(8, 16, 1024, 1024, 64, false),
+            shape(8, 16, 1024, 1024, 64, true),
+            shape(4, 32, 2048, 2048, 128, false),
+            shape(4, 32, 2048, 2048, 128, true),
+            shape(1, 32, 8192, 8192, 128, false),
+            shape(1, 32, 8192, 8192, 128, true),
+            shape(2, 16, 1000, 1000, 128, true),
+            shape(2, 16, 512, 2048, 128, true),
+            shape(2, 16, 2048, 512, 64, true),
+        ],
+        (Sizes::Host, Profile::Quick) => vec![
             shape(1, 4, 256, 256, 64, false),
             shape(1, 4, 256, 256, 64, true),
             // Not a multiple of any tile size, with causal masking: catches edge handling.
@@ -28,7 +46,7 @@ pub fn shapes(profile: Profile, _sizes: Sizes) -> Vec<Shape> {
             // …and more queries than keys (the first rows see no key and output zeros).
             shape(1, 2, 200, 72, 64, true),
         ],
-        Profile::Full => vec![
+        (Sizes::Host, Profile::Full) => vec![
             shape(1, 8, 512, 512, 64, false),
             shape(1, 8, 1024, 1024, 64, true),
             shape(1, 8, 1024, 1024, 128, false),

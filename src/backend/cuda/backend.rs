@@ -56,6 +56,20 @@ pub fn grid_for(rule: &str, shape: &Shape, block: [u32; 3], sms: u32) -> Result<
         let cap = u64::from(sms.max(1)) * 8;
         return Ok((blocks.clamp(1, cap.max(1)) as u32, 1, 1));
     }
+    if let Some(rows) = rule.strip_prefix("rows:") {
+        // Attention: one block per `rows` query rows of one (batch, head).
+        let rows: u64 = rows.parse().map_err(|_| bad())?;
+        let Shape::Attention {
+            batch, heads, sq, ..
+        } = *shape
+        else {
+            return Err(bad());
+        };
+        if rows == 0 {
+            return Err(bad());
+        }
+        return Ok((sq.div_ceil(rows) as u32, (batch * heads) as u32, 1));
+    }
     if let Some(tiles) = rule.strip_prefix("tiles:") {
         let (tm, tn) = tiles.split_once('x').ok_or_else(bad)?;
         let (tm, tn): (u64, u64) = (
@@ -279,5 +293,19 @@ mod tests {
         );
         assert!(grid_for("tiles:32x32", &copy, [32, 32, 1], 132).is_err());
         assert!(grid_for("rows", &gemm, [32, 1, 1], 132).is_err());
+        assert!(grid_for("rows:64", &gemm, [128, 1, 1], 132).is_err());
+        let attention = Shape::Attention {
+            batch: 2,
+            heads: 16,
+            sq: 1000,
+            sk: 1000,
+            head_dim: 128,
+            causal: true,
+        };
+        assert_eq!(
+            grid_for("rows:64", &attention, [128, 1, 1], 132).unwrap(),
+            (16, 32, 1)
+        );
+        assert!(grid_for("rows:0", &attention, [128, 1, 1], 132).is_err());
     }
 }

@@ -47,12 +47,48 @@ enum Buffers {
         b: CudaSlice<f32>,
         c: CudaSlice<f32>,
     },
+    /// Q, K, V as f32 or as bf16 bit patterns (`Half`), O always f32.
+    Attention {
+        q: Tensor,
+        k: Tensor,
+        v: Tensor,
+        o: CudaSlice<f32>,
+    },
     /// bf16 inputs as their bit patterns (the kernel reads `__nv_bfloat16`), f32 output.
     GemmBf16 {
         a: CudaSlice<u16>,
         b: CudaSlice<u16>,
         c: CudaSlice<f32>,
     },
+}
+
+/// A device input in the benchmark's dtype.
+enum Tensor {
+    F32(CudaSlice<f32>),
+    Half(CudaSlice<u16>),
+}
+
+impl Tensor {
+    fn upload(stream: &Arc<CudaStream>, values: &[f32], dtype: Dtype) -> Result<Tensor> {
+        Ok(match dtype {
+            Dtype::Bf16 => Tensor::Half(
+                stream
+                    .clone_htod(&bf16_bits(values))
+                    .map_err(gpu_err("upload"))?,
+            ),
+            Dtype::F16 => Tensor::Half(
+                stream
+                    .clone_htod(
+                        &values
+                            .iter()
+                            .map(|&v| half::f16::from_f32(v).to_bits())
+                            .collect::<Vec<u16>>(),
+                    )
+                    .map_err(gpu_err("upload"))?,
+            ),
+            _ => Tensor::F32(stream.clone_htod(values).map_err(gpu_err("upload"))?),
+        })
+    }
 }
 
 /// bf16 bit patterns of values that are already bf16-exact (inputs are rounded on the host).
@@ -86,6 +122,12 @@ impl CudaWorkload {
         l2_flush: Arc<std::sync::Mutex<CudaSlice<u8>>>,
     ) -> Result<Self> {
         let bufs = match (shape, inputs) {
+            (Shape::Attention { .. }, Inputs::Attention { q, k, v }) => Buffers::Attention {
+                q: Tensor::upload(&stream, q, dtype)?,
+                k: Tensor::upload(&stream, k, dtype)?,
+                v: Tensor::upload(&stream, v, dtype)?,
+                o: stream.alloc_zeros(q.len()).map_err(gpu_err("allocation"))?,
+            },
             (Shape::Gemm { m, n, .. }, Inputs::Gemm { a, b }) if dtype == Dtype::Bf16 => {
                 Buffers::GemmBf16 {
                     a: stream
@@ -173,6 +215,39 @@ impl CudaWorkload {
                 args.arg(&*a).arg(&*b).arg(c).arg(&m).arg(&n).arg(&k);
                 // SAFETY: the gemm op's bf16 signature (bf16 A and B, f32 C); u16 has the
                 // size and alignment of __nv_bfloat16; buffers are sized for the shape.
+                unsafe { args.launch(*cfg) }
+                    .map(|_| ())
+                    .map_err(gpu_err("kernel launch"))
+            }
+            (
+                Launch::Kernel { func, cfg },
+                Buffers::Attention { q, k, v, o },
+                Shape::Attention {
+                    batch,
+                    heads,
+                    sq,
+                    sk,
+                    head_dim,
+                    causal,
+                },
+            ) => {
+                let dims = [batch, heads, sq, sk, head_dim].map(|x| x as i32);
+                let causal = i32::from(causal);
+                let scale = 1.0 / (head_dim as f32).sqrt();
+                let mut args = self.stream.launch_builder(func);
+                for t in [&*q, &*k, &*v] {
+                    match t {
+                        Tensor::F32(x) => args.arg(x),
+                        Tensor::Half(x) => args.arg(x),
+                    };
+                }
+                args.arg(o);
+                for d in &dims {
+                    args.arg(d);
+                }
+                args.arg(&causal).arg(&scale);
+                // SAFETY: the attention op's signature (Q, K, V in the dtype, f32 O, five
+                // ints, causal, scale); buffers hold B·H·S·D elements each.
                 unsafe { args.launch(*cfg) }
                     .map(|_| ())
                     .map_err(gpu_err("kernel launch"))
@@ -274,7 +349,9 @@ impl Workload for CudaWorkload {
                     .memcpy_htod(&poison, dst)
                     .map_err(gpu_err("poison"))?;
             }
-            Buffers::Gemm { c, .. } | Buffers::GemmBf16 { c, .. } => {
+            Buffers::Gemm { c, .. }
+            | Buffers::GemmBf16 { c, .. }
+            | Buffers::Attention { o: c, .. } => {
                 let nan = vec![f32::NAN; c.len()];
                 self.stream
                     .memcpy_htod(&nan, c)
@@ -286,7 +363,9 @@ impl Workload for CudaWorkload {
             Buffers::Copy { dst, .. } => {
                 Output::Bytes(self.stream.clone_dtoh(dst).map_err(gpu_err("download"))?)
             }
-            Buffers::Gemm { c, .. } | Buffers::GemmBf16 { c, .. } => {
+            Buffers::Gemm { c, .. }
+            | Buffers::GemmBf16 { c, .. }
+            | Buffers::Attention { o: c, .. } => {
                 Output::F32(self.stream.clone_dtoh(c).map_err(gpu_err("download"))?)
             }
         };
