@@ -88,6 +88,7 @@ pub fn unmeasured(bench: &Benchmark, kernel_source_hash: String) -> BenchResult 
         flop_per_s: None,
         bytes_per_s: None,
         throttled: false,
+        reference: false,
         warnings: Vec::new(),
     }
 }
@@ -99,11 +100,12 @@ pub fn run_one(
     settings: &Settings,
     seed: u64,
 ) -> BenchResult {
-    let source_hash = KernelSpec::find(backend.kernels(), bench.family(), &bench.kernel)
-        .map(|k| k.source_hash.clone())
-        .unwrap_or_default();
+    let spec = KernelSpec::find(backend.kernels(), bench.family(), &bench.kernel);
+    let source_hash = spec.map(|k| k.source_hash.clone()).unwrap_or_default();
+    let reference = spec.is_some_and(|k| k.vendor.is_some());
     let timing_method = backend.timing_method();
     let mut result = unmeasured(bench, source_hash);
+    result.reference = reference;
     if let Some(why) = too_big_for_memory(bench) {
         result.status = Status::Skipped;
         result.error = Some(why);

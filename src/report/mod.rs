@@ -5,6 +5,7 @@ mod compare;
 mod export;
 mod history;
 mod html;
+mod peaks;
 mod table;
 mod units;
 
@@ -12,5 +13,6 @@ pub use compare::{MARKDOWN_LIMIT, MARKDOWN_MARKER, compare_markdown, compare_tab
 pub use export::{CSV_HEADER, GabTool, bencher_json, csv_rows, github_action_benchmark_json};
 pub use history::history_text;
 pub use html::{KeyReport, ReportFile, escape, report_files};
+pub use peaks::{compute_peak, fraction_of_peak, fraction_of_reference, reference_for};
 pub use table::{run_header, run_table, runs_table};
 pub use units::{format_bytes_per_s, format_flops, format_seconds};

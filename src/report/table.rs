@@ -2,10 +2,12 @@
 
 use std::path::PathBuf;
 
-use tabled::settings::{Alignment, Style, object::Columns};
+use tabled::settings::location::ByColumnName;
+use tabled::settings::{Alignment, Remove, Style, object::Columns};
 use tabled::{Table, Tabled};
 
 use super::{format_bytes_per_s, format_flops, format_seconds};
+use super::{fraction_of_peak, fraction_of_reference};
 use crate::measure::StopReason;
 use crate::store::{BenchResult, RunRecord, Status};
 use crate::suite::Family;
@@ -17,11 +19,19 @@ struct Row {
     #[tabled(rename = "±CI")]
     ci: String,
     throughput: String,
+    #[tabled(rename = "vs ref")]
+    vs_ref: String,
+    #[tabled(rename = "of peak")]
+    of_peak: String,
     check: String,
     samples: String,
 }
 
-fn row(b: &BenchResult) -> Row {
+fn percent(x: Option<f64>) -> String {
+    x.map_or(String::new(), |f| format!("{:.1}%", 100.0 * f))
+}
+
+fn row(run: &RunRecord, b: &BenchResult) -> Row {
     let dash = || "-".to_string();
     let check = match (b.status, &b.verification) {
         (Status::Skipped, _) => b.error.clone().unwrap_or_else(|| "skipped".into()),
@@ -43,6 +53,8 @@ fn row(b: &BenchResult) -> Row {
             median: dash(),
             ci: dash(),
             throughput: dash(),
+            vs_ref: String::new(),
+            of_peak: String::new(),
             check,
             samples: dash(),
         };
@@ -62,6 +74,12 @@ fn row(b: &BenchResult) -> Row {
         median: format_seconds(s.median),
         ci: format!("{:.2}%{}", s.rel_ci * 100.0, noisy_mark(b)),
         throughput,
+        vs_ref: if b.reference {
+            "(ref)".into()
+        } else {
+            percent(fraction_of_reference(run, b))
+        },
+        of_peak: percent(fraction_of_peak(run, b)),
         check,
         samples,
     }
@@ -96,10 +114,22 @@ pub fn run_header(run: &RunRecord) -> String {
 /// The results of one run: id, median, ±CI (relative half-width of the median's 95% CI),
 /// throughput (GFLOP/s, or GB/s for copies), verification and samples (count × batch).
 pub fn run_table(run: &RunRecord) -> String {
-    let mut table = Table::new(run.benchmarks.iter().map(row));
-    table
-        .with(Style::rounded())
-        .modify(Columns::new(1..4), Alignment::right());
+    let rows: Vec<Row> = run.benchmarks.iter().map(|b| row(run, b)).collect();
+    let any_ref = rows
+        .iter()
+        .any(|r| !r.vs_ref.is_empty() && r.vs_ref != "(ref)");
+    let any_peak = rows.iter().any(|r| !r.of_peak.is_empty());
+    let mut table = Table::new(rows);
+    table.with(Style::rounded());
+    // Columns with nothing to say (a CPU run has no vendor reference and no known peak).
+    if !any_peak {
+        table.with(Remove::column(ByColumnName::new("of peak")));
+    }
+    if !any_ref {
+        table.with(Remove::column(ByColumnName::new("vs ref")));
+    }
+    let numeric = 4 + usize::from(any_ref) + usize::from(any_peak);
+    table.modify(Columns::new(1..numeric), Alignment::right());
     let mut text = table.to_string();
     if run.benchmarks.iter().any(|b| !noisy_mark(b).is_empty()) {
         text.push_str(&format!(
@@ -133,4 +163,78 @@ pub fn runs_table(runs: &[(PathBuf, RunRecord)]) -> String {
         failed: r.failed(),
     });
     Table::new(rows).with(Style::rounded()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::synthetic::{Track, run};
+    use crate::store::GpuInfo;
+    use crate::suite::Dtype;
+
+    /// A GPU run: cuBLAS as the reference, a hand-written kernel at 80% of its speed.
+    #[test]
+    fn gpu_runs_show_share_of_reference_and_of_peak() {
+        let (vendor, mine) = (|_: usize| 1.0e-3, |_: usize| 1.25e-3);
+        let tracks = [
+            Track {
+                id: "gemm/cublas-bf16/bf16/m4096n4096k4096".into(),
+                family: Family::Gemm,
+                level: &vendor,
+            },
+            Track {
+                id: "gemm/mma/bf16/m4096n4096k4096".into(),
+                family: Family::Gemm,
+                level: &mine,
+            },
+        ];
+        let mut r = run("nvidia-h100", &"c".repeat(40), 0, 0, &tracks, 15);
+        for b in &mut r.benchmarks {
+            b.dtype = Dtype::Bf16;
+            let s = b.summary.as_mut().unwrap();
+            // Exact medians, so the percentages are known.
+            s.median = if b.id.contains("cublas") {
+                1.0e-3
+            } else {
+                1.25e-3
+            };
+            b.flop_per_s = Some(b.flops as f64 / s.median);
+        }
+        r.benchmarks[0].reference = true;
+        r.hardware.gpu = Some(GpuInfo {
+            name: "NVIDIA H100 80GB HBM3".into(),
+            uuid: String::new(),
+            compute_capability: "9.0".into(),
+            sms: 132,
+            memory_bytes: 80 << 30,
+            l2_bytes: 50 << 20,
+            memory_clock_khz: 2_619_000,
+            bus_width_bits: 5120,
+            peak_bandwidth_bytes_per_s: 3.35e12,
+            sm_clock_khz: 1_830_000,
+            ecc: true,
+            driver_api_version: 13000,
+            nvrtc_version: None,
+        });
+        let text = run_table(&r);
+        assert!(
+            text.contains("vs ref") && text.contains("of peak"),
+            "{text}"
+        );
+        let mine_line = text.lines().find(|l| l.contains("gemm/mma/")).unwrap();
+        assert!(mine_line.contains("80.0%"), "{mine_line}");
+        let reference_line = text.lines().find(|l| l.contains("cublas")).unwrap();
+        assert!(reference_line.contains("(ref)"), "{reference_line}");
+        // 2^31 FLOP in 1 ms = 2.147 TFLOP/s of a 989 TFLOP/s peak.
+        assert!(reference_line.contains("0.2%"), "{reference_line}");
+
+        // Without a GPU and a reference, neither column appears.
+        r.hardware.gpu = None;
+        r.benchmarks[0].reference = false;
+        let text = run_table(&r);
+        assert!(
+            !text.contains("vs ref") && !text.contains("of peak"),
+            "{text}"
+        );
+    }
 }

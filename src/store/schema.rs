@@ -83,6 +83,10 @@ pub struct BenchResult {
     /// checks); a throttled result is never compared as a regression.
     #[serde(default)]
     pub throttled: bool,
+    /// A vendor library call (cuBLAS, cuMemcpy): the yardstick for the hand-written kernels
+    /// measured on the same shape and dtype in the same run.
+    #[serde(default)]
+    pub reference: bool,
     pub warnings: Vec<String>,
 }
 

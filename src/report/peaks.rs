@@ -1,0 +1,116 @@
+//! Where a result stands: against the vendor reference measured on the same shape in the
+//! same run, and against the device's datasheet-style peak.
+
+use crate::store::{BenchResult, GpuInfo, RunRecord, Status};
+use crate::suite::{Dtype, Family};
+
+/// Dense FLOP per clock per SM, by compute capability and dtype: FP32 on the CUDA cores,
+/// bf16/f16 on the tensor cores (f32 accumulate). A100 (8.0): 64 FP32 FMA and 1024 tensor
+/// FMA per clock per SM; H100 (9.0): 128 and 2048.
+fn flop_per_clock_per_sm(compute_capability: &str, dtype: Dtype) -> Option<f64> {
+    match (compute_capability, dtype) {
+        ("8.0", Dtype::F32) => Some(128.0),
+        ("8.0", Dtype::Bf16 | Dtype::F16) => Some(2048.0),
+        ("9.0", Dtype::F32) => Some(256.0),
+        ("9.0", Dtype::Bf16 | Dtype::F16) => Some(4096.0),
+        _ => None,
+    }
+}
+
+/// SMs × SM clock (as the driver reports it) × FLOP per clock per SM; `None` for
+/// architectures not in the table above.
+pub fn compute_peak(gpu: &GpuInfo, dtype: Dtype) -> Option<f64> {
+    let per_sm = flop_per_clock_per_sm(&gpu.compute_capability, dtype)?;
+    Some(f64::from(gpu.sms) * gpu.sm_clock_khz as f64 * 1e3 * per_sm)
+}
+
+/// This result's share of its device's peak: bandwidth for copies, compute otherwise.
+pub fn fraction_of_peak(run: &RunRecord, b: &BenchResult) -> Option<f64> {
+    let gpu = run.hardware.gpu.as_ref()?;
+    if b.status != Status::Ok {
+        return None;
+    }
+    match b.family {
+        Family::Memcpy => {
+            let peak = gpu.peak_bandwidth_bytes_per_s;
+            let bytes_per_s = b.bytes_per_s?;
+            (peak > 0.0).then(|| bytes_per_s / peak)
+        }
+        _ => Some(b.flop_per_s? / compute_peak(gpu, b.dtype)?),
+    }
+}
+
+/// `family/kernel/dtype/shape` → (family, dtype, shape): what a reference must share.
+fn comparable(id: &str) -> Option<(&str, &str, &str)> {
+    let mut parts = id.splitn(4, '/');
+    let family = parts.next()?;
+    let _kernel = parts.next()?;
+    Some((family, parts.next()?, parts.next()?))
+}
+
+/// The vendor reference for `b` in the same run: same family, dtype and shape.
+pub fn reference_for<'a>(run: &'a RunRecord, b: &BenchResult) -> Option<&'a BenchResult> {
+    if b.reference {
+        return None;
+    }
+    let key = comparable(&b.id)?;
+    run.benchmarks
+        .iter()
+        .find(|r| r.reference && r.status == Status::Ok && comparable(&r.id) == Some(key))
+}
+
+/// Reference time / this time: 0.8 means this kernel reaches 80% of the vendor's speed.
+pub fn fraction_of_reference(run: &RunRecord, b: &BenchResult) -> Option<f64> {
+    if b.status != Status::Ok {
+        return None;
+    }
+    let own = b.summary.as_ref()?.median;
+    let reference = reference_for(run, b)?.summary.as_ref()?.median;
+    (own > 0.0).then(|| reference / own)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn h100_peaks_match_the_datasheet() {
+        // H100 SXM: 132 SMs; at 1830 MHz the dense bf16 peak is the quoted 989 TFLOP/s.
+        let gpu = GpuInfo {
+            name: "NVIDIA H100 80GB HBM3".into(),
+            uuid: String::new(),
+            compute_capability: "9.0".into(),
+            sms: 132,
+            memory_bytes: 80 << 30,
+            l2_bytes: 50 << 20,
+            memory_clock_khz: 2_619_000,
+            bus_width_bits: 5120,
+            peak_bandwidth_bytes_per_s: 3.35e12,
+            sm_clock_khz: 1_830_000,
+            ecc: true,
+            driver_api_version: 13000,
+            nvrtc_version: None,
+        };
+        let bf16 = compute_peak(&gpu, Dtype::Bf16).unwrap();
+        assert!((bf16 / 1e12 - 989.4).abs() < 1.0, "{bf16}");
+        let f32 = compute_peak(&gpu, Dtype::F32).unwrap();
+        assert!((f32 / 1e12 - 61.8).abs() < 0.5, "{f32}");
+        let unknown = GpuInfo {
+            compute_capability: "7.5".into(),
+            ..gpu
+        };
+        assert!(compute_peak(&unknown, Dtype::F32).is_none());
+    }
+
+    #[test]
+    fn comparable_ids_share_family_dtype_and_shape() {
+        assert_eq!(
+            comparable("gemm/mma/bf16/m1024n1024k1024"),
+            comparable("gemm/cublas-bf16/bf16/m1024n1024k1024")
+        );
+        assert_ne!(
+            comparable("gemm/regblock/f32/m1024n1024k1024"),
+            comparable("gemm/cublas-bf16/bf16/m1024n1024k1024")
+        );
+    }
+}
