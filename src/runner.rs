@@ -2,6 +2,7 @@
 //! statistics, producing one result per benchmark. A failure ends that benchmark only.
 
 use crate::backend::Backend;
+use crate::backend::clocks::{THROTTLE_PAUSE, THROTTLE_RETRIES, measure_checked};
 use crate::kernels::KernelSpec;
 use crate::measure::{Settings, StopReason, measure, measure_pair};
 use crate::regress::PairedOutcome;
@@ -89,6 +90,7 @@ pub fn unmeasured(bench: &Benchmark, kernel_source_hash: String) -> BenchResult 
         bytes_per_s: None,
         throttled: false,
         reference: false,
+        clocks: None,
         warnings: Vec::new(),
     }
 }
@@ -106,6 +108,20 @@ pub fn run_one(
     let timing_method = backend.timing_method();
     let mut result = unmeasured(bench, source_hash);
     result.reference = reference;
+    // Taken before the workload borrows the backend.
+    let probe = match backend.clocks() {
+        None => None,
+        Some(Ok(p)) => Some(p),
+        Some(Err(why)) => {
+            result.warnings.push(format!("clocks not checked: {why}"));
+            None
+        }
+    };
+    let default_sm_mhz = backend
+        .hardware()
+        .gpu
+        .as_ref()
+        .map_or(0, |g| (g.sm_clock_khz / 1000) as u32);
     if let Some(why) = too_big_for_memory(bench) {
         result.status = Status::Skipped;
         result.error = Some(why);
@@ -134,8 +150,23 @@ pub fn run_one(
         result.status = Status::VerificationFailed;
         return result;
     }
-    let m = match measure(&mut *workload, settings) {
-        Ok(m) => m,
+    let checked = measure_checked(
+        probe.as_deref(),
+        default_sm_mhz,
+        THROTTLE_RETRIES,
+        THROTTLE_PAUSE,
+        &mut || measure(&mut *workload, settings),
+    );
+    let m = match checked {
+        Ok(c) => {
+            result.clocks = c.check;
+            result.warnings.extend(c.notes);
+            if let Some(why) = c.throttled {
+                result.throttled = true;
+                result.warnings.push(format!("throttled: {why}"));
+            }
+            c.measurement
+        }
         Err(e) => {
             result.error = Some(e.to_string());
             return result;

@@ -48,6 +48,7 @@ fn record() -> RunRecord {
             bytes_per_s: Some(6e6),
             throttled: false,
             reference: false,
+            clocks: None,
             warnings: vec![],
         }],
         warnings: vec![],

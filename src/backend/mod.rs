@@ -1,6 +1,7 @@
 //! Where benchmarks run. A backend compiles and loads kernels, uploads a benchmark's inputs
 //! and hands back a [`Workload`] the harness can time; it also describes its hardware.
 
+pub mod clocks;
 pub mod cpu;
 pub mod cuda;
 mod select;
@@ -22,6 +23,11 @@ pub trait Backend {
     /// How this backend times a sample, recorded with every result.
     fn timing_method(&self) -> &'static str {
         "host monotonic clock around each batch of back-to-back runs; caches warm"
+    }
+
+    /// Clock checks around each measurement (GPUs); `None` where there are none (CPUs).
+    fn clocks(&self) -> clocks::Clocks {
+        None
     }
 
     /// Whether the backend can still run anything. A GPU fault (illegal address) poisons a

@@ -99,6 +99,7 @@ pub fn run(
                 bytes_per_s: Some(bytes as f64 / median),
                 throttled: false,
                 reference: false,
+                clocks: None,
                 warnings: Vec::new(),
             }
         })

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::{GitInfo, Hardware};
+use crate::backend::clocks::ClockCheck;
 use crate::measure::{Settings, StopReason};
 use crate::stats::Summary;
 use crate::suite::{Dtype, Family, Profile, Shard, Verification};
@@ -87,6 +88,10 @@ pub struct BenchResult {
     /// measured on the same shape and dtype in the same run.
     #[serde(default)]
     pub reference: bool,
+    /// Clocks, temperature, power and throttle reasons just before and after the samples
+    /// (GPUs with NVML).
+    #[serde(default)]
+    pub clocks: Option<ClockCheck>,
     pub warnings: Vec<String>,
 }
 

@@ -14,6 +14,7 @@ use cudarc::driver::{CudaFunction, CudaSlice, LaunchConfig};
 use cudarc::nvrtc::Ptx;
 
 use super::device::Device;
+use super::nvml::ClockReader;
 use super::workload::{CudaWorkload, Launch};
 use super::{nvrtc, toolkit};
 use crate::backend::{Backend, Workload};
@@ -30,6 +31,8 @@ pub struct CudaBackend {
     /// Why NVRTC cannot be used, if it cannot (vendor calls still work).
     nvrtc_missing: Option<String>,
     functions: HashMap<String, Result<CudaFunction, String>>,
+    /// NVML on this device, or why not.
+    clock_reader: Result<std::rc::Rc<ClockReader>, String>,
     /// cuBLAS on the launch stream, created on first use (or why it cannot be).
     cublas: Option<Result<Arc<CudaBlas>, String>>,
     l2_flush: Arc<Mutex<CudaSlice<u8>>>,
@@ -94,6 +97,7 @@ impl CudaBackend {
         let device = Device::open(0, nvrtc.ok())?;
         let host = crate::backend::cpu::host_hardware(None);
         let hardware = Hardware::with_gpu(host, device.info.clone());
+        let device_uuid = device.info.uuid.clone();
         let flush_bytes = (device.info.l2_bytes * 2).max(64 << 20) as usize;
         let l2_flush = device.stream.alloc_zeros::<u8>(flush_bytes).map_err(|e| {
             Error::CudaUnavailable(format!("cannot allocate the L2 flush buffer: {e:?}"))
@@ -106,6 +110,7 @@ impl CudaBackend {
             nvrtc_missing,
             functions: HashMap::new(),
             cublas: None,
+            clock_reader: ClockReader::open(&device_uuid).map(std::rc::Rc::new),
             l2_flush: Arc::new(Mutex::new(l2_flush)),
         })
     }
@@ -192,6 +197,14 @@ impl Backend for CudaBackend {
 
     fn timing_method(&self) -> &'static str {
         "CUDA events on the launch stream around each batch; L2 flushed before each sample, so only a batch's first launch is cold"
+    }
+
+    fn clocks(&self) -> crate::backend::clocks::Clocks {
+        Some(
+            self.clock_reader
+                .clone()
+                .map(|r| r as std::rc::Rc<dyn crate::backend::clocks::ClockProbe>),
+        )
     }
 
     fn check_health(&self) -> Result<()> {

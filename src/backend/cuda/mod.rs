@@ -8,6 +8,7 @@
 
 mod backend;
 mod device;
+mod nvml;
 pub mod nvrtc;
 pub mod ptxas;
 pub mod toolkit;
