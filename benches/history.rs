@@ -2,7 +2,7 @@
 //! each, ~100 KB per run file, about 1 GB in all), on 2,500 commits with four runs each. The fixture
 //! is written once under target/ and reused; the figures are quoted in docs/PERFORMANCE.md.
 //!
-//!     cargo bench --bench history
+//!     cargo bench --features scale-bench --bench history
 //!
 //! `ORAC_BENCH_RUNS` changes the number of runs (e.g. 1000 for a quick look).
 
