@@ -365,3 +365,21 @@ fn three_shards_cover_the_suite_once_and_merge_into_one_run() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("appears twice"));
 }
+
+#[test]
+fn device_outside_the_visible_gpus_is_a_usage_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = orac_with_env(
+        tmp.path(),
+        &["--device", "2", "list"],
+        &[("CUDA_VISIBLE_DEVICES", "0,1")],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--device 2: CUDA_VISIBLE_DEVICES=0,1 shows 2 GPU(s)"));
+    let out = orac_with_env(
+        tmp.path(),
+        &["--device", "1", "list", "--backend", "cpu"],
+        &[("CUDA_VISIBLE_DEVICES", "0,1")],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+}

@@ -26,6 +26,11 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DIR")]
     pub kernels: Option<PathBuf>,
 
+    /// Use GPU number I (of those CUDA_VISIBLE_DEVICES shows, if set): one orac per GPU
+    /// of a node, each with its own shard (`run --shard K/N`). Recorded with the run.
+    #[arg(long, global = true, value_name = "I")]
+    pub device: Option<usize>,
+
     #[command(subcommand)]
     pub command: Command,
 }

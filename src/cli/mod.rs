@@ -22,11 +22,63 @@ use clap::Parser;
 /// Runs orac with the process arguments and returns the exit code.
 pub fn main() -> i32 {
     let cli = Cli::parse();
-    match commands::dispatch(cli) {
+    let selected = match cli.device {
+        Some(i) => select_device(i),
+        None => Ok(()),
+    };
+    match selected.and_then(|()| commands::dispatch(cli)) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("error: {e}");
             e.exit_code() as i32
         }
+    }
+}
+
+/// `--device I`: narrows CUDA_VISIBLE_DEVICES to the I-th visible GPU before anything loads
+/// the driver, so this process and its workers see exactly one GPU, and the run records
+/// which (`environment.CUDA_VISIBLE_DEVICES`).
+fn select_device(index: usize) -> crate::Result<()> {
+    let visible = std::env::var("CUDA_VISIBLE_DEVICES").ok();
+    let chosen = device_entry(visible.as_deref(), index)?;
+    // SAFETY: called first thing in main, before any thread is started.
+    unsafe { std::env::set_var("CUDA_VISIBLE_DEVICES", chosen) };
+    Ok(())
+}
+
+/// The entry of a CUDA_VISIBLE_DEVICES list (or the plain index when unset) for `--device`.
+fn device_entry(visible: Option<&str>, index: usize) -> crate::Result<String> {
+    match visible {
+        None => Ok(index.to_string()),
+        Some(list) => {
+            let entries: Vec<&str> = list
+                .split(',')
+                .map(str::trim)
+                .filter(|e| !e.is_empty())
+                .collect();
+            entries.get(index).map(|e| e.to_string()).ok_or_else(|| {
+                crate::Error::Usage(format!(
+                    "--device {index}: CUDA_VISIBLE_DEVICES={list} shows {} GPU(s), numbered from 0",
+                    entries.len()
+                ))
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_index_picks_from_the_visible_list() {
+        assert_eq!(device_entry(None, 3).unwrap(), "3");
+        assert_eq!(device_entry(Some("4,5,6"), 1).unwrap(), "5");
+        assert_eq!(
+            device_entry(Some("GPU-abc, GPU-def"), 1).unwrap(),
+            "GPU-def"
+        );
+        let err = device_entry(Some("4,5"), 2).unwrap_err().to_string();
+        assert!(err.contains("shows 2 GPU(s)"), "{err}");
     }
 }
