@@ -196,7 +196,7 @@ impl Backend for CudaBackend {
     }
 
     fn timing_method(&self) -> &'static str {
-        "CUDA events on the launch stream around each batch; L2 flushed before each sample, so only a batch's first launch is cold"
+        "CUDA events on the launch stream around each batch (batches of 2+ runs replayed as a CUDA graph); L2 flushed before each sample, so only a batch's first launch is cold"
     }
 
     fn clocks(&self) -> crate::backend::clocks::Clocks {

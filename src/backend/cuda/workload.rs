@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use cudarc::cublas::CudaBlas;
 use cudarc::cublas::sys::{cublasComputeType_t, cublasGemmAlgo_t, cublasOperation_t, cudaDataType};
-use cudarc::driver::sys::CUevent_flags;
+use cudarc::driver::sys::{CUevent_flags, CUgraphInstantiate_flags, CUstreamCaptureMode};
 use cudarc::driver::{
-    CudaEvent, CudaFunction, CudaSlice, CudaStream, DevicePtr, DevicePtrMut, LaunchConfig,
-    PushKernelArg,
+    CudaEvent, CudaFunction, CudaGraph, CudaSlice, CudaStream, DevicePtr, DevicePtrMut,
+    LaunchConfig, PushKernelArg,
 };
 
 use crate::backend::Workload;
@@ -110,7 +110,16 @@ pub struct CudaWorkload {
     bufs: Buffers,
     /// Written before each sample so every sample starts with a cold L2.
     l2_flush: Arc<std::sync::Mutex<CudaSlice<u8>>>,
+    /// Batches replayed as CUDA graphs, by launches per graph; `None` where capture failed
+    /// (e.g. a library call that cannot be captured): those batches launch one by one.
+    graphs: std::collections::HashMap<u64, Option<CudaGraph>>,
 }
+
+/// Batches of at least this many runs are replayed as a CUDA graph, so the host's launch
+/// overhead (a few µs per launch) does not become the time of a kernel that short.
+const GRAPH_MIN_RUNS: u64 = 2;
+/// Launches per graph at most; longer batches replay the graph several times.
+const GRAPH_MAX_RUNS: u64 = 1024;
 
 impl CudaWorkload {
     pub fn new(
@@ -173,7 +182,42 @@ impl CudaWorkload {
             shape,
             bufs,
             l2_flush,
+            graphs: std::collections::HashMap::new(),
         })
+    }
+
+    /// The graph of `runs` back-to-back launches, captured on first use.
+    fn graph(&mut self, runs: u64) -> Option<&CudaGraph> {
+        if !self.graphs.contains_key(&runs) {
+            let captured = self.capture(runs);
+            self.graphs.insert(runs, captured);
+        }
+        self.graphs.get(&runs).and_then(Option::as_ref)
+    }
+
+    fn capture(&mut self, runs: u64) -> Option<CudaGraph> {
+        self.stream
+            .begin_capture(CUstreamCaptureMode::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL)
+            .ok()?;
+        let mut launched = Ok(());
+        for _ in 0..runs {
+            launched = self.launch_once();
+            if launched.is_err() {
+                break;
+            }
+        }
+        // Capture must always be ended, or the stream stays in capture mode.
+        let graph = self
+            .stream
+            .end_capture(CUgraphInstantiate_flags(0))
+            .ok()
+            .flatten();
+        if launched.is_err() {
+            return None;
+        }
+        let graph = graph?;
+        graph.upload().ok()?;
+        Some(graph)
     }
 
     fn launch_once(&mut self) -> Result<()> {
@@ -313,8 +357,8 @@ fn cublas_gemm(
 impl Timed for CudaWorkload {
     /// Flushes L2 (outside the timed region), then times `runs` back-to-back launches
     /// between two events recorded on the launch stream. Only the first launch of a batch
-    /// starts cold; batches exist for kernels too short to time alone, and for those the
-    /// host enqueueing launches one by one can still be the limit (CUDA graphs: to do).
+    /// starts cold. Batches exist for kernels too short to time alone; they are replayed as
+    /// a CUDA graph so the host enqueueing launches one by one is not what gets timed.
     fn time_batch(&mut self, runs: u64) -> Result<f64> {
         {
             let mut flush = self.l2_flush.lock().expect("flush buffer lock");
@@ -322,11 +366,25 @@ impl Timed for CudaWorkload {
                 .memset_zeros(&mut *flush)
                 .map_err(gpu_err("L2 flush"))?;
         }
+        // Captured before the start event: capturing records nothing on the stream.
+        let per_graph = runs.min(GRAPH_MAX_RUNS);
+        let use_graph = runs >= GRAPH_MIN_RUNS && self.graph(per_graph).is_some();
         self.start
             .record(&self.stream)
             .map_err(gpu_err("event record"))?;
-        for _ in 0..runs {
-            self.launch_once()?;
+        if use_graph {
+            let (full, rest) = (runs / per_graph, runs % per_graph);
+            let graph = self.graphs[&per_graph].as_ref().expect("captured above");
+            for _ in 0..full {
+                graph.launch().map_err(gpu_err("graph launch"))?;
+            }
+            for _ in 0..rest {
+                self.launch_once()?;
+            }
+        } else {
+            for _ in 0..runs {
+                self.launch_once()?;
+            }
         }
         self.end
             .record(&self.stream)
