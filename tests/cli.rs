@@ -300,7 +300,59 @@ fn verify_checks_every_benchmark_without_timing() {
 fn cuda_kernels_match_the_reference_on_a_gpu() {
     let out = orac(&repo(), &["verify", "--backend", "cuda"]);
     assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
-    assert!(stdout(&out).contains("memcpy/dtod"));
+    let table = stdout(&out);
+    // Every tier and every vendor reference, by id prefix.
+    for kernel in [
+        "memcpy/dtod/",
+        "memcpy/copy-vec/",
+        "gemm/cublas/",
+        "gemm/cublas-bf16/",
+        "gemm/naive/",
+        "gemm/tiled/",
+        "gemm/regblock/",
+        "gemm/wmma/",
+        "gemm/mma/",
+        "attention/rowwise/",
+        "attention/flash/",
+    ] {
+        assert!(table.contains(kernel), "{kernel} missing:\n{table}");
+    }
+}
+
+#[test]
+#[ignore = "needs an NVIDIA GPU: run on the GPU machine (ci/gpu-run.sh does the same)"]
+fn a_gpu_run_records_references_clocks_and_graph_timing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = orac(
+        tmp.path(),
+        &[
+            "run",
+            "--backend",
+            "cuda",
+            "--filter",
+            "^gemm/(cublas-bf16|mma)/bf16/m1024n1024k1024$",
+            "--max-time",
+            "0.3",
+        ],
+    );
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("vs ref"), "{}", stdout(&out));
+    let run = load_run(&run_files(&tmp.path().join("results"))[0]).unwrap();
+    let cublas = run
+        .benchmarks
+        .iter()
+        .find(|b| b.kernel == "cublas-bf16")
+        .unwrap();
+    assert!(cublas.reference);
+    for b in &run.benchmarks {
+        assert!(
+            b.clocks.is_some(),
+            "{}: no NVML clocks ({:?})",
+            b.id,
+            b.warnings
+        );
+        assert!(b.timing.as_deref().unwrap_or("").contains("CUDA events"));
+    }
 }
 
 #[test]
