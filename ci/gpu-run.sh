@@ -8,9 +8,13 @@
 # Every step runs even if an earlier one fails; the script exits with the first failure's
 # code so a CI job still goes red. The CUDA toolkit (libnvrtc, ptxas) is found through
 # CUDA_HOME, /usr/local/cuda, or pip's nvidia-cuda-nvrtc / nvidia-cuda-nvcc.
+#
+# ORAC_PROFILE=quick (default: full, as the nightly runs) for a first look on a machine with
+# little time: the full profile runs about a hundred GPU benchmarks for up to 10 s each.
 set -u
 out=${1:?usage: ci/gpu-run.sh OUT_DIR [ORAC_BINARY]}
 orac=${2:-./target/release/orac}
+profile=${ORAC_PROFILE:-full}
 mkdir -p "$out"
 status=0
 
@@ -27,11 +31,11 @@ step() {
 
 step info "$orac" info --backend cuda
 step kernels "$orac" kernels --arch sm_90
-step verify "$orac" verify --backend cuda --profile full
-step run "$orac" run --backend cuda --profile full --results-dir "$out/results"
+step verify "$orac" verify --backend cuda --profile "$profile"
+step run "$orac" run --backend cuda --profile "$profile" --results-dir "$out/results"
 # Peers on the same machine, same job, same shapes: PyTorch's matmul and SDPA (if installed).
 if python3 -c "import torch" 2>/dev/null; then
-  "$orac" list --backend cuda --profile full >"$out/ids.txt" 2>/dev/null
+  "$orac" list --backend cuda --profile "$profile" >"$out/ids.txt" 2>/dev/null
   step peer python3 "$(dirname "$0")/peer/torch_peer.py" "$out/ids.txt" "$out/peer.json"
 fi
 exit "$status"
