@@ -4,7 +4,7 @@
 use crate::backend::Backend;
 use crate::backend::clocks::{THROTTLE_PAUSE, THROTTLE_RETRIES, measure_checked};
 use crate::kernels::KernelSpec;
-use crate::measure::{Settings, StopReason, measure, measure_pair};
+use crate::measure::{Settings, StopReason, measure_pair, measure_with};
 use crate::regress::PairedOutcome;
 use crate::stats::Summary;
 use crate::store::{BenchResult, Status};
@@ -155,7 +155,7 @@ pub fn run_one(
         default_sm_mhz,
         THROTTLE_RETRIES,
         THROTTLE_PAUSE,
-        &mut || measure(&mut *workload, settings),
+        &mut |after_warmup| measure_with(&mut *workload, settings, after_warmup),
     );
     let m = match checked {
         Ok(c) => {

@@ -197,3 +197,43 @@ fn without_nvrtc_the_check_says_how_to_install_it() {
         );
     }
 }
+
+/// What the CUDA backend loads on a GPU: a CUBIN for the device's own architecture (the
+/// driver would refuse PTX from an NVRTC newer than itself). Every kernel must produce one.
+#[test]
+#[ignore = "needs libnvrtc (pip install nvidia-cuda-nvrtc); .ci/run installs it and runs these"]
+fn every_builtin_kernel_compiles_to_a_cubin_for_sm90() {
+    use orac::backend::cuda::{nvrtc, toolkit};
+    use orac::kernels::{KernelTree, load_manifest};
+    let roots = toolkit::discover();
+    nvrtc::ensure_loaded(&roots).expect("libnvrtc");
+    let includes = toolkit::include_dirs(&roots);
+    let specs = load_manifest(&KernelTree::Embedded, "cuda").unwrap();
+    let mut compiled = 0;
+    for spec in specs.iter().filter(|s| s.vendor.is_none()) {
+        let cubin = nvrtc::compile_cubin(
+            &spec.source,
+            &spec.source_path,
+            &spec.name,
+            "sm_90",
+            &includes,
+            &spec.flags,
+        )
+        .unwrap_or_else(|e| panic!("{}: {e}", spec.name));
+        assert_eq!(&cubin[..4], b"\x7fELF", "{} is not an ELF cubin", spec.name);
+        compiled += 1;
+    }
+    assert!(compiled >= 8);
+    // A compile error still carries NVRTC's log.
+    let err = nvrtc::compile_cubin(
+        "extern \"C\" __global__ void f() { nope; }",
+        "cuda/bad.cu",
+        "bad",
+        "sm_90",
+        &includes,
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("nope") && err.contains("cuda/bad.cu"), "{err}");
+}

@@ -54,20 +54,22 @@ pub struct Checked<M> {
     pub notes: Vec<String>,
 }
 
-/// Runs `measure` between two clock readings; a throttled attempt is repeated after `pause`,
-/// at most `retries` times. Errors of `measure` end it at once.
+/// Runs `measure`, reading the clocks when it reports the warm-up done (through the callback
+/// it is given: an idle GPU parks its clocks, so a reading before the warm-up says nothing)
+/// and again when it returns; a throttled attempt is repeated after `pause`, at most
+/// `retries` times. Errors of `measure` end it at once.
 pub fn measure_checked<M, E>(
     probe: Option<&dyn ClockProbe>,
     default_sm_mhz: u32,
     retries: usize,
     pause: Duration,
-    measure: &mut dyn FnMut() -> Result<M, E>,
+    measure: &mut dyn FnMut(&mut dyn FnMut()) -> Result<M, E>,
 ) -> Result<Checked<M>, E> {
     let mut notes = Vec::new();
     let mut attempt = 0;
     loop {
-        let before = probe.map(|p| p.read());
-        let measurement = measure()?;
+        let mut before = None;
+        let measurement = measure(&mut || before = probe.map(|p| p.read()))?;
         let after = probe.map(|p| p.read());
         let check = match (before, after) {
             (Some(Ok(before)), Some(Ok(after))) => Some(ClockCheck { before, after }),
@@ -116,8 +118,16 @@ const SLOWDOWNS: &[&str] = &[
 
 /// Why `check` is a throttled measurement, or `None` when it is clean.
 pub fn throttle_reason(default_sm_mhz: u32, check: &ClockCheck) -> Option<String> {
-    let lowest = check.before.sm_mhz.min(check.after.sm_mhz);
-    if default_sm_mhz > 0 && f64::from(lowest) < MIN_CLOCK_SHARE * f64::from(default_sm_mhz) {
+    // A reading the driver calls idle (the GPU between kernels) says nothing about the
+    // clock the kernels ran at: only busy readings count towards the clock rule.
+    let busy = [&check.before, &check.after]
+        .into_iter()
+        .filter(|s| !s.reasons.iter().any(|r| r == "gpu_idle"));
+    let lowest = busy.map(|s| s.sm_mhz).min();
+    if let Some(lowest) = lowest
+        && default_sm_mhz > 0
+        && f64::from(lowest) < MIN_CLOCK_SHARE * f64::from(default_sm_mhz)
+    {
         return Some(format!(
             "SM clock {lowest} MHz is below {:.0}% of the default {default_sm_mhz} MHz",
             MIN_CLOCK_SHARE * 100.0
@@ -161,7 +171,8 @@ mod tests {
             Ok(sample(1970, &[])),
         ]));
         let mut runs = 0;
-        let out = measure_checked::<u32, ()>(Some(&script), 1980, 2, Duration::ZERO, &mut || {
+        let out = measure_checked::<u32, ()>(Some(&script), 1980, 2, Duration::ZERO, &mut |warm| {
+            warm();
             runs += 1;
             Ok(runs)
         })
@@ -181,7 +192,8 @@ mod tests {
         let slow = || Ok(sample(900, &[]));
         let script = Script(RefCell::new((0..6).map(|_| slow()).collect()));
         let mut runs = 0;
-        let out = measure_checked::<u32, ()>(Some(&script), 1980, 2, Duration::ZERO, &mut || {
+        let out = measure_checked::<u32, ()>(Some(&script), 1980, 2, Duration::ZERO, &mut |warm| {
+            warm();
             runs += 1;
             Ok(runs)
         })
@@ -193,7 +205,11 @@ mod tests {
 
     #[test]
     fn without_a_probe_or_with_a_failing_one_nothing_is_retried() {
-        let out = measure_checked::<u32, ()>(None, 1980, 2, Duration::ZERO, &mut || Ok(7)).unwrap();
+        let out = measure_checked::<u32, ()>(None, 1980, 2, Duration::ZERO, &mut |warm| {
+            warm();
+            Ok(7)
+        })
+        .unwrap();
         assert_eq!(
             (out.measurement, out.check.is_none(), out.notes.len()),
             (7, true, 0)
@@ -202,12 +218,15 @@ mod tests {
             Err("NVML gone".into()),
             Ok(sample(1980, &[])),
         ]));
-        let out = measure_checked::<u32, ()>(Some(&broken), 1980, 2, Duration::ZERO, &mut || Ok(7))
-            .unwrap();
+        let out = measure_checked::<u32, ()>(Some(&broken), 1980, 2, Duration::ZERO, &mut |warm| {
+            warm();
+            Ok(7)
+        })
+        .unwrap();
         assert!(out.check.is_none() && out.throttled.is_none());
         assert!(out.notes[0].contains("NVML gone"));
         // A measurement error ends it.
-        let r = measure_checked::<u32, &str>(None, 0, 2, Duration::ZERO, &mut || Err("boom"));
+        let r = measure_checked::<u32, &str>(None, 0, 2, Duration::ZERO, &mut |_| Err("boom"));
         assert!(matches!(r, Err("boom")));
     }
 
@@ -248,6 +267,11 @@ mod tests {
         )
         .unwrap();
         assert!(why.contains("hw_thermal_slowdown"), "{why}");
+        // An idle reading (between kernels, clocks parked) does not count against the clock.
+        assert_eq!(
+            throttle_reason(1980, &check(sample(345, &["gpu_idle"]), sample(1950, &[]))),
+            None
+        );
         // No default clock known: only the reasons count.
         assert_eq!(
             throttle_reason(0, &check(sample(100, &[]), sample(100, &[]))),

@@ -36,6 +36,16 @@ pub(super) const MIN_SAMPLES: usize = 3;
 /// Runs `settings.warmup_runs` runs (at least) for `settings.warmup_time` (at least), then
 /// samples. Time: bounded by warm-up + `max_time` + one sample's duration beyond it.
 pub fn measure(w: &mut dyn Timed, settings: &Settings) -> Result<Measurement> {
+    measure_with(w, settings, &mut || {})
+}
+
+/// [`measure`], calling `after_warmup` between the warm-up and the first sample: the moment
+/// the device is busy and warm, when its clocks say something about the samples.
+pub fn measure_with(
+    w: &mut dyn Timed,
+    settings: &Settings,
+    after_warmup: &mut dyn FnMut(),
+) -> Result<Measurement> {
     // Warm-up, one run at a time; the fastest run sizes the batches.
     let start = Instant::now();
     let mut warmup_runs = 0;
@@ -46,6 +56,7 @@ pub fn measure(w: &mut dyn Timed, settings: &Settings) -> Result<Measurement> {
     }
     let warmup_seconds = start.elapsed().as_secs_f64();
     let runs_per_sample = batch_size(fastest, settings.min_sample_time);
+    after_warmup();
 
     let start = Instant::now();
     let mut samples = Vec::new();

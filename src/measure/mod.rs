@@ -5,7 +5,7 @@ mod harness;
 mod paired;
 mod settings;
 
-pub use harness::{Measurement, StopReason, measure};
+pub use harness::{Measurement, StopReason, measure, measure_with};
 pub use paired::{PairedMeasurement, measure_pair};
 pub use settings::Settings;
 

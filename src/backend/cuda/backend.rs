@@ -87,6 +87,24 @@ pub fn grid_for(rule: &str, shape: &Shape, block: [u32; 3], sms: u32) -> Result<
     Err(bad())
 }
 
+/// Device memory a benchmark's buffers take: inputs in its dtype, outputs in f32 (GEMM and
+/// attention accumulate and write f32 whatever the input type).
+fn device_bytes(bench: &Benchmark) -> u64 {
+    let e = bench.dtype.size_bytes();
+    match bench.shape {
+        Shape::Copy { bytes } => 2 * bytes,
+        Shape::Gemm { m, n, k } => (m * k + k * n) * e + m * n * 4,
+        Shape::Attention {
+            batch,
+            heads,
+            sq,
+            sk,
+            head_dim,
+            ..
+        } => batch * heads * head_dim * ((sq + 2 * sk) * e + sq * 4),
+    }
+}
+
 impl CudaBackend {
     /// Opens GPU 0 and reads `kernels/cuda/manifest.toml` from `tree`.
     pub fn new(tree: &KernelTree) -> Result<Self> {
@@ -126,7 +144,7 @@ impl CudaBackend {
                     .map(Arc::new)
                     .map_err(|e| format!("cannot create a cuBLAS handle: {e:?}"))
             } else {
-                Err("libcublas not found (install the CUDA toolkit's cuBLAS or pip's nvidia-cublas)".into())
+                Err("libcublas not found (it ships with the CUDA toolkit: put its lib directory on LD_LIBRARY_PATH)".into())
             });
         }
         match self.cublas.as_ref().expect("set above") {
@@ -149,7 +167,9 @@ impl CudaBackend {
         }
         if !self.functions.contains_key(&key) {
             let arch = self.device.arch();
-            let built = nvrtc::compile_ptx(
+            // Machine code for this GPU, not PTX: the driver would refuse PTX from an NVRTC
+            // newer than itself.
+            let built = nvrtc::compile_cubin(
                 &spec.source,
                 &spec.source_path,
                 &spec.name,
@@ -157,10 +177,10 @@ impl CudaBackend {
                 &self.includes,
                 &spec.flags,
             )
-            .and_then(|ptx| {
+            .and_then(|cubin| {
                 self.device
                     .ctx
-                    .load_module(Ptx::from_src(ptx))
+                    .load_module(Ptx::from_binary(cubin))
                     .and_then(|m| m.load_function(&spec.entry))
                     .map_err(|e| Error::KernelUnavailable {
                         kernel: key.clone(),
@@ -223,7 +243,7 @@ impl Backend for CudaBackend {
             .cloned()
             .ok_or_else(|| Error::Usage(format!("no CUDA kernel for benchmark {}", bench.id)))?;
         // The L2 flush buffer is already allocated: only the benchmark's own buffers count.
-        let needed = bench.bytes();
+        let needed = device_bytes(bench);
         if let Some(free) = self.device.free_memory()
             && needed > free
         {
@@ -281,6 +301,27 @@ impl Backend for CudaBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn device_memory_counts_f32_outputs_of_bf16_kernels() {
+        use crate::suite::Dtype;
+        let gemm = Benchmark::new("mma", Dtype::Bf16, Shape::Gemm { m: 2, n: 3, k: 4 });
+        assert_eq!(device_bytes(&gemm), (8 + 12) * 2 + 6 * 4);
+        let attention = Benchmark::new(
+            "flash",
+            Dtype::Bf16,
+            Shape::Attention {
+                batch: 1,
+                heads: 2,
+                sq: 3,
+                sk: 5,
+                head_dim: 8,
+                causal: false,
+            },
+        );
+        // Q (3 rows), K and V (5 rows each) in bf16, O (3 rows) in f32, per head of 8.
+        assert_eq!(device_bytes(&attention), 2 * 8 * ((3 + 10) * 2 + 3 * 4));
+    }
 
     #[test]
     fn grid_rules_follow_the_manifest() {

@@ -88,6 +88,70 @@ pub fn compile_ptx(
         })
 }
 
+/// Compiles `source` to a CUBIN for the real architecture `arch` (e.g. `sm_90`), which is
+/// what the CUDA backend loads: a driver refuses PTX of a newer ISA than it knows (an NVRTC
+/// newer than the driver), but runs machine code for its GPU. A compile error carries
+/// NVRTC's log, like [`compile_ptx`].
+pub fn compile_cubin(
+    source: &str,
+    file: &str,
+    kernel: &str,
+    arch: &str,
+    include_dirs: &[PathBuf],
+    flags: &[String],
+) -> Result<Vec<u8>> {
+    use cudarc::nvrtc::{result, sys};
+    use std::ffi::CString;
+    let fail = |log: String| Error::Compile {
+        kernel: kernel.to_string(),
+        file: file.to_string(),
+        log: format!("[{arch}] {log}"),
+    };
+    let src = CString::new(source).map_err(|_| fail("the source contains a NUL byte".into()))?;
+    let name = CString::new(file).map_err(|_| fail("the file name contains a NUL byte".into()))?;
+    let mut options = nvrtc_options(arch, include_dirs);
+    options.extend(flags.iter().cloned());
+    let prog = result::create_program(&src, Some(&name)).map_err(|e| fail(format!("{e:?}")))?;
+    // SAFETY: `prog` comes from create_program and is destroyed exactly once below; `src`
+    // and `name` outlive it; the buffers passed to NVRTC are sized as NVRTC reports.
+    let built = unsafe {
+        match result::compile_program(prog, &options) {
+            Err(e) => {
+                let log = result::get_program_log(prog)
+                    .map(|chars| {
+                        let bytes: Vec<u8> = chars.iter().map(|&c| c as u8).collect();
+                        String::from_utf8_lossy(&bytes)
+                            .trim_end_matches('\0')
+                            .trim_end()
+                            .to_string()
+                    })
+                    .unwrap_or_else(|_| format!("{e:?}"));
+                Err(fail(log))
+            }
+            Ok(()) => {
+                let mut size = 0usize;
+                let sized = sys::nvrtcGetCUBINSize(prog, &mut size);
+                if sized != sys::nvrtcResult::NVRTC_SUCCESS || size == 0 {
+                    Err(fail(format!(
+                        "no CUBIN for {arch} (is it a real architecture such as sm_90, not compute_90?): {sized:?}"
+                    )))
+                } else {
+                    let mut cubin = vec![0u8; size];
+                    let got = sys::nvrtcGetCUBIN(prog, cubin.as_mut_ptr().cast());
+                    if got == sys::nvrtcResult::NVRTC_SUCCESS {
+                        Ok(cubin)
+                    } else {
+                        Err(fail(format!("nvrtcGetCUBIN failed: {got:?}")))
+                    }
+                }
+            }
+        }
+    };
+    // SAFETY: created above, not destroyed before.
+    let _ = unsafe { result::destroy_program(prog) };
+    built
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

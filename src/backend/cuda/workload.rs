@@ -368,17 +368,22 @@ impl Timed for CudaWorkload {
         }
         // Captured before the start event: capturing records nothing on the stream.
         let per_graph = runs.min(GRAPH_MAX_RUNS);
-        let use_graph = runs >= GRAPH_MIN_RUNS && self.graph(per_graph).is_some();
+        let rest = runs % per_graph;
+        let use_graph = runs >= GRAPH_MIN_RUNS
+            && self.graph(per_graph).is_some()
+            && (rest < GRAPH_MIN_RUNS || self.graph(rest).is_some());
         self.start
             .record(&self.stream)
             .map_err(gpu_err("event record"))?;
         if use_graph {
-            let (full, rest) = (runs / per_graph, runs % per_graph);
             let graph = self.graphs[&per_graph].as_ref().expect("captured above");
-            for _ in 0..full {
+            for _ in 0..runs / per_graph {
                 graph.launch().map_err(gpu_err("graph launch"))?;
             }
-            for _ in 0..rest {
+            if rest >= GRAPH_MIN_RUNS {
+                let tail = self.graphs[&rest].as_ref().expect("captured above");
+                tail.launch().map_err(gpu_err("graph launch"))?;
+            } else if rest == 1 {
                 self.launch_once()?;
             }
         } else {
