@@ -54,6 +54,9 @@ pub struct Checked<M> {
     pub notes: Vec<String>,
 }
 
+/// A measurement that calls its argument once the warm-up is done.
+pub type MeasureFn<'a, M, E> = dyn FnMut(&mut dyn FnMut()) -> Result<M, E> + 'a;
+
 /// Runs `measure`, reading the clocks when it reports the warm-up done (through the callback
 /// it is given: an idle GPU parks its clocks, so a reading before the warm-up says nothing)
 /// and again when it returns; a throttled attempt is repeated after `pause`, at most
@@ -63,7 +66,7 @@ pub fn measure_checked<M, E>(
     default_sm_mhz: u32,
     retries: usize,
     pause: Duration,
-    measure: &mut dyn FnMut(&mut dyn FnMut()) -> Result<M, E>,
+    measure: &mut MeasureFn<'_, M, E>,
 ) -> Result<Checked<M>, E> {
     let mut notes = Vec::new();
     let mut attempt = 0;
