@@ -157,6 +157,7 @@ pub fn run_one(
         THROTTLE_PAUSE,
         &mut |after_warmup| measure_with(&mut *workload, settings, after_warmup),
     );
+    result.warnings.extend(workload.timing_notes());
     let m = match checked {
         Ok(c) => {
             result.clocks = c.check;

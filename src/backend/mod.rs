@@ -49,4 +49,10 @@ pub trait Workload: Timed {
     /// Poisons the output (NaN, or the complement of the source for copies), runs the
     /// kernel once and returns what it wrote.
     fn run_checked(&mut self) -> Result<Output>;
+
+    /// Anything about how the samples were actually taken that the backend's timing method
+    /// does not say (e.g. a CUDA graph that could not be captured).
+    fn timing_notes(&self) -> Vec<String> {
+        Vec::new()
+    }
 }

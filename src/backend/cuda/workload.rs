@@ -404,6 +404,23 @@ impl Timed for CudaWorkload {
 }
 
 impl Workload for CudaWorkload {
+    fn timing_notes(&self) -> Vec<String> {
+        let mut failed: Vec<u64> = self
+            .graphs
+            .iter()
+            .filter(|(_, g)| g.is_none())
+            .map(|(runs, _)| *runs)
+            .collect();
+        failed.sort_unstable();
+        if failed.is_empty() {
+            Vec::new()
+        } else {
+            vec![format!(
+                "CUDA graph capture failed for batches of {failed:?} runs: those were launched one by one, host launch overhead included"
+            )]
+        }
+    }
+
     fn run_checked(&mut self) -> Result<Output> {
         match &mut self.bufs {
             Buffers::Copy { dst, host_src, .. } => {
