@@ -190,3 +190,39 @@ fn copy_results(from: &Path, to: &Path) {
         }
     }
 }
+
+/// No runs for commits 20..25 and a step at 22: the change is reported as the range
+/// 19..25, not blamed on commit 25.
+#[test]
+fn a_change_between_commits_without_runs_is_given_as_a_range() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ids = synthetic::commit_chain(tmp.path(), 40).unwrap();
+    let step = |i: usize| if i < 22 { 1e-3 } else { 1.05e-3 };
+    let tracks = [Track {
+        id: "gemm/step/f32/x".into(),
+        family: Family::Gemm,
+        level: &step,
+    }];
+    for (i, id) in ids
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !(20..25).contains(i))
+    {
+        save_run(
+            &tmp.path().join("results"),
+            &synthetic::run(KEY, id, i, 0, &tracks, 20),
+        )
+        .unwrap();
+    }
+    let h = history_json(tmp.path(), &[]);
+    let cp = &series(&h, "gemm/step/f32/x")["change_points"][0];
+    assert_eq!(cp["commit"], ids[25].as_str());
+    assert_eq!(cp["last_before"], ids[19].as_str());
+    assert_eq!(cp["commits_in_range"], 6);
+    let text = stdout(&orac(tmp.path(), &["history"]));
+    assert!(
+        text.contains(&format!("between {}..{}", &ids[19][..7], &ids[25][..7])),
+        "{text}"
+    );
+    assert!(text.contains("orac bisect --good"), "{text}");
+}

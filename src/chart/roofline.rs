@@ -58,6 +58,8 @@ fn draw<DB: DrawingBackend>(
         .iter()
         .map(|p| p.flop_per_s / p.intensity)
         .fold(0.0, f64::max);
+    let usable = |c: Option<Ceiling>| c.filter(|c| c.value.is_finite() && c.value > 0.0);
+    let (bandwidth, compute) = (usable(bandwidth), usable(compute));
     let (bw, bw_label) = match bandwidth {
         Some(b) => (b.value, b.label),
         None => (best_bw, "best measured bandwidth".to_string()),
@@ -66,6 +68,14 @@ fn draw<DB: DrawingBackend>(
         Some(c) => (c.value, c.label),
         None => (best_flops, "best measured compute".to_string()),
     };
+    if !(bw.is_finite() && bw > 0.0 && peak.is_finite() && peak > 0.0) {
+        root.draw(&Text::new(
+            "no usable ceilings",
+            (20, 20),
+            ("sans-serif", 14).into_font(),
+        ))?;
+        return Ok(());
+    }
     let x_lo = points
         .iter()
         .map(|p| p.intensity)

@@ -239,12 +239,22 @@ pub fn bisect(args: BisectArgs) -> Result<()> {
         t.with(Style::rounded());
         t.to_string()
     };
-    if at_bad != ProbeVerdict::Bad {
-        println!("{}", table(&prober.rows));
-        return Err(Error::Usage(format!(
-            "--bad {} is not measurably slower than --good {} on {} (see the row above): nothing to bisect",
-            args.bad, args.good, args.bench
-        )));
+    match at_bad {
+        ProbeVerdict::Bad => {}
+        ProbeVerdict::Skip => {
+            println!("{}", table(&prober.rows));
+            return Err(Error::Usage(format!(
+                "--bad {} could not be tested on {} (see the row above): pick a bad commit whose kernels compile and verify",
+                args.bad, args.bench
+            )));
+        }
+        ProbeVerdict::Good => {
+            println!("{}", table(&prober.rows));
+            return Err(Error::Usage(format!(
+                "--bad {} is not measurably slower than --good {} on {} (see the row above): nothing to bisect",
+                args.bad, args.good, args.bench
+            )));
+        }
     }
     let result = search(commits.len(), &mut |i| prober.probe(i));
     println!("{}", table(&prober.rows));

@@ -26,6 +26,11 @@ fn run_paths(args: &ExportArgs) -> Result<Vec<PathBuf>> {
                     })?
                     .filter_map(|e| e.ok().map(|e| e.path()))
                     .filter(|f| f.extension().is_some_and(|x| x == "json"))
+                    // Dotfiles are temporaries of a writer in progress.
+                    .filter(|f| {
+                        f.file_name()
+                            .is_some_and(|n| !n.to_string_lossy().starts_with('.'))
+                    })
                     .collect();
                 found.sort();
             }

@@ -45,10 +45,6 @@ pub fn report(args: ReportArgs) -> Result<()> {
     for f in &files {
         write_file(&args.out.join(&f.path), &f.contents)?;
     }
-    write_file(
-        &args.out.join(MARKER),
-        "written by orac report; the directory is replaced by the next one\n",
-    )?;
     println!("{}", args.out.join("index.html").display());
     Ok(())
 }
@@ -191,7 +187,12 @@ fn prepare_out_dir(out: &Path) -> Result<()> {
     std::fs::create_dir_all(out).map_err(|source| Error::Write {
         path: out.to_path_buf(),
         source,
-    })
+    })?;
+    // Marked at once, so a report that fails halfway can still be replaced by the next.
+    write_file(
+        &out.join(MARKER),
+        "written by orac report; the directory is replaced by the next one\n",
+    )
 }
 
 /// Temp file then rename, so a browser never shows half a page.

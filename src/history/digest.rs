@@ -103,7 +103,12 @@ pub fn load_digest(path: &Path) -> Result<RunDigest> {
         hardware_key: raw.hardware.key,
         backend: raw.backend,
         peak: Ceilings {
-            bandwidth: raw.hardware.gpu.and_then(|g| g.peak_bandwidth_bytes_per_s),
+            // A driver that could not read the memory clock leaves 0: no ceiling, not zero.
+            bandwidth: raw
+                .hardware
+                .gpu
+                .and_then(|g| g.peak_bandwidth_bytes_per_s)
+                .filter(|b| b.is_finite() && *b > 0.0),
         },
         benchmarks: raw.benchmarks,
     })

@@ -52,8 +52,13 @@ pub struct Point {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ChangeReport {
-    /// First commit of the new level.
+    /// First commit with a point at the new level.
     pub commit: String,
+    /// The commit of the last point before it: the change lies in `last_before..commit`.
+    pub last_before: String,
+    /// Commits in that range (1: `commit` itself is the culprit; more: commits without a
+    /// usable point lie between, and `orac bisect` can tell which).
+    pub commits_in_range: usize,
     pub date: String,
     pub subject: String,
     /// Index into the series' points.
@@ -310,7 +315,8 @@ fn pool(
     for (&pos, runs) in by_position {
         let mut at_commit: BTreeMap<&str, (Vec<f64>, f64, f64, &BenchDigest)> = BTreeMap::new();
         for b in runs.iter().flat_map(|r| &r.benchmarks) {
-            if !filter.matches(&b.id) {
+            // Skipped is "this machine cannot hold it", not a failure: no point, no blame.
+            if !filter.matches(&b.id) || b.status == crate::store::Status::Skipped {
                 continue;
             }
             let entry =
@@ -377,8 +383,11 @@ fn analyse(mut s: Series, line: &BranchLine, opts: &HistoryOptions) -> Series {
         .iter()
         .map(|cp| {
             let p = &s.points[cp.index];
+            let before = &s.points[cp.index - 1];
             ChangeReport {
                 commit: p.commit.clone(),
+                last_before: before.commit.clone(),
+                commits_in_range: p.position - before.position,
                 date: p.date.clone(),
                 subject: line.commits[p.position].subject.clone(),
                 point: cp.index,

@@ -1,6 +1,7 @@
 //! Formats other tools ingest: Bencher Metric Format, github-action-benchmark's custom JSON,
-//! and CSV. Only verified, timed results are exported to the benchmark trackers (a failed
-//! benchmark has no time); CSV keeps every row with its status.
+//! and CSV. Only verified, timed, unthrottled results are exported to the benchmark trackers
+//! (a failed benchmark has no time; a throttled one would make them alert on the machine,
+//! not the code); CSV keeps every row with its status and throttled flag.
 
 use serde_json::{Map, Value, json};
 
@@ -12,7 +13,7 @@ use crate::store::{RunRecord, Status};
 pub fn bencher_json(run: &RunRecord) -> String {
     let mut out = Map::new();
     for b in &run.benchmarks {
-        let (Status::Ok, Some(s)) = (b.status, &b.summary) else {
+        let (Status::Ok, Some(s), false) = (b.status, &b.summary, b.throttled) else {
             continue;
         };
         let mut measures = Map::new();
@@ -50,15 +51,10 @@ pub fn github_action_benchmark_json(run: &RunRecord, tool: GabTool) -> String {
     let commit = run.git.short();
     let mut rows = Vec::new();
     for b in &run.benchmarks {
-        let (Status::Ok, Some(s)) = (b.status, &b.summary) else {
+        let (Status::Ok, Some(s), false) = (b.status, &b.summary, b.throttled) else {
             continue;
         };
-        let extra = format!(
-            "{} samples, commit {commit}, {}{}",
-            s.n,
-            run.hardware.key,
-            if b.throttled { ", throttled" } else { "" }
-        );
+        let extra = format!("{} samples, commit {commit}, {}", s.n, run.hardware.key);
         let (unit, value, lo, hi) = match tool {
             GabTool::SmallerIsBetter => ("ns", s.median * 1e9, s.ci_low * 1e9, s.ci_high * 1e9),
             GabTool::BiggerIsBetter if b.flops > 0 => {

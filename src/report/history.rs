@@ -79,13 +79,23 @@ pub fn history_text(h: &History) -> String {
         .iter()
         .flat_map(|s| {
             let steps = s.change_points.iter().map(move |c| {
+                let place = if c.commits_in_range > 1 {
+                    format!(
+                        "between {}..{} ({} commits without a point between; `orac bisect --good {} --bad {} --bench {}` finds which)",
+                        short(&c.last_before),
+                        short(&c.commit),
+                        c.commits_in_range,
+                        short(&c.last_before),
+                        short(&c.commit),
+                        s.id
+                    )
+                } else {
+                    format!("at {} ({}, “{}”)", short(&c.commit), c.date, c.subject)
+                };
                 format!(
-                    "  {} {} at {} ({}, “{}”): {} → {} ({}, p = {:.1e})",
+                    "  {} {} {place}: {} → {} ({}, p = {:.1e})",
                     s.id,
                     word(c.direction),
-                    short(&c.commit),
-                    c.date,
-                    c.subject,
                     format_seconds(c.before),
                     format_seconds(c.after),
                     signed_percent(c.change),

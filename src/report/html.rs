@@ -63,8 +63,8 @@ fn class(d: Direction) -> &'static str {
     }
 }
 
-/// File-name-safe slug of a key or an id, unique for distinct inputs (an index is appended
-/// by the caller where ids could collide after slugging).
+/// File-name-safe slug of a key or an id. Distinct inputs can share a slug (`a.b`, `a_b`):
+/// callers make them unique (chart files carry an index, key pages a suffix).
 fn file_slug(text: &str) -> String {
     text.chars()
         .map(|c| {
@@ -88,9 +88,18 @@ pub fn report_files(keys: &[KeyReport], generated_at: &str) -> Vec<ReportFile> {
         index.push_str("<p>No stored runs.</p>\n");
     }
     index.push_str("<table><tr><th>hardware</th><th>commits</th><th>runs</th><th>benchmarks</th><th>change points</th><th>creep</th><th>vs baseline</th></tr>\n");
+    // `index` is the index page's name; a clash of two keys' slugs gets a suffix.
+    let mut used: std::collections::HashSet<String> = ["index".to_string()].into();
     for k in keys {
         let h = &k.history;
-        let key_page = format!("{}.html", file_slug(&h.hardware_key));
+        let base = file_slug(&h.hardware_key);
+        let mut slug = base.clone();
+        let mut n = 2;
+        while !used.insert(slug.clone()) {
+            slug = format!("{base}-{n}");
+            n += 1;
+        }
+        let key_page = format!("{slug}.html");
         let slower = h
             .series
             .iter()
@@ -124,7 +133,7 @@ pub fn report_files(keys: &[KeyReport], generated_at: &str) -> Vec<ReportFile> {
             h.series.len(),
             escape(&verdicts)
         );
-        files.extend(key_files(k, &key_page, generated_at));
+        files.extend(key_files(k, &slug, generated_at));
     }
     index.push_str("</table>\n");
     files.push(ReportFile {
@@ -134,9 +143,10 @@ pub fn report_files(keys: &[KeyReport], generated_at: &str) -> Vec<ReportFile> {
     files
 }
 
-fn key_files(k: &KeyReport, key_page: &str, generated_at: &str) -> Vec<ReportFile> {
+fn key_files(k: &KeyReport, slug: &str, generated_at: &str) -> Vec<ReportFile> {
     let h = &k.history;
-    let dir = format!("charts/{}", file_slug(&h.hardware_key));
+    let key_page = format!("{slug}.html");
+    let dir = format!("charts/{slug}");
     let mut files = Vec::new();
     let mut body = format!(
         "<p><a href=\"index.html\">← all hardware</a></p><h1>{}</h1>\
@@ -241,14 +251,29 @@ fn key_files(k: &KeyReport, key_page: &str, generated_at: &str) -> Vec<ReportFil
         if !s.change_points.is_empty() {
             body.push_str("<ul>");
             for c in &s.change_points {
+                let place = if c.commits_in_range > 1 {
+                    format!(
+                        "between <code>{}</code>..<code>{}</code> ({} commits; <code>orac bisect --good {} --bad {} --bench {}</code> finds which)",
+                        escape(short(&c.last_before)),
+                        escape(short(&c.commit)),
+                        c.commits_in_range,
+                        escape(short(&c.last_before)),
+                        escape(short(&c.commit)),
+                        escape(&s.id)
+                    )
+                } else {
+                    format!(
+                        "at <code>{}</code> ({}, {})",
+                        escape(short(&c.commit)),
+                        escape(&c.date),
+                        escape(&c.subject)
+                    )
+                };
                 let _ = write!(
                     body,
-                    "<li><span class={}>{}</span> at <code>{}</code> ({}, {}): {} → {}, p = {:.1e}</li>",
+                    "<li><span class={}>{}</span> {place}: {} → {}, p = {:.1e}</li>",
                     class(c.direction),
                     percent(c.change),
-                    escape(short(&c.commit)),
-                    escape(&c.date),
-                    escape(&c.subject),
                     format_seconds(c.before),
                     format_seconds(c.after),
                     c.p_value
@@ -274,8 +299,54 @@ fn key_files(k: &KeyReport, key_page: &str, generated_at: &str) -> Vec<ReportFil
         body.push_str("</ul></section>\n");
     }
     files.push(ReportFile {
-        path: key_page.to_string(),
+        path: key_page,
         contents: page(&h.hardware_key, &body),
     });
     files
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::{Ceilings, History};
+
+    fn key(name: &str) -> KeyReport {
+        KeyReport {
+            history: History {
+                hardware_key: name.into(),
+                branch: "HEAD".into(),
+                commits: Vec::new(),
+                runs: 0,
+                series: Vec::new(),
+                set_aside: Vec::new(),
+                unreadable: Vec::new(),
+                ceilings: Ceilings::default(),
+            },
+            verdicts: None,
+            verdicts_note: None,
+            roofline: Vec::new(),
+            bandwidth: None,
+        }
+    }
+
+    #[test]
+    fn keys_that_slug_alike_or_to_index_get_their_own_pages() {
+        let files = report_files(&[key("a.b"), key("a_b"), key("index")], "now");
+        let mut pages: Vec<&str> = files
+            .iter()
+            .map(|f| f.path.as_str())
+            .filter(|p| p.ends_with(".html"))
+            .collect();
+        pages.sort();
+        assert_eq!(
+            pages,
+            ["a_b-2.html", "a_b.html", "index-2.html", "index.html"]
+        );
+        let index = &files
+            .iter()
+            .find(|f| f.path == "index.html")
+            .unwrap()
+            .contents;
+        assert!(index.contains("href=\"a_b-2.html\"") && index.contains("href=\"index-2.html\""));
+    }
 }

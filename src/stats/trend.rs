@@ -52,6 +52,7 @@ pub fn creeps(series: &[f64], steps: &[ChangePoint], cfg: &CreepConfig) -> Vec<C
             let explained_by_a_step = steps.iter().any(|cp| {
                 cp.index > start
                     && cp.index < end
+                    && cp.relative_change().signum() == c.drift.signum()
                     && cp.relative_change().abs() >= STEP_SHARE * c.drift.abs()
             });
             if !explained_by_a_step {
