@@ -311,6 +311,37 @@ pub fn run_ab(
     seed: u64,
     on_progress: &mut dyn FnMut(usize, usize, &str, &str),
 ) -> Vec<(String, crate::suite::Family, PairedOutcome)> {
+    run_ab_with_phases(
+        base,
+        head,
+        cases,
+        settings,
+        seed,
+        on_progress,
+        &mut |_, _| {},
+    )
+}
+
+/// Which kernels of an A/B case are running: if the process dies, this says whom to blame.
+pub mod ab_phase {
+    /// Verifying the base kernel alone.
+    pub const BASE: &str = "base";
+    /// Verifying the head kernel alone.
+    pub const HEAD: &str = "head";
+    /// Measuring both, interleaved.
+    pub const BOTH: &str = "both";
+}
+
+/// [`run_ab`], announcing each case's phase (`ab_phase`) to `on_phase(id, phase)` first.
+pub fn run_ab_with_phases(
+    base: &mut dyn Backend,
+    head: &mut dyn Backend,
+    cases: &[AbCase],
+    settings: &Settings,
+    seed: u64,
+    on_progress: &mut dyn FnMut(usize, usize, &str, &str),
+    on_phase: &mut dyn FnMut(&str, &str),
+) -> Vec<(String, crate::suite::Family, PairedOutcome)> {
     let total = cases.len();
     let mut out = Vec::with_capacity(total);
     for (index, case) in cases.iter().enumerate() {
@@ -320,15 +351,21 @@ pub fn run_ab(
             (_, false) => PairedOutcome::Missing,
             (true, true) => {
                 let inputs = generate_inputs(bench, seed);
-                let verified = match (checked(base, bench, &inputs), checked(head, bench, &inputs))
-                {
+                on_phase(&bench.id, ab_phase::BASE);
+                let base_ok = checked(base, bench, &inputs).map(drop);
+                on_phase(&bench.id, ab_phase::HEAD);
+                let head_ok = checked(head, bench, &inputs).map(drop);
+                let verified = match (base_ok, head_ok) {
                     (_, Err(why)) => Err(PairedOutcome::HeadFailed(why)),
-                    (Err(why), Ok(_)) => Err(PairedOutcome::BaseFailed(why)),
-                    (Ok(_), Ok(_)) => Ok(()),
+                    (Err(why), Ok(())) => Err(PairedOutcome::BaseFailed(why)),
+                    (Ok(()), Ok(())) => Ok(()),
                 };
                 match verified {
                     Err(failed) => failed,
-                    Ok(()) => measure_blocks(base, head, bench, &inputs, settings),
+                    Ok(()) => {
+                        on_phase(&bench.id, ab_phase::BOTH);
+                        measure_blocks(base, head, bench, &inputs, settings)
+                    }
                 }
             }
         };

@@ -193,3 +193,51 @@ fn a_crashing_head_kernel_fails_its_benchmark_not_the_gate() {
     );
     assert_ne!(blocked["verdict"], "failed");
 }
+
+/// The reverse: the base crashes and the pull request fixes it. The dead worker was running
+/// the base kernel, so the PR is not blamed and the gate passes.
+#[test]
+fn a_crashing_base_kernel_does_not_fail_the_fix() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_kernels(tmp.path());
+    let path = tmp.path().join("kernels/cpu/gemm_naive.c");
+    let source = std::fs::read_to_string(&path).unwrap();
+    let crashing = source.replacen(
+        "    for (long i = 0; i < M; i++) {",
+        "    *(volatile int *)0 = 0;\n    for (long i = 0; i < M; i++) {",
+        1,
+    );
+    std::fs::write(&path, &crashing).unwrap();
+    git(tmp.path(), &["init", "-q"]);
+    git(tmp.path(), &["add", "."]);
+    git(tmp.path(), &["commit", "-q", "-m", "naive gemm crashes"]);
+    git(tmp.path(), &["tag", "base"]);
+    std::fs::write(&path, &source).unwrap();
+    git(tmp.path(), &["commit", "-q", "-am", "fix the crash"]);
+
+    let json = tmp.path().join("ab.json");
+    let out = orac(
+        tmp.path(),
+        &[
+            "ab",
+            "--base",
+            "base",
+            "--head",
+            "HEAD",
+            "--filter",
+            "^gemm/naive/f32/m128n128k128$",
+            "--max-time",
+            "0.05",
+            "--json-out",
+            json.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let naive = &v["entries"][0];
+    assert_ne!(naive["verdict"], "failed", "{naive}");
+    assert!(
+        naive["note"].as_str().unwrap_or("").contains("base kernel"),
+        "{naive}"
+    );
+}

@@ -19,7 +19,7 @@ use crate::regress::{
     parse_fail_on, resolve_side,
 };
 use crate::report::{compare_markdown, compare_table};
-use crate::runner::{AbCase, Event, outcome_status, run_ab};
+use crate::runner::{AbCase, Event, ab_phase, outcome_status, run_ab};
 use crate::suite::{Benchmark, Family, Filter, build_suite};
 
 /// Defaults, then the config file, then flags.
@@ -173,10 +173,22 @@ fn ab_isolated(
         }),
     };
     let benches: Vec<Benchmark> = cases.iter().map(|c| c.bench.clone()).collect();
-    let failed = |bench: &Benchmark, why: String| PairResult {
+    // Blame follows the side whose kernel was running; while both run interleaved the
+    // gate fails (a crash needs a look) and says it could be either.
+    let failed = |bench: &Benchmark, why: String, phase: Option<&str>| PairResult {
         id: bench.id.clone(),
         family: bench.family(),
-        outcome: PairedOutcome::HeadFailed(format!("the A/B worker died measuring it: {why}")),
+        outcome: match phase {
+            Some(ab_phase::BASE) => {
+                PairedOutcome::BaseFailed(format!("the base kernel killed the A/B worker: {why}"))
+            }
+            Some(ab_phase::HEAD) => {
+                PairedOutcome::HeadFailed(format!("the head kernel killed the A/B worker: {why}"))
+            }
+            _ => PairedOutcome::HeadFailed(format!(
+                "the A/B worker died while base and head ran interleaved (either kernel): {why}"
+            )),
+        },
     };
     let mut results: Vec<PairResult> = Vec::new();
     let mut on_event = |event: Event<PairResult>| {

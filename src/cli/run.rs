@@ -268,7 +268,7 @@ fn execute(
                 ids: Vec::new(),
                 ab: None,
             };
-            let failed = |bench: &Benchmark, reason: String| {
+            let failed = |bench: &Benchmark, reason: String, _phase: Option<&str>| {
                 let mut r = runner::unmeasured(bench, hash_of(bench));
                 r.error = Some(reason);
                 r

@@ -69,6 +69,16 @@ pub const RESTART_EXIT: i32 = 75;
 #[serde(tag = "event", rename_all = "snake_case")]
 #[serde(bound = "R: Outcome")]
 pub enum Message<R> {
-    Started { id: String },
-    Finished { result: Box<R> },
+    Started {
+        id: String,
+    },
+    /// Where inside a benchmark the worker is (A/B: which side's kernel runs), so a death
+    /// is blamed on the right side.
+    Phase {
+        id: String,
+        phase: String,
+    },
+    Finished {
+        result: Box<R>,
+    },
 }

@@ -127,8 +127,8 @@ fn batches(benches: &[Benchmark], isolation: Isolation) -> Vec<Vec<String>> {
     out
 }
 
-/// Runs `benches` in workers of the current executable. `failed(bench, reason)` builds the
-/// outcome of a benchmark whose worker died; `on_event` sees every start and finish (with
+/// Runs `benches` in workers of the current executable. `failed(bench, reason, phase)` builds
+/// the outcome of a benchmark whose worker died (`phase`: the last one it announced); `on_event` sees every start and finish (with
 /// indices offset by `done`, out of `total`). `R` is what a worker reports per benchmark:
 /// a result for `orac run`, a pair's outcome for `orac ab`. Returns false when interrupted
 /// by Ctrl-C.
@@ -139,7 +139,7 @@ pub fn run_isolated<R: Outcome>(
     benches: &[Benchmark],
     isolation: Isolation,
     timeout: Duration,
-    failed: &dyn Fn(&Benchmark, String) -> R,
+    failed: &dyn Fn(&Benchmark, String, Option<&str>) -> R,
     on_event: &mut dyn FnMut(Event<R>),
     (done, total): (usize, usize),
 ) -> Result<bool> {
@@ -152,6 +152,7 @@ pub fn run_isolated<R: Outcome>(
             worker_job.ids = queue.iter().cloned().collect();
             let (mut child, rx) = spawn(exe, &worker_job)?;
             let mut current: Option<(String, Instant)> = None;
+            let mut phase: Option<String> = None;
             let mut progressed = false;
             // Guards the stretches with no benchmark running too: start-up (driver and
             // context creation) and the gap between two benchmarks.
@@ -208,6 +209,12 @@ pub fn run_isolated<R: Outcome>(
                                 bench: by_id(&id),
                             });
                             current = Some((id, Instant::now()));
+                            phase = None;
+                        }
+                        Ok(Message::Phase { id, phase: p }) => {
+                            if current.as_ref().is_some_and(|c| c.0 == id) {
+                                phase = Some(p);
+                            }
                         }
                         Ok(Message::Finished { result }) => {
                             queue.retain(|id| id != result.id());
@@ -246,7 +253,7 @@ pub fn run_isolated<R: Outcome>(
             };
             for id in victims {
                 queue.retain(|q| q != &id);
-                let result = failed(by_id(&id), why.clone());
+                let result = failed(by_id(&id), why.clone(), phase.as_deref());
                 on_event(Event::Finished {
                     index: finished,
                     total,

@@ -9,7 +9,7 @@ use crate::backend::Backend;
 use crate::backend::cpu::CpuBackend;
 use crate::error::{Error, Result};
 use crate::kernels::KernelTree;
-use crate::runner::{AbCase, run_ab, run_one};
+use crate::runner::{AbCase, run_ab_with_phases, run_one};
 use crate::suite::{Filter, build_suite};
 
 /// Keeps the protocol channel clean and the worker tied to its supervisor: the protocol
@@ -107,13 +107,20 @@ fn ab_job(job: &Job, ab: &AbJob, send: &mut dyn FnMut(String) -> Result<()>) -> 
             in_base: in_base.is_some(),
             in_head: in_head.is_some(),
         };
-        let (id, family, outcome) = run_ab(
+        let (id, family, outcome) = run_ab_with_phases(
             &mut base,
             &mut head,
             &[case],
             &job.settings,
             job.seed,
             &mut |_, _, _, _| {},
+            &mut |id, phase| {
+                // Best effort: a lost phase only makes the blame less precise.
+                let _ = send(message::<PairResult>(&Message::Phase {
+                    id: id.to_string(),
+                    phase: phase.to_string(),
+                }));
+            },
         )
         .pop()
         .expect("one case in, one outcome out");
