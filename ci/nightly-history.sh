@@ -2,13 +2,16 @@
 # ci/nightly-history.sh RESULTS ORAC REPO OUT
 # Run from a full-history checkout of the branch (history follows its first-parent commits).
 # For every hardware key under RESULTS: `orac history`; when a benchmark got slower among its
-# newest commits (a change point or creep, `--fail-within $ORAC_FAIL_WITHIN`, default 3: a
-# step is confirmed by three nights), open or update one issue "orac nightly: change points
-# on KEY". Then `orac report` of everything into OUT/report. Exits 1 when an issue was raised.
+# newest commits (a change point or creep, `--fail-within $ORAC_FAIL_WITHIN`, default 10: a
+# step needs at least three nights to be confirmed, a small one more), open one issue
+# "orac nightly: change points on KEY", or comment on it with the slowdowns it does not yet
+# mention (by benchmark and commit), so each is raised once however many nights it stays in
+# the window. Then `orac report` of everything into OUT/report. Exits 1 when something new
+# was raised.
 set -u
 results=${1:?usage: nightly-history.sh RESULTS ORAC REPO OUT}
 orac=${2:?usage} repo=${3:?usage} out=${4:?usage}
-within=${ORAC_FAIL_WITHIN:-3}
+within=${ORAC_FAIL_WITHIN:-10}
 mkdir -p "$out"
 status=0
 for dir in "$results"/*/; do
@@ -22,18 +25,42 @@ for dir in "$results"/*/; do
     1) ;;
     *) echo "$key: orac history exited $rc" >&2; status=$rc; continue ;;
   esac
+  title="orac nightly: change points on $key"
+  number=$(gh issue list --repo "$repo" --state open --search "\"$title\" in:title" --json number --jq '.[0].number // empty')
+  known=""
+  if [ -n "$number" ]; then
+    known=$(gh issue view "$number" --repo "$repo" --comments 2>/dev/null || true)
+  fi
+  # A slowdown is known when the issue already names its benchmark and commit (or range).
+  fresh=$(grep -E '^  [^ ]+ (slower (at|between) |creeping slower: )' "$out/history-$key.txt" |
+    while IFS= read -r line; do
+      id=$(echo "$line" | awk '{print $1}')
+      where=$(echo "$line" | awk '{ if ($2 == "slower") print $4; else for (i = 1; i <= NF; i++) if ($i ~ /\.\./) { print $i; exit } }')
+      if ! printf '%s' "$known" | grep -F -- "$id" | grep -qF -- "$where"; then
+        echo "$line"
+      fi
+    done)
+  if [ -z "$fresh" ]; then
+    echo "$key: slowdowns in the newest $within commits are already in issue #$number"
+    continue
+  fi
   body="$out/history-$key.md"
   {
     echo "### orac nightly: a benchmark got slower on \`$key\`"
     echo
-    echo "Change points and creep along the branch (time: + is slower):"
+    echo "New since the last report (time: + is slower):"
+    echo
+    echo '```'
+    echo "$fresh"
+    echo '```'
+    echo
+    echo "<details><summary>Full history</summary>"
     echo
     echo '```'
     cat "$out/history-$key.txt"
     echo '```'
+    echo "</details>"
   } >"$body"
-  title="orac nightly: change points on $key"
-  number=$(gh issue list --repo "$repo" --state open --search "\"$title\" in:title" --json number --jq '.[0].number // empty')
   if [ -n "$number" ]; then
     gh issue comment "$number" --repo "$repo" --body-file "$body"
   else

@@ -96,9 +96,10 @@ fn the_pull_request_rehearsal_flags_the_slower_kernel() {
 }
 
 /// A results store whose GEMM got 6% slower three commits ago: the nightly history step
-/// raises one issue with the history in it and writes the HTML report.
+/// raises one issue with the history in it and writes the HTML report; the next night, with
+/// the issue open and naming that change, it stays quiet.
 #[test]
-fn the_nightly_history_step_raises_an_issue_for_a_recent_step() {
+fn the_nightly_history_step_raises_a_slowdown_once() {
     use orac::history::synthetic::{self, Track};
     let tmp = tempfile::tempdir().unwrap();
     let ids = synthetic::commit_chain(tmp.path(), 30).unwrap();
@@ -120,22 +121,37 @@ fn the_nightly_history_step_raises_an_issue_for_a_recent_step() {
         let run = synthetic::run("cpu-synthetic-x2", id, i, 0, &tracks, 20);
         orac::store::save_run(&tmp.path().join("results"), &run).unwrap();
     }
-    stub_gh(tmp.path(), "");
-    let log = tmp.path().join("gh.log");
-    let out = Command::new(repo().join("ci/nightly-history.sh"))
-        .args(["results", env!("CARGO_BIN_EXE_orac"), "octo/orac", "out"])
-        .current_dir(tmp.path())
-        .env("GH_LOG", &log)
-        .env(
-            "PATH",
-            format!(
-                "{}:{}",
-                tmp.path().display(),
-                std::env::var("PATH").unwrap()
-            ),
-        )
-        .output()
+    // A gh that knows issue $ISSUE (if set) whose text is the file $KNOWN.
+    let stub = "#!/usr/bin/env bash\necho \"gh $*\" >> \"$GH_LOG\"\ncase \"$1 $2\" in\n  \"issue list\") [ -n \"$ISSUE\" ] && echo \"$ISSUE\" ;;\n  \"issue view\") cat \"$KNOWN\" 2>/dev/null ;;\nesac\nexit 0\n";
+    std::fs::write(tmp.path().join("gh"), stub).unwrap();
+    Command::new("chmod")
+        .arg("+x")
+        .arg(tmp.path().join("gh"))
+        .status()
         .unwrap();
+    let night = |issue: &str, known: &Path| {
+        let log = tmp.path().join("gh.log");
+        let _ = std::fs::remove_file(&log);
+        let out = Command::new(repo().join("ci/nightly-history.sh"))
+            .args(["results", env!("CARGO_BIN_EXE_orac"), "octo/orac", "out"])
+            .current_dir(tmp.path())
+            .env("GH_LOG", &log)
+            .env("ISSUE", issue)
+            .env("KNOWN", known)
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    tmp.path().display(),
+                    std::env::var("PATH").unwrap()
+                ),
+            )
+            .output()
+            .unwrap();
+        (out, std::fs::read_to_string(&log).unwrap_or_default())
+    };
+
+    let (out, calls) = night("", Path::new("/nonexistent"));
     assert_eq!(
         out.status.code(),
         Some(1),
@@ -143,12 +159,12 @@ fn the_nightly_history_step_raises_an_issue_for_a_recent_step() {
         stdout(&out),
         stderr(&out)
     );
-    let calls = std::fs::read_to_string(&log).unwrap();
     assert!(
         calls.contains("gh issue create --repo octo/orac --title orac nightly: change points on cpu-synthetic-x2"),
         "{calls}"
     );
-    let body = std::fs::read_to_string(tmp.path().join("out/history-cpu-synthetic-x2.md")).unwrap();
+    let body_path = tmp.path().join("out/history-cpu-synthetic-x2.md");
+    let body = std::fs::read_to_string(&body_path).unwrap();
     assert!(
         body.contains("gemm/t/f32/x slower at") && body.contains(&ids[27][..7]),
         "{body}"
@@ -159,6 +175,32 @@ fn the_nightly_history_step_raises_an_issue_for_a_recent_step() {
     )
     .unwrap();
     assert_eq!(json["series"].as_array().unwrap().len(), 2);
+
+    // Next night: issue #7 is open and already names the change: nothing new to say.
+    let known = tmp.path().join("issue7.txt");
+    std::fs::copy(&body_path, &known).unwrap();
+    let (out, calls) = night("7", &known);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        !calls.contains("issue comment") && !calls.contains("issue create"),
+        "{calls}"
+    );
+    assert!(stdout(&out).contains("already in issue #7"));
+
+    // Had the issue been about something else, the change would be added to it.
+    std::fs::write(&known, "gemm/other/f32/x slower at 1234567").unwrap();
+    let (out, calls) = night("7", &known);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        calls.contains("gh issue comment 7 --repo octo/orac"),
+        "{calls}"
+    );
 }
 
 /// The peer script reads orac's own ids, so its shapes cannot drift from the suite's; its
