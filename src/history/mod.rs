@@ -137,7 +137,8 @@ impl Series {
 /// A run that is not part of the series, and why.
 #[derive(Debug, Clone, Serialize)]
 pub struct SetAside {
-    pub path: PathBuf,
+    /// The file, for people (lossy where the path is not UTF-8, so JSON output never fails).
+    pub path: String,
     pub commit: Option<String>,
     pub reason: String,
 }
@@ -229,7 +230,7 @@ pub fn build(opts: &HistoryOptions, filter: &Filter) -> Result<History> {
             }
         };
         let aside = |reason: &str| SetAside {
-            path: run.path.clone(),
+            path: run.path.display().to_string(),
             commit: run.git.commit.clone(),
             reason: reason.to_string(),
         };

@@ -129,7 +129,7 @@ pub fn history_text(h: &History) -> String {
     if !h.set_aside.is_empty() {
         out.push_str(&format!("{} runs set aside:\n", h.set_aside.len()));
         for a in &h.set_aside {
-            out.push_str(&format!("  {}: {}\n", a.path.display(), a.reason));
+            out.push_str(&format!("  {}: {}\n", a.path, a.reason));
         }
     }
     if !h.unreadable.is_empty() {

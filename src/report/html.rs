@@ -289,7 +289,7 @@ fn key_files(k: &KeyReport, slug: &str, generated_at: &str) -> Vec<ReportFile> {
             let _ = write!(
                 body,
                 "<li><code>{}</code>: {}</li>",
-                escape(&a.path.display().to_string()),
+                escape(&a.path),
                 escape(&a.reason)
             );
         }
