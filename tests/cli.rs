@@ -435,3 +435,41 @@ fn device_outside_the_visible_gpus_is_a_usage_error() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+#[test]
+fn merging_shards_from_different_devices_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shards = tmp.path().join("shards");
+    for (k, device) in [(1, "0"), (2, "1")] {
+        let out = orac_with_env(
+            &repo(),
+            &[
+                "run",
+                "--filter",
+                "^gemm/blocked/f32/m(128|200)",
+                "--shard",
+                &format!("{k}/2"),
+                "--max-time",
+                "0.02",
+                "--results-dir",
+                shards.to_str().unwrap(),
+            ],
+            &[("CUDA_VISIBLE_DEVICES", device)],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let files = run_files(&shards);
+    let merged = tmp.path().join("merged");
+    let mut args = vec!["merge", "--results-dir", merged.to_str().unwrap()];
+    args.extend(files.iter().map(|f| f.to_str().unwrap()));
+    let out = orac(&repo(), &args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let run = load_run(&run_files(&merged)[0]).unwrap();
+    assert!(
+        run.warnings
+            .iter()
+            .any(|w| w.contains("different devices (CUDA_VISIBLE_DEVICES 0, 1)")),
+        "{:?}",
+        run.warnings
+    );
+}

@@ -123,3 +123,30 @@ fn one_run_formats_refuse_several_and_missing_input_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("bad.json"));
 }
+
+#[test]
+fn one_run_formats_ask_which_machine_when_there_are_several() {
+    let (tmp, _) = two_runs();
+    let flat = |_: usize| 1e-3;
+    let tracks = [Track {
+        id: "gemm/t/f32/x".into(),
+        family: Family::Gemm,
+        level: &flat,
+    }];
+    save_run(
+        &tmp.path().join("results"),
+        &synthetic::run("other", &"c".repeat(40), 5, 0, &tracks, 15),
+    )
+    .unwrap();
+    let out = orac(tmp.path(), &["export", "--format", "bmf"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("pass --hardware"), "{}", stderr(&out));
+    let bmf: serde_json::Value =
+        serde_json::from_str(&export(tmp.path(), &["--format", "bmf", "--hardware", "k"])).unwrap();
+    assert!(bmf.get("gemm/t/f32/x").is_some());
+    // CSV takes every run of every machine unless told otherwise.
+    let csv = export(tmp.path(), &["--format", "csv"]);
+    assert_eq!(csv.trim_end().lines().count(), 1 + 2 + 2 + 1);
+    let csv = export(tmp.path(), &["--format", "csv", "--hardware", "other"]);
+    assert_eq!(csv.trim_end().lines().count(), 2);
+}

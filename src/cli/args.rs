@@ -368,6 +368,10 @@ pub struct ExportArgs {
     pub runs: Vec<PathBuf>,
     #[arg(long, value_name = "DIR", default_value = "results")]
     pub results: PathBuf,
+    /// Without RUN paths: only this hardware key's runs (needed for the one-run formats
+    /// when --results holds several keys).
+    #[arg(long, value_name = "KEY")]
+    pub hardware: Option<String>,
     /// Write here instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     pub out: Option<PathBuf>,

@@ -11,7 +11,24 @@ use crate::store::{self, RunRecord};
 /// The run files named (files as they are, directories searched), oldest first.
 fn run_paths(args: &ExportArgs) -> Result<Vec<PathBuf>> {
     if args.runs.is_empty() {
-        return store::find_runs(&args.results);
+        let all = store::find_runs(&args.results)?;
+        let key_of = |p: &PathBuf| {
+            p.parent()
+                .and_then(Path::file_name)
+                .map(|n| n.to_string_lossy().into_owned())
+        };
+        if let Some(key) = &args.hardware {
+            let key = crate::history::choose_hardware(&args.results, Some(key))?;
+            return Ok(all
+                .into_iter()
+                .filter(|p| key_of(p).as_ref() == Some(&key))
+                .collect());
+        }
+        if args.format != ExportFormat::Csv {
+            // The newest run of which machine? Say so rather than pick one.
+            crate::history::choose_hardware(&args.results, None)?;
+        }
+        return Ok(all);
     }
     let mut paths = Vec::new();
     for p in &args.runs {

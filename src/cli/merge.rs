@@ -73,6 +73,20 @@ pub fn merge(args: MergeArgs) -> Result<()> {
         merged.started_at = merged.started_at.clone().min(r.started_at.clone());
         merged.finished_at = merged.finished_at.clone().max(r.finished_at.clone());
     }
+    // Shards of one node's GPUs (`--device`): the record keeps the first shard's GPU, so
+    // say which devices ran the rest.
+    let mut devices: Vec<String> = runs
+        .iter()
+        .filter_map(|(_, r)| r.environment.get("CUDA_VISIBLE_DEVICES").cloned())
+        .collect();
+    devices.sort();
+    devices.dedup();
+    if devices.len() > 1 {
+        warnings.push(format!(
+            "shards ran on different devices (CUDA_VISIBLE_DEVICES {}); hardware and environment are the first shard's",
+            devices.join(", ")
+        ));
+    }
     merged.warnings.extend(warnings.iter().cloned());
     merged.warnings.push(format!(
         "merged from {} shard files: {}",
