@@ -139,3 +139,55 @@ fn refuses_what_cannot_be_bisected() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("no benchmark 'gemm/none'"));
 }
+
+/// A probed commit whose kernel crashes kills only its worker: it is skipped, and the answer
+/// is the range it hides.
+#[test]
+fn a_probe_that_crashes_is_skipped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    copy_kernels(dir);
+    git(dir, &["init", "-q"]);
+    let kernel = dir.join("kernels/cpu/gemm_naive.c");
+    let original = std::fs::read_to_string(&kernel).unwrap();
+    let edit = |with: &str| original.replacen("    for (long i = 0; i < M; i++) {", with, 1);
+    let crashing = edit("    *(volatile int *)0 = 0;\n    for (long i = 0; i < M; i++) {");
+    let slower =
+        edit("    for (long r = 0; r < M + M / 5; r++) {\n        long i = r < M ? r : r - M;");
+    let mut ids = Vec::new();
+    for (i, source) in [&original, &crashing, &slower].into_iter().enumerate() {
+        std::fs::write(&kernel, source).unwrap();
+        git(dir, &["add", "."]);
+        git(dir, &["commit", "-q", "-m", &format!("c{i}")]);
+        git(dir, &["tag", &format!("c{i}")]);
+        ids.push(git(dir, &["rev-parse", "HEAD"]));
+    }
+    let out = orac(
+        dir,
+        &[
+            "bisect",
+            "--good",
+            "c0",
+            "--bad",
+            "c2",
+            "--bench",
+            BENCH,
+            "--max-time",
+            "0.1",
+        ],
+    );
+    let text = stdout(&out);
+    assert!(out.status.success(), "{}\n{text}", stderr(&out));
+    let crashed = text
+        .lines()
+        .find(|l| l.contains(&ids[1][..7]))
+        .expect("c1 was probed");
+    assert!(
+        crashed.contains("skipped") && crashed.contains("SIGSEGV"),
+        "{crashed}"
+    );
+    assert!(
+        text.contains("the first bad commit is one of these"),
+        "{text}"
+    );
+}

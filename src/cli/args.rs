@@ -404,4 +404,11 @@ pub struct BisectArgs {
     /// Smallest slowdown that makes a commit bad, as a fraction (0.03 = 3%).
     #[arg(long, value_name = "FRACTION")]
     pub min_threshold: Option<f64>,
+    /// Probes in worker processes (a probe whose kernel crashes or hangs is skipped), or
+    /// `none` for all in this process.
+    #[arg(long, value_enum, default_value_t = Isolation::Family)]
+    pub isolation: Isolation,
+    /// Kill a probe's A/B (the commit is skipped) after SECS.
+    #[arg(long, value_name = "SECS", default_value_t = 600.0)]
+    pub timeout: f64,
 }

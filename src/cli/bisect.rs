@@ -8,11 +8,12 @@ use tabled::settings::Style;
 use tabled::{Table, Tabled};
 
 use super::args::BisectArgs;
-use super::compare::side_info;
+use super::compare::{AbWorkers, ab_isolated, side_info};
 use crate::backend::Backend;
 use crate::backend::cpu::CpuBackend;
 use crate::error::{Error, Result};
 use crate::history::bisect::{BisectResult, ProbeVerdict, bisect as search};
+use crate::isolate::Isolation;
 use crate::kernels::{KernelTree, resolve_revision};
 use crate::measure::Settings;
 use crate::regress::{CompareConfig, Entry, Verdict, compare_paired};
@@ -63,6 +64,9 @@ struct ProbeRow {
 }
 
 struct Prober<'a> {
+    /// Probes in worker processes (a crashing probe commit is skipped, not fatal); `None`
+    /// runs them in this process.
+    workers: Option<AbWorkers>,
     repo: PathBuf,
     good: CpuBackend,
     good_commit: String,
@@ -139,6 +143,17 @@ impl Prober<'_> {
             in_base: true,
             in_head: true,
         };
+        if let Some(plan) = &self.workers {
+            drop(head);
+            let outcomes = ab_isolated(
+                plan,
+                &self.repo,
+                (&self.good_commit, commit),
+                &[case],
+                self.settings,
+            )?;
+            return self.entry(commit, outcomes);
+        }
         let outcomes = run_ab(
             &mut self.good,
             &mut head,
@@ -147,7 +162,15 @@ impl Prober<'_> {
             self.seed,
             &mut |_, _, _, _| {},
         );
-        let key = head.hardware().key.clone();
+        self.entry(commit, outcomes)
+    }
+
+    fn entry(
+        &self,
+        commit: &str,
+        outcomes: Vec<(String, crate::suite::Family, crate::regress::PairedOutcome)>,
+    ) -> Result<Entry> {
+        let key = self.good.hardware().key.clone();
         let c = compare_paired(
             side_info("good", &self.good_commit, &key, None),
             side_info("probe", commit, &key, None),
@@ -168,7 +191,7 @@ fn first_line(text: &str) -> String {
     if let Some(err) = lines.find(|l| l.contains("error")) {
         line = format!("{line} {}", err.trim());
     }
-    line.chars().take(90).collect()
+    line.chars().take(120).collect()
 }
 
 pub fn bisect(args: BisectArgs) -> Result<()> {
@@ -219,7 +242,18 @@ pub fn bisect(args: BisectArgs) -> Result<()> {
         &good_commit[..7],
         &bad_commit[..7]
     );
+    let workers = match args.isolation {
+        Isolation::None => None,
+        isolation => Some(AbWorkers {
+            profile: args.profile,
+            seed: args.seed,
+            timeout: super::run::seconds("--timeout", args.timeout)?,
+            isolation,
+            progress: false,
+        }),
+    };
     let mut prober = Prober {
+        workers,
         repo,
         good,
         good_commit: good_commit.clone(),

@@ -149,22 +149,32 @@ pub(super) fn side_info(
 
 /// The A/B cases in supervised worker processes: a kernel that crashes or hangs becomes a
 /// `failed` verdict for its benchmark instead of ending the gate without a report.
-fn ab_isolated(
-    args: &AbArgs,
+/// How isolated A/B cases run: the suite's profile and seed, the per-case timeout, the
+/// worker grouping, and whether each finished case is printed.
+pub(super) struct AbWorkers {
+    pub profile: crate::suite::Profile,
+    pub seed: u64,
+    pub timeout: std::time::Duration,
+    pub isolation: Isolation,
+    pub progress: bool,
+}
+
+pub(super) fn ab_isolated(
+    plan: &AbWorkers,
     repo: &Path,
     (base_commit, head_commit): (&str, &str),
     cases: &[AbCase],
     settings: Settings,
-    isolation: Isolation,
 ) -> Result<Vec<(String, Family, PairedOutcome)>> {
+    let isolation = plan.isolation;
     let exe = std::env::current_exe()
         .map_err(|e| Error::Usage(format!("cannot find the orac executable: {e}")))?;
     let job = Job {
         backend: BackendChoice::Cpu,
         kernels_dir: None,
-        profile: args.profile,
+        profile: plan.profile,
         settings,
-        seed: args.seed,
+        seed: plan.seed,
         ids: Vec::new(),
         ab: Some(AbJob {
             repo: repo.to_path_buf(),
@@ -198,23 +208,24 @@ fn ab_isolated(
             result,
         } = event
         {
-            eprintln!(
-                "[{:>3}/{total}] {} {}",
-                index + 1,
-                result.id,
-                outcome_status(&result.outcome)
-            );
+            if plan.progress {
+                eprintln!(
+                    "[{:>3}/{total}] {} {}",
+                    index + 1,
+                    result.id,
+                    outcome_status(&result.outcome)
+                );
+            }
             results.push(result.clone());
         }
     };
     install_interrupt_handler();
-    let timeout = super::run::seconds("--timeout", args.timeout)?;
     let completed = run_isolated(
         &exe,
         &job,
         &benches,
         isolation,
-        timeout,
+        plan.timeout,
         &failed,
         &mut on_event,
         (0, benches.len()),
@@ -325,14 +336,14 @@ pub fn ab(args: AbArgs) -> Result<()> {
         ),
         isolation => {
             drop((base, head));
-            ab_isolated(
-                &args,
-                &repo,
-                (&base_commit, &head_commit),
-                &cases,
-                settings,
+            let plan = AbWorkers {
+                profile: args.profile,
+                seed: args.seed,
+                timeout: super::run::seconds("--timeout", args.timeout)?,
                 isolation,
-            )?
+                progress: true,
+            };
+            ab_isolated(&plan, &repo, (&base_commit, &head_commit), &cases, settings)?
         }
     };
     let c = compare_paired(
