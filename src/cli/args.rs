@@ -67,7 +67,7 @@ pub enum Command {
     /// Write a static HTML report: history charts, change points, verdicts, roofline.
     Report(ReportArgs),
     /// Find the commit that made a benchmark slower: A/B each probed commit's kernels
-    /// against the good revision's, in one process, by binary search.
+    /// against the good revision's (interleaved, in a worker per probe), by binary search.
     Bisect(BisectArgs),
     /// Internal: run a job for `orac run` in an isolated process.
     #[command(hide = true)]
