@@ -4,19 +4,8 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use common::*;
-
-fn git(repo: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(["-c", "user.name=orac", "-c", "user.email=orac@example.com"])
-        .args(args)
-        .current_dir(repo)
-        .output()
-        .expect("run git");
-    assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
-}
 
 /// A repository whose first commit holds the kernels and whose second makes the naive GEMM
 /// recompute its first 10% of rows (same output, ~10% more work).
@@ -29,15 +18,7 @@ fn repo_with_slower_head() -> tempfile::TempDir {
     git(tmp.path(), &["tag", "base"]);
     let path = tmp.path().join("kernels/cpu/gemm_naive.c");
     let source = std::fs::read_to_string(&path).unwrap();
-    let slower = source.replacen(
-        "    for (long i = 0; i < M; i++) {",
-        "    for (long r = 0; r < M + M / 10; r++) {\n        long i = r < M ? r : r - M;",
-        1,
-    );
-    assert_ne!(
-        source, slower,
-        "the kernel source changed shape: update this test"
-    );
+    let slower = naive_gemm_doing_more_work(&source, 10);
     std::fs::write(&path, slower).unwrap();
     git(
         tmp.path(),
@@ -140,15 +121,7 @@ fn a_crashing_head_kernel_fails_its_benchmark_not_the_gate() {
     git(tmp.path(), &["tag", "base"]);
     let path = tmp.path().join("kernels/cpu/gemm_naive.c");
     let source = std::fs::read_to_string(&path).unwrap();
-    let crashing = source.replacen(
-        "    for (long i = 0; i < M; i++) {",
-        "    *(volatile int *)0 = 0;\n    for (long i = 0; i < M; i++) {",
-        1,
-    );
-    assert_ne!(
-        source, crashing,
-        "the kernel source changed shape: update this test"
-    );
+    let crashing = naive_gemm_crashing(&source);
     std::fs::write(&path, crashing).unwrap();
     git(tmp.path(), &["commit", "-q", "-am", "naive gemm crashes"]);
 
@@ -202,11 +175,7 @@ fn a_crashing_base_kernel_does_not_fail_the_fix() {
     copy_kernels(tmp.path());
     let path = tmp.path().join("kernels/cpu/gemm_naive.c");
     let source = std::fs::read_to_string(&path).unwrap();
-    let crashing = source.replacen(
-        "    for (long i = 0; i < M; i++) {",
-        "    *(volatile int *)0 = 0;\n    for (long i = 0; i < M; i++) {",
-        1,
-    );
+    let crashing = naive_gemm_crashing(&source);
     std::fs::write(&path, &crashing).unwrap();
     git(tmp.path(), &["init", "-q"]);
     git(tmp.path(), &["add", "."]);

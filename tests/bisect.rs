@@ -3,23 +3,9 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
-
 use common::*;
 
 const BENCH: &str = "gemm/naive/f32/m128n128k128";
-
-fn git(repo: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(["-c", "user.name=orac", "-c", "user.email=orac@example.com"])
-        .args(args)
-        .current_dir(repo)
-        .output()
-        .expect("run git");
-    assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
-    stdout(&out).trim().to_string()
-}
 
 /// Commits c0..c9 (tagged): c4 breaks the naive GEMM's source, c5 repairs it, c6 makes it
 /// recompute a fifth of its rows. The others touch only a README.
@@ -30,15 +16,7 @@ fn repo() -> (tempfile::TempDir, Vec<String>) {
     git(dir, &["init", "-q"]);
     let kernel = dir.join("kernels/cpu/gemm_naive.c");
     let original = std::fs::read_to_string(&kernel).unwrap();
-    let slower = original.replacen(
-        "    for (long i = 0; i < M; i++) {",
-        "    for (long r = 0; r < M + M / 5; r++) {\n        long i = r < M ? r : r - M;",
-        1,
-    );
-    assert_ne!(
-        original, slower,
-        "the kernel source changed shape: update this test"
-    );
+    let slower = naive_gemm_doing_more_work(&original, 5);
     let mut ids = Vec::new();
     for i in 0..10 {
         std::fs::write(dir.join("README"), format!("commit {i}\n")).unwrap();
@@ -150,10 +128,8 @@ fn a_probe_that_crashes_is_skipped() {
     git(dir, &["init", "-q"]);
     let kernel = dir.join("kernels/cpu/gemm_naive.c");
     let original = std::fs::read_to_string(&kernel).unwrap();
-    let edit = |with: &str| original.replacen("    for (long i = 0; i < M; i++) {", with, 1);
-    let crashing = edit("    *(volatile int *)0 = 0;\n    for (long i = 0; i < M; i++) {");
-    let slower =
-        edit("    for (long r = 0; r < M + M / 5; r++) {\n        long i = r < M ? r : r - M;");
+    let crashing = naive_gemm_crashing(&original);
+    let slower = naive_gemm_doing_more_work(&original, 5);
     let mut ids = Vec::new();
     for (i, source) in [&original, &crashing, &slower].into_iter().enumerate() {
         std::fs::write(&kernel, source).unwrap();

@@ -164,8 +164,7 @@ fn bad_requests_are_usage_errors() {
     }
     // Outside a git repository: the runs cannot be ordered.
     let elsewhere = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(elsewhere.path().join("results")).unwrap();
-    copy_results(
+    copy_dir(
         &tmp.path().join("results"),
         &elsewhere.path().join("results"),
     );
@@ -176,19 +175,6 @@ fn bad_requests_are_usage_errors() {
         "{}",
         stderr(&out)
     );
-}
-
-fn copy_results(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let path = entry.unwrap().path();
-        let target = to.join(path.file_name().unwrap());
-        if path.is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-            copy_results(&path, &target);
-        } else {
-            std::fs::copy(&path, &target).unwrap();
-        }
-    }
 }
 
 /// No runs for commits 20..25 and a step at 22: the change is reported as the range

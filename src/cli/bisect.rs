@@ -12,6 +12,7 @@ use super::compare::{AbWorkers, ab_isolated, side_info};
 use crate::backend::Backend;
 use crate::backend::cpu::CpuBackend;
 use crate::error::{Error, Result};
+use crate::history::BranchLine;
 use crate::history::bisect::{BisectResult, ProbeVerdict, bisect as search};
 use crate::isolate::Isolation;
 use crate::kernels::{KernelTree, resolve_revision};
@@ -20,34 +21,21 @@ use crate::regress::{CompareConfig, Entry, Verdict, compare_paired};
 use crate::runner::{AbCase, run_ab};
 use crate::suite::{Benchmark, Filter, Profile, build_suite};
 
-/// The first-parent commits after `good` up to and including `bad`, oldest first.
+/// The first-parent commits after `good` up to and including `bad`, oldest first: the
+/// same line `orac history` follows.
 fn commits_between(repo: &Path, good: &str, bad: &str) -> Result<Vec<(String, String)>> {
-    let repo = git2::Repository::open(repo)
-        .map_err(|e| Error::Usage(format!("{}: {}", repo.display(), e.message())))?;
-    let git_err = |e: git2::Error| Error::Usage(format!("walking the history: {}", e.message()));
-    let mut walk = repo.revwalk().map_err(git_err)?;
-    walk.push(git2::Oid::from_str(bad).map_err(git_err)?)
-        .map_err(git_err)?;
-    walk.simplify_first_parent().map_err(git_err)?;
-    let mut line = Vec::new();
-    for oid in walk {
-        let oid = oid.map_err(git_err)?;
-        if oid.to_string() == good {
-            line.reverse();
-            return Ok(line);
-        }
-        let subject = repo
-            .find_commit(oid)
-            .ok()
-            .and_then(|c| c.summary().ok().flatten().map(str::to_string))
-            .unwrap_or_default();
-        line.push((oid.to_string(), subject));
-    }
-    Err(Error::Usage(format!(
-        "--good {} is not on the first-parent history of --bad {}: nothing to bisect",
-        &good[..7],
-        &bad[..7]
-    )))
+    let line = BranchLine::read(repo, bad)?;
+    let start = line.position(good).ok_or_else(|| {
+        Error::Usage(format!(
+            "--good {} is not on the first-parent history of --bad {}: nothing to bisect",
+            &good[..7],
+            &bad[..7]
+        ))
+    })?;
+    Ok(line.commits[start + 1..]
+        .iter()
+        .map(|c| (c.id.clone(), c.subject.clone()))
+        .collect())
 }
 
 #[derive(Tabled)]

@@ -114,27 +114,6 @@ pub fn export(args: ExportArgs) -> Result<()> {
                 .and_then(|_| stdout.write_all(newline));
             Ok(())
         }
-        Some(path) => write_atomically(path, &text),
+        Some(path) => super::write_atomically(path, &text),
     }
-}
-
-/// Temp file then rename: a reader never sees half an export.
-fn write_atomically(path: &Path, text: &str) -> Result<()> {
-    let err = |source| Error::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::Usage(format!("--out {}: not a file name", path.display())))?;
-    let temp = path.with_file_name(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    std::fs::write(&temp, text).map_err(err)?;
-    std::fs::rename(&temp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&temp);
-        err(e)
-    })
 }

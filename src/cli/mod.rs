@@ -35,6 +35,28 @@ pub fn main() -> i32 {
     }
 }
 
+/// Writes `text` to a temporary sibling of `path`, then renames it into place: a reader sees
+/// the old file or the new one, never half of one.
+fn write_atomically(path: &std::path::Path, text: &str) -> crate::Result<()> {
+    let err = |source| crate::Error::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| crate::Error::Usage(format!("{}: not a file name", path.display())))?;
+    let temp = path.with_file_name(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    std::fs::write(&temp, text).map_err(err)?;
+    std::fs::rename(&temp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&temp);
+        err(e)
+    })
+}
+
 /// `--device I`: narrows CUDA_VISIBLE_DEVICES to the I-th visible GPU before anything loads
 /// the driver, so this process and its workers see exactly one GPU, and the run records
 /// which (`environment.CUDA_VISIBLE_DEVICES`).

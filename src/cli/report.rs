@@ -195,16 +195,13 @@ fn prepare_out_dir(out: &Path) -> Result<()> {
     )
 }
 
-/// Temp file then rename, so a browser never shows half a page.
+/// Creates the page's directory, then writes it atomically: a browser never shows half a page.
 fn write_file(path: &Path, contents: &str) -> Result<()> {
-    let err = |source| Error::Write {
-        path: path.to_path_buf(),
-        source,
-    };
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(err)?;
+        std::fs::create_dir_all(dir).map_err(|source| Error::Write {
+            path: dir.to_path_buf(),
+            source,
+        })?;
     }
-    let temp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&temp, contents).map_err(err)?;
-    std::fs::rename(&temp, path).map_err(err)
+    super::write_atomically(path, contents)
 }

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::stats::{ChangePointConfig, CreepConfig, change_points, creeps};
+use crate::stats::{ChangePointConfig, CreepConfig, change_points, creeps, quantile};
 use crate::store::find_runs;
 use crate::suite::{Family, Filter};
 
@@ -347,11 +347,7 @@ fn pool(
             }
             medians.sort_by(f64::total_cmp);
             let n = medians.len();
-            let median = if n % 2 == 1 {
-                medians[n / 2]
-            } else {
-                0.5 * (medians[n / 2 - 1] + medians[n / 2])
-            };
+            let median = quantile(&medians, 0.5);
             s.points.push(Point {
                 position: pos,
                 commit: line.commits[pos].id.clone(),

@@ -4,6 +4,7 @@ use tabled::settings::{Alignment, Style, object::Columns};
 use tabled::{Table, Tabled};
 
 use super::format_seconds;
+use super::units::short_commit as short;
 use crate::history::{Direction, History};
 
 #[derive(Tabled)]
@@ -16,10 +17,6 @@ struct Row {
     #[tabled(rename = "change points")]
     change_points: String,
     creep: String,
-}
-
-fn short(commit: &str) -> &str {
-    &commit[..commit.len().min(7)]
 }
 
 fn signed_percent(x: f64) -> String {

@@ -5,6 +5,7 @@
 
 use std::fmt::Write as _;
 
+use super::units::short_commit as short;
 use super::{format_bytes_per_s, format_flops, format_seconds};
 use crate::chart::{Ceiling, RooflinePoint, roofline_svg, series_svg};
 use crate::history::{Direction, History};
@@ -46,10 +47,6 @@ fn page(title: &str, body: &str) -> String {
          <style>{STYLE}</style></head><body>\n{body}</body></html>\n",
         escape(title)
     )
-}
-
-fn short(commit: &str) -> &str {
-    &commit[..commit.len().min(7)]
 }
 
 fn percent(x: f64) -> String {

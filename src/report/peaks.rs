@@ -76,21 +76,7 @@ mod tests {
     #[test]
     fn h100_peaks_match_the_datasheet() {
         // H100 SXM: 132 SMs; at 1830 MHz the dense bf16 peak is the quoted 989 TFLOP/s.
-        let gpu = GpuInfo {
-            name: "NVIDIA H100 80GB HBM3".into(),
-            uuid: String::new(),
-            compute_capability: "9.0".into(),
-            sms: 132,
-            memory_bytes: 80 << 30,
-            l2_bytes: 50 << 20,
-            memory_clock_khz: 2_619_000,
-            bus_width_bits: 5120,
-            peak_bandwidth_bytes_per_s: 3.35e12,
-            sm_clock_khz: 1_830_000,
-            ecc: true,
-            driver_api_version: 13000,
-            nvrtc_version: None,
-        };
+        let gpu = GpuInfo::h100_for_tests();
         let bf16 = compute_peak(&gpu, Dtype::Bf16).unwrap();
         assert!((bf16 / 1e12 - 989.4).abs() < 1.0, "{bf16}");
         let f32 = compute_peak(&gpu, Dtype::F32).unwrap();

@@ -201,21 +201,7 @@ mod tests {
             b.flop_per_s = Some(b.flops as f64 / s.median);
         }
         r.benchmarks[0].reference = true;
-        r.hardware.gpu = Some(GpuInfo {
-            name: "NVIDIA H100 80GB HBM3".into(),
-            uuid: String::new(),
-            compute_capability: "9.0".into(),
-            sms: 132,
-            memory_bytes: 80 << 30,
-            l2_bytes: 50 << 20,
-            memory_clock_khz: 2_619_000,
-            bus_width_bits: 5120,
-            peak_bandwidth_bytes_per_s: 3.35e12,
-            sm_clock_khz: 1_830_000,
-            ecc: true,
-            driver_api_version: 13000,
-            nvrtc_version: None,
-        });
+        r.hardware.gpu = Some(GpuInfo::h100_for_tests());
         let text = run_table(&r);
         assert!(
             text.contains("vs ref") && text.contains("of peak"),

@@ -1,6 +1,11 @@
 //! Human units: times with 4 significant digits in s/ms/µs/ns, rates in decimal SI prefixes
 //! (GB/s as GPU vendors quote bandwidth).
 
+/// The first 7 hex digits of a commit id, as git prints it.
+pub(super) fn short_commit(commit: &str) -> &str {
+    &commit[..commit.len().min(7)]
+}
+
 /// `1.234 ms`, `56.78 µs`, …
 pub fn format_seconds(s: f64) -> String {
     let (value, unit) = if s >= 1.0 {

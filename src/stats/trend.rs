@@ -5,7 +5,7 @@
 //! that the change-point search cut into smaller steps is creep, and shows as both). Both statistics are rank-based, so an
 //! outlier night neither makes nor hides a trend.
 
-use super::{ChangePoint, normal_sf};
+use super::{ChangePoint, normal_sf, quantile};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CreepConfig {
@@ -94,12 +94,7 @@ pub fn theil_sen(x: &[f64]) -> f64 {
         return 0.0;
     }
     slopes.sort_by(f64::total_cmp);
-    let n = slopes.len();
-    if n % 2 == 1 {
-        slopes[n / 2]
-    } else {
-        0.5 * (slopes[n / 2 - 1] + slopes[n / 2])
-    }
+    quantile(&slopes, 0.5)
 }
 
 /// Two-sided Mann–Kendall trend test (normal approximation with continuity correction;

@@ -101,6 +101,28 @@ pub fn slug(text: &str) -> String {
 }
 
 #[cfg(test)]
+impl GpuInfo {
+    /// An H100 SXM as the driver would describe it (132 SMs, 1830 MHz), for tests.
+    pub(crate) fn h100_for_tests() -> GpuInfo {
+        GpuInfo {
+            name: "NVIDIA H100 80GB HBM3".into(),
+            uuid: String::new(),
+            compute_capability: "9.0".into(),
+            sms: 132,
+            memory_bytes: 80 << 30,
+            l2_bytes: 50 << 20,
+            memory_clock_khz: 2_619_000,
+            bus_width_bits: 5120,
+            peak_bandwidth_bytes_per_s: 3.35e12,
+            sm_clock_khz: 1_830_000,
+            ecc: true,
+            driver_api_version: 13000,
+            nvrtc_version: None,
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -114,18 +136,7 @@ mod tests {
         assert_eq!(hw.key, "cpu-amd-epyc-7b13-x2");
         let gpu = |name: &str| GpuInfo {
             name: name.into(),
-            uuid: String::new(),
-            compute_capability: "9.0".into(),
-            sms: 132,
-            memory_bytes: 85_520_809_984,
-            l2_bytes: 52_428_800,
-            memory_clock_khz: 2_619_000,
-            bus_width_bits: 5120,
-            peak_bandwidth_bytes_per_s: 0.0,
-            sm_clock_khz: 1_980_000,
-            ecc: true,
-            driver_api_version: 13000,
-            nvrtc_version: None,
+            ..GpuInfo::h100_for_tests()
         };
         let h100 = Hardware::with_gpu(hw.clone(), gpu("NVIDIA H100 80GB HBM3"));
         assert_eq!(h100.key, "nvidia-h100-80gb-hbm3");

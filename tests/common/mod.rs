@@ -50,7 +50,8 @@ pub fn copy_kernels(to: &Path) -> PathBuf {
     dest
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+/// Copies the directory `from` to `to`, recursively.
+pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let path = entry.unwrap().path();
@@ -73,4 +74,46 @@ pub fn add_gemm_kernel(kernels: &Path, name: &str, source: &str) {
         "\n[[kernel]]\nname = \"{name}\"\nop = \"gemm\"\ndtype = \"f32\"\nsource = \"{file}\"\nentry = \"orac_gemm_test\"\n"
     ));
     std::fs::write(manifest, text).unwrap();
+}
+
+/// Runs `git args…` in `repo` (with a committer identity), asserting success; its stdout.
+pub fn git(repo: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(["-c", "user.name=orac", "-c", "user.email=orac@example.com"])
+        .args(args)
+        .current_dir(repo)
+        .output()
+        .expect("run git");
+    assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
+    stdout(&out).trim().to_string()
+}
+
+/// The row loop of `kernels/cpu/gemm_naive.c`, where the tests below edit it.
+const NAIVE_GEMM_ROW_LOOP: &str = "    for (long i = 0; i < M; i++) {";
+
+fn edit_naive_gemm(source: &str, with: &str) -> String {
+    let edited = source.replacen(NAIVE_GEMM_ROW_LOOP, with, 1);
+    assert_ne!(
+        source, edited,
+        "the kernel source changed shape: update tests/common"
+    );
+    edited
+}
+
+/// The naive GEMM recomputing its first M / `divisor` rows: same output, more work.
+pub fn naive_gemm_doing_more_work(source: &str, divisor: u32) -> String {
+    edit_naive_gemm(
+        source,
+        &format!(
+            "    for (long r = 0; r < M + M / {divisor}; r++) {{\n        long i = r < M ? r : r - M;"
+        ),
+    )
+}
+
+/// The naive GEMM writing through a null pointer on entry.
+pub fn naive_gemm_crashing(source: &str) -> String {
+    edit_naive_gemm(
+        source,
+        &format!("    *(volatile int *)0 = 0;\n{NAIVE_GEMM_ROW_LOOP}"),
+    )
 }
