@@ -237,6 +237,15 @@ fn the_peer_script_plans_the_suites_shapes() {
     );
     assert!(plan.contains("peer/torch-sdpa-flash/f32/"), "{plan}");
     assert!(plan.contains("peer/torch-sdpa-cudnn/f32/"), "{plan}");
+    // Decode shapes (grouped-query heads) get SDPA with enable_gqa, with orac's FLOP count.
+    assert!(
+        plan.contains("peer/torch-sdpa-flash/bf16/b1h32kv8s32768d128 536870912"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("peer/torch-sdpa-efficient/bf16/b1h32kv8s32768d128 "),
+        "{plan}"
+    );
     // Causal attention with Sq != Sk is planned but skipped, with the reason.
     assert!(
         plan.lines()

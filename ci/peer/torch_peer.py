@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Peer measurements on the same machine, in the same job, on the same shapes as orac:
-torch.matmul for every GEMM shape and scaled_dot_product_attention (flash and cuDNN backends)
-for every attention shape that orac's suite lists.
+torch.matmul for every GEMM shape, and scaled_dot_product_attention (flash and cuDNN backends)
+for every attention shape that orac's suite lists, decode shapes included (one query token,
+grouped-query heads through `enable_gqa`, reported in GB/s as well).
 
     orac list --backend cuda --profile full > ids.txt
     python3 ci/peer/torch_peer.py ids.txt OUT.json      # needs PyTorch with CUDA
@@ -21,6 +22,8 @@ import sys
 
 GEMM = re.compile(r"^gemm/[^/]+/(f32|bf16)/m(\d+)n(\d+)k(\d+)$")
 ATTN = re.compile(r"^attention/[^/]+/(f32|bf16|f16)/b(\d+)h(\d+)sq(\d+)sk(\d+)d(\d+)(-causal)?$")
+DECODE = re.compile(r"^attention/[^/]+/(f32|bf16|f16)/b(\d+)h(\d+)kv(\d+)s(\d+)d(\d+)$")
+SIZE = {"f32": 4, "bf16": 2, "f16": 2}
 
 
 def plan(ids):
@@ -32,6 +35,9 @@ def plan(ids):
         if m:
             dtype, mm, nn, kk = m.group(1), *map(int, m.group(2, 3, 4))
             case = ("matmul", dtype, (mm, nn, kk))
+        elif DECODE.match(line):
+            a = DECODE.match(line)
+            case = ("decode", a.group(1), tuple(map(int, a.group(2, 3, 4, 5, 6))))
         else:
             a = ATTN.match(line)
             if not a:
@@ -49,6 +55,9 @@ def case_id(kind, dtype, shape, backend=None):
     if kind == "matmul":
         m, n, k = shape
         return f"peer/torch-matmul/{dtype}/m{m}n{n}k{k}"
+    if kind == "decode":
+        b, h, kv, s, d = shape
+        return f"peer/torch-sdpa-{backend}/{dtype}/b{b}h{h}kv{kv}s{s}d{d}"
     b, h, sq, sk, d, causal = shape
     return f"peer/torch-sdpa-{backend}/{dtype}/b{b}h{h}sq{sq}sk{sk}d{d}{'-causal' if causal else ''}"
 
@@ -59,6 +68,9 @@ def flops(kind, shape):
     if kind == "matmul":
         m, n, k = shape
         return 2 * m * n * k
+    if kind == "decode":
+        b, h, kv, s, d = shape
+        return 4 * b * h * s * d
     b, h, sq, sk, d, causal = shape
     if not causal:
         return 4 * b * h * sq * sk * d
@@ -66,6 +78,13 @@ def flops(kind, shape):
         return 4 * b * h * sq * sk * d // 2
     pairs = sum(min(sk, max(0, i + sk - sq + 1)) for i in range(sq))
     return 4 * b * h * pairs * d
+
+
+def decode_bytes(dtype, shape):
+    """orac's decode byte count (src/suite/decode.rs): K and V once, Q in the dtype, O in f32."""
+    b, h, kv, s, d = shape
+    e = SIZE[dtype]
+    return 2 * b * kv * s * d * e + b * h * d * e + b * h * d * 4
 
 
 def unsupported(kind, shape):
@@ -119,6 +138,25 @@ def run(cases):
             a = torch.rand(m, k, device="cuda", dtype=dt[dtype]) * 2 - 1
             b = torch.rand(k, n, device="cuda", dtype=dt[dtype]) * 2 - 1
             variants = [(None, lambda: torch.matmul(a, b))]
+        elif kind == "decode":
+            bb, h, kv, sk, d = shape
+            q = torch.rand(bb, h, 1, d, device="cuda", dtype=dt[dtype]) * 2 - 1
+            k_ = torch.rand(bb, kv, sk, d, device="cuda", dtype=dt[dtype]) * 2 - 1
+            v = torch.rand(bb, kv, sk, d, device="cuda", dtype=dt[dtype]) * 2 - 1
+            from torch.nn.attention import SDPBackend, sdpa_kernel
+
+            def gqa(backend, q=q, k_=k_, v=v):
+                def call():
+                    with sdpa_kernel(backend):
+                        return F.scaled_dot_product_attention(q, k_, v, enable_gqa=True)
+
+                return call
+
+            variants = [
+                ("flash", gqa(SDPBackend.FLASH_ATTENTION)),
+                ("cudnn", gqa(SDPBackend.CUDNN_ATTENTION)),
+                ("efficient", gqa(SDPBackend.EFFICIENT_ATTENTION)),
+            ]
         else:
             bb, h, sq, sk, d, causal = shape
             q = torch.rand(bb, h, sq, d, device="cuda", dtype=dt[dtype]) * 2 - 1
@@ -150,14 +188,15 @@ def run(cases):
                 print(f"{rid}: {e}", file=sys.stderr)
                 continue
             med = statistics.median(samples)
-            out.append(
-                {
-                    "id": rid,
-                    "median_s": med,
-                    "samples": len(samples),
-                    "tflop_per_s": flops(kind, shape) / med / 1e12,
-                }
-            )
+            entry = {
+                "id": rid,
+                "median_s": med,
+                "samples": len(samples),
+                "tflop_per_s": flops(kind, shape) / med / 1e12,
+            }
+            if kind == "decode":
+                entry["gb_per_s"] = decode_bytes(dtype, shape) / med / 1e9
+            out.append(entry)
             print(f"{rid}: {med * 1e3:.3f} ms, {flops(kind, shape) / med / 1e12:.1f} TFLOP/s", file=sys.stderr)
         torch.cuda.empty_cache()
     return {
@@ -178,7 +217,9 @@ def main():
         cases = plan(f)
     if args.dry_run:
         for kind, dtype, shape in cases:
-            backends = [None] if kind == "matmul" else ["flash", "cudnn"]
+            backends = {"matmul": [None], "sdpa": ["flash", "cudnn"]}.get(
+                kind, ["flash", "cudnn", "efficient"]
+            )
             for backend in backends:
                 why = unsupported(kind, shape)
                 note = f" skipped: {why}" if why else ""

@@ -17,6 +17,10 @@ pub enum Op {
     Copy,
     Gemm,
     Attention,
+    /// Decode attention: one query token over a KV cache, grouped-query heads. Its own op
+    /// (not an attention flag) because its signature differs, and kernels of older
+    /// revisions, loaded by `orac ab`, keep theirs.
+    Decode,
 }
 
 impl Op {
@@ -24,7 +28,7 @@ impl Op {
         match self {
             Op::Copy => Family::Memcpy,
             Op::Gemm => Family::Gemm,
-            Op::Attention => Family::Attention,
+            Op::Attention | Op::Decode => Family::Attention,
         }
     }
 }
@@ -149,8 +153,15 @@ pub fn load(tree: &KernelTree, backend_dir: &str) -> Result<Vec<KernelSpec>> {
                 "name must be non-empty ASCII letters, digits, '-' or '_'".into(),
             ));
         }
-        if specs.iter().any(|s| s.name == raw.name && s.op == raw.op) {
-            return Err(bad("declared twice for the same op".into()));
+        // Benchmark ids name the family, not the op: names are unique per family.
+        if specs
+            .iter()
+            .any(|s| s.name == raw.name && s.family() == raw.op.family())
+        {
+            return Err(bad(format!(
+                "declared twice in the {} family",
+                raw.op.family().name()
+            )));
         }
         if !raw
             .entry
@@ -297,5 +308,38 @@ mod tests {
         .unwrap();
         let err = load(&KernelTree::Dir(dir.path().into()), "cpu").unwrap_err();
         assert!(err.to_string().contains("nope.c"), "{err}");
+    }
+
+    #[test]
+    fn names_are_unique_per_family_across_ops() {
+        // Ids name the family, not the op: an attention and a decode kernel of one name
+        // would share ids.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("cpu")).unwrap();
+        std::fs::write(dir.path().join("cpu/a.c"), "void f(void) {}").unwrap();
+        let kernel = |op: &str| {
+            format!(
+                "[[kernel]]\nname = \"x\"\nop = \"{op}\"\ndtype = \"f32\"\nsource = \"a.c\"\nentry = \"f\"\n"
+            )
+        };
+        std::fs::write(
+            dir.path().join("cpu/manifest.toml"),
+            kernel("attention") + &kernel("decode"),
+        )
+        .unwrap();
+        let err = load(&KernelTree::Dir(dir.path().into()), "cpu").unwrap_err();
+        assert!(err.to_string().contains("attention family"), "{err}");
+        // A gemm of the same name is another family: fine.
+        std::fs::write(
+            dir.path().join("cpu/manifest.toml"),
+            kernel("attention") + &kernel("gemm"),
+        )
+        .unwrap();
+        assert_eq!(
+            load(&KernelTree::Dir(dir.path().into()), "cpu")
+                .unwrap()
+                .len(),
+            2
+        );
     }
 }

@@ -42,7 +42,7 @@ pub fn bencher_json(run: &RunRecord) -> String {
 pub enum GabTool {
     /// `customSmallerIsBetter`: median time in ns.
     SmallerIsBetter,
-    /// `customBiggerIsBetter`: GFLOP/s, or GB/s for copies.
+    /// `customBiggerIsBetter`: GFLOP/s, or GB/s for copies and memory-bound shapes.
     BiggerIsBetter,
 }
 
@@ -57,7 +57,7 @@ pub fn github_action_benchmark_json(run: &RunRecord, tool: GabTool) -> String {
         let extra = format!("{} samples, commit {commit}, {}", s.n, run.hardware.key);
         let (unit, value, lo, hi) = match tool {
             GabTool::SmallerIsBetter => ("ns", s.median * 1e9, s.ci_low * 1e9, s.ci_high * 1e9),
-            GabTool::BiggerIsBetter if b.flops > 0 => {
+            GabTool::BiggerIsBetter if b.flops > 0 && !b.reports_bandwidth() => {
                 let f = b.flops as f64 / 1e9;
                 ("GFLOP/s", f / s.median, f / s.ci_high, f / s.ci_low)
             }

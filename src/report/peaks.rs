@@ -24,19 +24,32 @@ pub fn compute_peak(gpu: &GpuInfo, dtype: Dtype) -> Option<f64> {
     Some(f64::from(gpu.sms) * gpu.sm_clock_khz as f64 * 1e3 * per_sm)
 }
 
-/// This result's share of its device's peak: bandwidth for copies, compute otherwise.
+/// This result's share of the roofline bound on its device: copies against the memory
+/// bandwidth; anything else against min(compute peak, intensity × bandwidth), with the
+/// intensity (FLOP per byte) its own counts give. So a memory-bound kernel such as decode
+/// attention is held to the bandwidth, and a GEMM to the tensor or CUDA cores.
 pub fn fraction_of_peak(run: &RunRecord, b: &BenchResult) -> Option<f64> {
     let gpu = run.hardware.gpu.as_ref()?;
     if b.status != Status::Ok {
         return None;
     }
+    let bandwidth = gpu.peak_bandwidth_bytes_per_s;
     match b.family {
         Family::Memcpy => {
-            let peak = gpu.peak_bandwidth_bytes_per_s;
             let bytes_per_s = b.bytes_per_s?;
-            (peak > 0.0).then(|| bytes_per_s / peak)
+            (bandwidth > 0.0).then(|| bytes_per_s / bandwidth)
         }
-        _ => Some(b.flop_per_s? / compute_peak(gpu, b.dtype)?),
+        _ => {
+            let flop_per_s = b.flop_per_s?;
+            let compute = compute_peak(gpu, b.dtype)?;
+            let bound = match b.bytes_per_s {
+                Some(bytes_per_s) if bandwidth > 0.0 && bytes_per_s > 0.0 => {
+                    compute.min(flop_per_s / bytes_per_s * bandwidth)
+                }
+                _ => compute,
+            };
+            Some(flop_per_s / bound)
+        }
     }
 }
 
@@ -98,5 +111,33 @@ mod tests {
             comparable("gemm/regblock/f32/m1024n1024k1024"),
             comparable("gemm/cublas-bf16/bf16/m1024n1024k1024")
         );
+    }
+
+    #[test]
+    fn memory_bound_kernels_are_held_to_the_bandwidth() {
+        use crate::history::synthetic::{Track, run};
+        let level = |_: usize| 1e-3;
+        let tracks = [Track {
+            id: "attention/decode/bf16/b1h32kv8s32768d128".into(),
+            family: Family::Attention,
+            level: &level,
+        }];
+        let mut r = run("nvidia-h100", &"c".repeat(40), 0, 0, &tracks, 5);
+        let gpu = GpuInfo::h100_for_tests();
+        let bandwidth = gpu.peak_bandwidth_bytes_per_s;
+        let compute = compute_peak(&gpu, Dtype::Bf16).unwrap();
+        r.hardware.gpu = Some(gpu);
+        let mut b = r.benchmarks[0].clone();
+        b.dtype = Dtype::Bf16;
+        // 4 FLOP per byte at half the bandwidth: decode-like, far below the ridge point.
+        b.bytes_per_s = Some(0.5 * bandwidth);
+        b.flop_per_s = Some(2.0 * bandwidth);
+        let f = fraction_of_peak(&r, &b).unwrap();
+        assert!((f - 0.5).abs() < 1e-12, "{f}");
+        // 1000 FLOP per byte: compute-bound, held to the tensor cores.
+        b.flop_per_s = Some(0.25 * compute);
+        b.bytes_per_s = Some(0.25 * compute / 1000.0);
+        let f = fraction_of_peak(&r, &b).unwrap();
+        assert!((f - 0.25).abs() < 1e-12, "{f}");
     }
 }

@@ -10,7 +10,6 @@ use super::{format_bytes_per_s, format_flops, format_seconds};
 use super::{fraction_of_peak, fraction_of_reference};
 use crate::measure::StopReason;
 use crate::store::{BenchResult, RunRecord, Status};
-use crate::suite::Family;
 
 #[derive(Tabled)]
 struct Row {
@@ -59,8 +58,8 @@ fn row(run: &RunRecord, b: &BenchResult) -> Row {
             samples: dash(),
         };
     };
-    let throughput = match (b.family, b.flop_per_s, b.bytes_per_s) {
-        (Family::Memcpy, _, Some(bw)) | (_, None, Some(bw)) => format_bytes_per_s(bw),
+    let throughput = match (b.reports_bandwidth(), b.flop_per_s, b.bytes_per_s) {
+        (true, _, Some(bw)) | (_, None, Some(bw)) => format_bytes_per_s(bw),
         (_, Some(f), _) => format_flops(f),
         _ => dash(),
     };
@@ -170,7 +169,7 @@ mod tests {
     use super::*;
     use crate::history::synthetic::{Track, run};
     use crate::store::GpuInfo;
-    use crate::suite::Dtype;
+    use crate::suite::{Dtype, Family};
 
     /// A GPU run: cuBLAS as the reference, a hand-written kernel at 80% of its speed.
     #[test]
@@ -199,6 +198,8 @@ mod tests {
                 1.25e-3
             };
             b.flop_per_s = Some(b.flops as f64 / s.median);
+            // A GEMM's intensity (1000 FLOP per byte): compute-bound, held to the tensor cores.
+            b.bytes_per_s = Some(b.flops as f64 / 1000.0 / s.median);
         }
         r.benchmarks[0].reference = true;
         r.hardware.gpu = Some(GpuInfo::h100_for_tests());

@@ -95,6 +95,17 @@ pub struct BenchResult {
     pub warnings: Vec<String>,
 }
 
+impl BenchResult {
+    /// Whether this result's figure of merit is bandwidth rather than FLOP/s: copies, and
+    /// shapes the suite marks memory-bound (`"bound": "memory"` in the params, as decode
+    /// attention is). Decided by the benchmark, never by the hardware, so one id keeps one
+    /// unit across machines and over its history.
+    pub fn reports_bandwidth(&self) -> bool {
+        self.family == Family::Memcpy
+            || self.params.get("bound").and_then(|v| v.as_str()) == Some("memory")
+    }
+}
+
 /// Variables worth recording with a run: `OMP_*`, `GOMP_*`, `CC`, `CUDA_VISIBLE_DEVICES`.
 pub fn relevant_environment() -> BTreeMap<String, String> {
     std::env::vars_os()

@@ -17,6 +17,7 @@ pub enum Inputs {
         a: Vec<f32>,
         b: Vec<f32>,
     },
+    /// Prefill ([B, H, S, D] each) and decode (Q [B, H, D], K and V [B, Hkv, S, D]).
     Attention {
         q: Vec<f32>,
         k: Vec<f32>,
@@ -80,6 +81,20 @@ pub fn generate_inputs(bench: &Benchmark, seed: u64) -> Inputs {
                 q: random_tensor(&mut rng, bh * sq * head_dim, bench.dtype),
                 k: random_tensor(&mut rng, bh * sk * head_dim, bench.dtype),
                 v: random_tensor(&mut rng, bh * sk * head_dim, bench.dtype),
+            }
+        }
+        Shape::Decode {
+            batch,
+            heads,
+            kv_heads,
+            seq,
+            head_dim,
+        } => {
+            let cache = batch * kv_heads * seq * head_dim;
+            Inputs::Attention {
+                q: random_tensor(&mut rng, batch * heads * head_dim, bench.dtype),
+                k: random_tensor(&mut rng, cache, bench.dtype),
+                v: random_tensor(&mut rng, cache, bench.dtype),
             }
         }
     }

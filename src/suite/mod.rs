@@ -3,6 +3,7 @@
 //! reference.
 
 mod attention;
+mod decode;
 mod gemm;
 mod inputs;
 mod memcpy;

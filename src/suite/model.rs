@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::{attention, gemm, memcpy};
+use super::{attention, decode, gemm, memcpy};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -125,6 +125,16 @@ pub enum Shape {
         head_dim: u64,
         causal: bool,
     },
+    /// Decode attention (family attention): one query token per (batch, query head) over a
+    /// KV cache of `seq` keys; `heads` query heads share `kv_heads` KV heads.
+    /// Q and O [batch, heads, head_dim]; K and V [batch, kv_heads, seq, head_dim].
+    Decode {
+        batch: u64,
+        heads: u64,
+        kv_heads: u64,
+        seq: u64,
+        head_dim: u64,
+    },
 }
 
 impl Shape {
@@ -132,7 +142,7 @@ impl Shape {
         match self {
             Shape::Copy { .. } => Family::Memcpy,
             Shape::Gemm { .. } => Family::Gemm,
-            Shape::Attention { .. } => Family::Attention,
+            Shape::Attention { .. } | Shape::Decode { .. } => Family::Attention,
         }
     }
 
@@ -142,6 +152,7 @@ impl Shape {
             Shape::Copy { bytes } => memcpy::id_segment(bytes),
             Shape::Gemm { m, n, k } => format!("m{m}n{n}k{k}"),
             Shape::Attention { .. } => attention::id_segment(self),
+            Shape::Decode { .. } => decode::id_segment(self),
         }
     }
 
@@ -151,6 +162,15 @@ impl Shape {
             Shape::Copy { .. } => 0,
             Shape::Gemm { .. } => gemm::flops(self),
             Shape::Attention { .. } => attention::flops(self),
+            Shape::Decode { .. } => decode::flops(self),
+        }
+    }
+
+    /// The head dimension of an attention shape (prefill or decode).
+    pub fn head_dim(&self) -> Option<u64> {
+        match *self {
+            Shape::Attention { head_dim, .. } | Shape::Decode { head_dim, .. } => Some(head_dim),
+            _ => None,
         }
     }
 
@@ -160,6 +180,7 @@ impl Shape {
             Shape::Copy { .. } => memcpy::bytes(self),
             Shape::Gemm { .. } => gemm::bytes(self, dtype),
             Shape::Attention { .. } => attention::bytes(self, dtype),
+            Shape::Decode { .. } => decode::bytes(self, dtype),
         }
     }
 
@@ -192,6 +213,22 @@ impl Shape {
                 put("sk", sk.into());
                 put("head_dim", head_dim.into());
                 put("causal", causal.into());
+            }
+            Shape::Decode {
+                batch,
+                heads,
+                kv_heads,
+                seq,
+                head_dim,
+            } => {
+                put("layout", "bhsd".into());
+                put("batch", batch.into());
+                put("heads", heads.into());
+                put("kv_heads", kv_heads.into());
+                put("seq", seq.into());
+                put("head_dim", head_dim.into());
+                // Reported as bandwidth, like copies (`BenchResult::reports_bandwidth`).
+                put("bound", "memory".into());
             }
         }
         p

@@ -3,9 +3,9 @@
 
 use regex::Regex;
 
-use super::{Benchmark, Family, Profile, Shape, Sizes, attention, gemm, memcpy};
+use super::{Benchmark, Family, Profile, Shape, Sizes, attention, decode, gemm, memcpy};
 use crate::error::{Error, Result};
-use crate::kernels::KernelSpec;
+use crate::kernels::{KernelSpec, Op};
 
 /// A regular expression over benchmark ids; no pattern matches everything.
 #[derive(Debug, Clone, Default)]
@@ -35,11 +35,12 @@ impl Filter {
     }
 }
 
-fn shapes(family: Family, profile: Profile, sizes: Sizes) -> Vec<Shape> {
-    match family {
-        Family::Memcpy => memcpy::shapes(profile, sizes),
-        Family::Gemm => gemm::shapes(profile, sizes),
-        Family::Attention => attention::shapes(profile, sizes),
+fn shapes(op: Op, profile: Profile, sizes: Sizes) -> Vec<Shape> {
+    match op {
+        Op::Copy => memcpy::shapes(profile, sizes),
+        Op::Gemm => gemm::shapes(profile, sizes),
+        Op::Attention => attention::shapes(profile, sizes),
+        Op::Decode => decode::shapes(profile, sizes),
     }
 }
 
@@ -49,12 +50,12 @@ pub fn build_suite(kernels: &[KernelSpec], profile: Profile, filter: &Filter) ->
     let mut out = Vec::new();
     for family in [Family::Memcpy, Family::Gemm, Family::Attention] {
         for spec in kernels.iter().filter(|k| k.family() == family) {
-            for shape in shapes(family, profile, spec.sizes) {
+            for shape in shapes(spec.op, profile, spec.sizes) {
                 let too_big = spec
                     .max_gflop
                     .is_some_and(|limit| shape.flops() as f64 / 1e9 > limit)
-                    || matches!((shape, spec.max_head_dim),
-                        (Shape::Attention { head_dim, .. }, Some(max)) if head_dim > max);
+                    || matches!((shape.head_dim(), spec.max_head_dim),
+                        (Some(head_dim), Some(max)) if head_dim > max);
                 let bench = Benchmark::new(&spec.name, spec.dtype, shape);
                 if !too_big && filter.matches(&bench.id) {
                     out.push(bench);
@@ -112,6 +113,28 @@ mod tests {
             !full
                 .iter()
                 .any(|b| b.id == "gemm/naive/f32/m2048n2048k2048")
+        );
+    }
+
+    #[test]
+    fn decode_kernels_get_decode_shapes_and_prefill_kernels_do_not() {
+        let suite = build_suite(&builtin(), Profile::Quick, &Filter::default());
+        let decode: Vec<_> = suite
+            .iter()
+            .filter(|b| matches!(b.shape, Shape::Decode { .. }))
+            .collect();
+        assert!(!decode.is_empty());
+        assert!(decode.iter().all(|b| b.kernel == "decode"), "{decode:?}");
+        assert!(
+            suite
+                .iter()
+                .filter(|b| b.kernel == "decode")
+                .all(|b| matches!(b.shape, Shape::Decode { .. }))
+        );
+        assert!(
+            suite
+                .iter()
+                .any(|b| b.id == "attention/decode/f32/b2h8kv2s1024d64")
         );
     }
 }

@@ -104,6 +104,21 @@ pub fn verify(bench: &Benchmark, inputs: &Inputs, output: &Output) -> Verificati
             let expected = reference::attention_rows(q, k, v, &shape, &rows);
             compare_rows(o, &rows, head_dim, &expected, tolerance)
         }
+        (
+            shape @ Shape::Decode {
+                batch,
+                heads,
+                seq,
+                head_dim,
+                ..
+            },
+            Inputs::Attention { q, k, v },
+            Output::F32(o),
+        ) => {
+            let rows = sample_rows(batch * heads, seq * head_dim);
+            let expected = reference::decode_rows(q, k, v, &shape, &rows);
+            compare_rows(o, &rows, head_dim, &expected, tolerance)
+        }
         _ => Verification {
             passed: false,
             max_rel_error: None,

@@ -24,11 +24,25 @@ pub type AttentionFn = unsafe extern "C" fn(
     f32,
 );
 
+pub type DecodeFn = unsafe extern "C" fn(
+    *const f32,
+    *const f32,
+    *const f32,
+    *mut f32,
+    c_long,
+    c_long,
+    c_long,
+    c_long,
+    c_long,
+    f32,
+);
+
 #[derive(Clone, Copy)]
 pub enum KernelFn {
     Copy(CopyFn),
     Gemm(GemmFn),
     Attention(AttentionFn),
+    Decode(DecodeFn),
 }
 
 /// A loaded shared library and its entry point.
@@ -66,6 +80,7 @@ impl LoadedKernel {
                 Op::Attention => {
                     KernelFn::Attention(*library.get::<AttentionFn>(name).map_err(missing)?)
                 }
+                Op::Decode => KernelFn::Decode(*library.get::<DecodeFn>(name).map_err(missing)?),
             }
         };
         Ok(LoadedKernel {

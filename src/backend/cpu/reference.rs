@@ -38,9 +38,7 @@ pub fn attention_rows(q: &[f32], k: &[f32], v: &[f32], shape: &Shape, rows: &[u6
         panic!("attention_rows needs an attention shape");
     };
     let (sq, sk, d) = (sq as usize, sk as usize, head_dim as usize);
-    let scale = 1.0 / (d as f64).sqrt();
     let mut out = vec![0.0f64; rows.len() * d];
-    let mut scores = vec![0.0f64; sk];
     for (r, &row) in rows.iter().enumerate() {
         let (bh, i) = (row as usize / sq, row as usize % sq);
         let visible = if causal {
@@ -48,34 +46,80 @@ pub fn attention_rows(q: &[f32], k: &[f32], v: &[f32], shape: &Shape, rows: &[u6
         } else {
             sk
         };
-        if visible == 0 {
-            continue;
-        }
-        let qrow = &q[(bh * sq + i) * d..(bh * sq + i + 1) * d];
-        let mut max = f64::NEG_INFINITY;
-        for (j, s) in scores.iter_mut().enumerate().take(visible) {
-            let krow = &k[(bh * sk + j) * d..(bh * sk + j + 1) * d];
-            let dot: f64 = qrow
+        let keys = bh * sk * d..(bh * sk + visible) * d;
+        attend(
+            &q[(bh * sq + i) * d..(bh * sq + i + 1) * d],
+            &k[keys.clone()],
+            &v[keys],
+            &mut out[r * d..(r + 1) * d],
+        );
+    }
+    out
+}
+
+/// Rows of decode attention output O for the flat rows `rows` (row r is query head
+/// r % heads of batch r / heads), each head_dim wide: query head h reads KV head
+/// h / (heads / kv_heads) and sees every key.
+/// Time: O(rows · seq · head_dim).
+pub fn decode_rows(q: &[f32], k: &[f32], v: &[f32], shape: &Shape, rows: &[u64]) -> Vec<f64> {
+    let Shape::Decode {
+        heads,
+        kv_heads,
+        seq,
+        head_dim,
+        ..
+    } = *shape
+    else {
+        panic!("decode_rows needs a decode shape");
+    };
+    let (heads, seq, d) = (heads as usize, seq as usize, head_dim as usize);
+    let group = heads / kv_heads as usize;
+    let mut out = vec![0.0f64; rows.len() * d];
+    for (r, &row) in rows.iter().enumerate() {
+        let row = row as usize;
+        let (b, h) = (row / heads, row % heads);
+        let kv = b * kv_heads as usize + h / group;
+        let keys = kv * seq * d..(kv + 1) * seq * d;
+        attend(
+            &q[row * d..(row + 1) * d],
+            &k[keys.clone()],
+            &v[keys],
+            &mut out[r * d..(r + 1) * d],
+        );
+    }
+    out
+}
+
+/// softmax(q·Kᵀ/√d)·V for one query row over the key rows of `k` and `v` (row-major, d =
+/// q.len() wide), written to `out`; zeros when there are no keys.
+fn attend(q: &[f32], k: &[f32], v: &[f32], out: &mut [f64]) {
+    let d = q.len();
+    let scale = 1.0 / (d as f64).sqrt();
+    let scores: Vec<f64> = k
+        .chunks_exact(d)
+        .map(|krow| {
+            let dot: f64 = q
                 .iter()
                 .zip(krow)
                 .map(|(&x, &y)| f64::from(x) * f64::from(y))
                 .sum();
-            *s = dot * scale;
-            max = max.max(*s);
-        }
-        let mut denom = 0.0;
-        let acc = &mut out[r * d..(r + 1) * d];
-        for (j, &s) in scores.iter().enumerate().take(visible) {
-            let p = (s - max).exp();
-            denom += p;
-            let vrow = &v[(bh * sk + j) * d..(bh * sk + j + 1) * d];
-            for (o, &x) in acc.iter_mut().zip(vrow) {
-                *o += p * f64::from(x);
-            }
-        }
-        acc.iter_mut().for_each(|o| *o /= denom);
+            dot * scale
+        })
+        .collect();
+    out.fill(0.0);
+    if scores.is_empty() {
+        return;
     }
-    out
+    let max = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let mut denom = 0.0;
+    for (&s, vrow) in scores.iter().zip(v.chunks_exact(d)) {
+        let p = (s - max).exp();
+        denom += p;
+        for (o, &x) in out.iter_mut().zip(vrow) {
+            *o += p * f64::from(x);
+        }
+    }
+    out.iter_mut().for_each(|o| *o /= denom);
 }
 
 #[cfg(test)]
@@ -127,5 +171,32 @@ mod tests {
         );
         assert_eq!(out[0], 5.0);
         assert!(out[1] > 5.0 && out[1] < 7.0);
+    }
+
+    #[test]
+    fn decode_reads_the_kv_head_of_its_group() {
+        // 4 query heads over 2 KV heads, d = 1, 2 keys each. Query heads 0 and 1 read KV
+        // head 0 (values 1 and 3), heads 2 and 3 read KV head 1 (values 10 and 30); q = 0
+        // weighs both keys equally.
+        let shape = Shape::Decode {
+            batch: 1,
+            heads: 4,
+            kv_heads: 2,
+            seq: 2,
+            head_dim: 1,
+        };
+        let out = decode_rows(
+            &[0.0; 4],
+            &[1.0, 2.0, 1.0, 2.0],
+            &[1.0, 3.0, 10.0, 30.0],
+            &shape,
+            &[0, 1, 2, 3],
+        );
+        assert_eq!(out, vec![2.0, 2.0, 20.0, 20.0]);
+        // Only the requested rows, in order.
+        assert_eq!(
+            decode_rows(&[0.0; 4], &[1.0; 4], &[1.0, 3.0, 10.0, 30.0], &shape, &[3]),
+            vec![20.0]
+        );
     }
 }

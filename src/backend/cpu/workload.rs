@@ -23,6 +23,7 @@ enum Buffers {
         b: AlignedBuf<f32>,
         c: AlignedBuf<f32>,
     },
+    /// Prefill and decode attention alike (their shapes say how to read them).
     Attention {
         q: AlignedBuf<f32>,
         k: AlignedBuf<f32>,
@@ -64,6 +65,21 @@ impl CpuWorkload {
                 k: AlignedBuf::from_slice(k),
                 v: AlignedBuf::from_slice(v),
                 o: AlignedBuf::zeroed((batch * heads * sq * head_dim) as usize),
+            },
+            (
+                Shape::Decode {
+                    batch,
+                    heads,
+                    head_dim,
+                    ..
+                },
+                Inputs::Attention { q, k, v },
+                KernelFn::Decode(_),
+            ) => Buffers::Attention {
+                q: AlignedBuf::from_slice(q),
+                k: AlignedBuf::from_slice(k),
+                v: AlignedBuf::from_slice(v),
+                o: AlignedBuf::zeroed((batch * heads * head_dim) as usize),
             },
             _ => {
                 return Err(Error::Usage(format!(
@@ -117,6 +133,28 @@ impl CpuWorkload {
                     sk as c_long,
                     head_dim as c_long,
                     c_int::from(causal),
+                    1.0 / (head_dim as f32).sqrt(),
+                ),
+                (
+                    KernelFn::Decode(f),
+                    Buffers::Attention { q, k, v, o },
+                    Shape::Decode {
+                        batch,
+                        heads,
+                        kv_heads,
+                        seq,
+                        head_dim,
+                    },
+                ) => f(
+                    q.as_ptr(),
+                    k.as_ptr(),
+                    v.as_ptr(),
+                    o.as_mut_ptr(),
+                    batch as c_long,
+                    heads as c_long,
+                    kv_heads as c_long,
+                    seq as c_long,
+                    head_dim as c_long,
                     1.0 / (head_dim as f32).sqrt(),
                 ),
                 _ => unreachable!("buffers were matched to the kernel in CpuWorkload::new"),

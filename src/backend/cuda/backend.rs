@@ -15,7 +15,7 @@ use cudarc::nvrtc::Ptx;
 
 use super::device::Device;
 use super::nvml::ClockReader;
-use super::workload::{CudaWorkload, Launch};
+use super::workload::{CudaWorkload, Launch, workspace_floats};
 use super::{nvrtc, toolkit};
 use crate::backend::{Backend, Workload};
 use crate::error::{Error, Result};
@@ -73,6 +73,27 @@ pub fn grid_for(rule: &str, shape: &Shape, block: [u32; 3], sms: u32) -> Result<
         }
         return Ok((sq.div_ceil(rows) as u32, (batch * heads) as u32, 1));
     }
+    if let Some(len) = rule.strip_prefix("splits:") {
+        // Decode: one block per `len` keys of one (batch, KV head).
+        let len: u64 = len.parse().map_err(|_| bad())?;
+        let Shape::Decode {
+            batch,
+            kv_heads,
+            seq,
+            ..
+        } = *shape
+        else {
+            return Err(bad());
+        };
+        if len == 0 {
+            return Err(bad());
+        }
+        return Ok((
+            seq.div_ceil(len).max(1) as u32,
+            (batch * kv_heads) as u32,
+            1,
+        ));
+    }
     if let Some(tiles) = rule.strip_prefix("tiles:") {
         let (tm, tn) = tiles.split_once('x').ok_or_else(bad)?;
         let (tm, tn): (u64, u64) = (
@@ -102,6 +123,13 @@ fn device_bytes(bench: &Benchmark) -> u64 {
             head_dim,
             ..
         } => batch * heads * head_dim * ((sq + 2 * sk) * e + sq * 4),
+        Shape::Decode {
+            batch,
+            heads,
+            kv_heads,
+            seq,
+            head_dim,
+        } => batch * (heads * head_dim * (e + 4) + 2 * kv_heads * seq * head_dim * e),
     }
 }
 
@@ -242,16 +270,6 @@ impl Backend for CudaBackend {
         let spec = KernelSpec::find(&self.kernels, bench.family(), &bench.kernel)
             .cloned()
             .ok_or_else(|| Error::Usage(format!("no CUDA kernel for benchmark {}", bench.id)))?;
-        // The L2 flush buffer is already allocated: only the benchmark's own buffers count.
-        let needed = device_bytes(bench);
-        if let Some(free) = self.device.free_memory()
-            && needed > free
-        {
-            return Err(Error::KernelUnavailable {
-                kernel: bench.id.clone(),
-                reason: format!("needs {needed} bytes of device memory, {free} free"),
-            });
-        }
         let launch = match spec.vendor.as_deref() {
             Some("memcpy-dtod") => Launch::MemcpyDtoD,
             Some("cublas-gemm") => Launch::Cublas(self.cublas(&bench.id)?),
@@ -287,6 +305,16 @@ impl Backend for CudaBackend {
                 }
             }
         };
+        // The L2 flush buffer is already allocated: only the benchmark's own buffers count.
+        let needed = device_bytes(bench) + 4 * workspace_floats(&bench.shape, &launch);
+        if let Some(free) = self.device.free_memory()
+            && needed > free
+        {
+            return Err(Error::KernelUnavailable {
+                kernel: bench.id.clone(),
+                reason: format!("needs {needed} bytes of device memory, {free} free"),
+            });
+        }
         Ok(Box::new(CudaWorkload::new(
             self.device.stream.clone(),
             launch,
@@ -361,5 +389,41 @@ mod tests {
             (16, 32, 1)
         );
         assert!(grid_for("rows:0", &attention, [128, 1, 1], 132).is_err());
+        let decode = Shape::Decode {
+            batch: 4,
+            heads: 32,
+            kv_heads: 8,
+            seq: 1000,
+            head_dim: 64,
+        };
+        // 1000 keys in splits of 256: 4 splits, for each of 4 × 8 (batch, KV head) pairs.
+        assert_eq!(
+            grid_for("splits:256", &decode, [128, 1, 1], 132).unwrap(),
+            (4, 32, 1)
+        );
+        assert!(grid_for("splits:0", &decode, [128, 1, 1], 132).is_err());
+        assert!(grid_for("rows:64", &decode, [128, 1, 1], 132).is_err());
+        assert!(grid_for("splits:256", &attention, [128, 1, 1], 132).is_err());
+    }
+
+    #[test]
+    fn decode_memory_counts_cache_query_output_and_workspace() {
+        use super::super::workload::workspace_floats;
+        use crate::suite::Dtype;
+        let shape = Shape::Decode {
+            batch: 2,
+            heads: 8,
+            kv_heads: 2,
+            seq: 10,
+            head_dim: 16,
+        };
+        let bench = Benchmark::new("decode", Dtype::Bf16, shape);
+        // Q (bf16) and O (f32) of 8 heads, K and V of 2 KV heads × 10 keys (bf16).
+        assert_eq!(
+            device_bytes(&bench),
+            2 * (8 * 16 * (2 + 4) + 2 * 2 * 10 * 16 * 2)
+        );
+        // The contract in kernels/cuda/manifest.toml: B·H·splits·(D+2) + B·Hkv.
+        assert_eq!(workspace_floats(&shape, &Launch::MemcpyDtoD), 0);
     }
 }

@@ -54,6 +54,15 @@ enum Buffers {
         v: Tensor,
         o: CudaSlice<f32>,
     },
+    /// Decode attention: Q [B, H, D], K and V [B, Hkv, S, D], O [B, H, D] f32, and the
+    /// kernel's workspace (see `workspace_floats`).
+    Decode {
+        q: Tensor,
+        k: Tensor,
+        v: Tensor,
+        o: CudaSlice<f32>,
+        work: CudaSlice<f32>,
+    },
     /// bf16 inputs as their bit patterns (the kernel reads `__nv_bfloat16`), f32 output.
     GemmBf16 {
         a: CudaSlice<u16>,
@@ -88,6 +97,28 @@ impl Tensor {
             ),
             _ => Tensor::F32(stream.clone_htod(values).map_err(gpu_err("upload"))?),
         })
+    }
+}
+
+/// Floats of workspace a launch needs: for a decode kernel, the decode op's contract
+/// (kernels/cuda/manifest.toml): B·H·splits·(D+2) floats of per-split partials, then B·Hkv
+/// 32-bit tickets that start at zero, where splits is the grid's x. Nothing for other ops.
+pub fn workspace_floats(shape: &Shape, launch: &Launch) -> u64 {
+    match (shape, launch) {
+        (
+            Shape::Decode {
+                batch,
+                heads,
+                kv_heads,
+                head_dim,
+                ..
+            },
+            Launch::Kernel { cfg, .. },
+        ) => {
+            let splits = u64::from(cfg.grid_dim.0);
+            batch * heads * splits * (head_dim + 2) + batch * kv_heads
+        }
+        _ => 0,
     }
 }
 
@@ -136,6 +167,16 @@ impl CudaWorkload {
                 k: Tensor::upload(&stream, k, dtype)?,
                 v: Tensor::upload(&stream, v, dtype)?,
                 o: stream.alloc_zeros(q.len()).map_err(gpu_err("allocation"))?,
+            },
+            (Shape::Decode { .. }, Inputs::Attention { q, k, v }) => Buffers::Decode {
+                q: Tensor::upload(&stream, q, dtype)?,
+                k: Tensor::upload(&stream, k, dtype)?,
+                v: Tensor::upload(&stream, v, dtype)?,
+                o: stream.alloc_zeros(q.len()).map_err(gpu_err("allocation"))?,
+                // Zeroed: the tickets must start at zero (the kernel leaves them so).
+                work: stream
+                    .alloc_zeros(workspace_floats(&shape, &launch).max(1) as usize)
+                    .map_err(gpu_err("allocation"))?,
             },
             (Shape::Gemm { m, n, .. }, Inputs::Gemm { a, b }) if dtype == Dtype::Bf16 => {
                 Buffers::GemmBf16 {
@@ -296,6 +337,38 @@ impl CudaWorkload {
                     .map(|_| ())
                     .map_err(gpu_err("kernel launch"))
             }
+            (
+                Launch::Kernel { func, cfg },
+                Buffers::Decode { q, k, v, o, work },
+                Shape::Decode {
+                    batch,
+                    heads,
+                    kv_heads,
+                    seq,
+                    head_dim,
+                },
+            ) => {
+                let dims = [batch, heads, kv_heads, seq, head_dim].map(|x| x as i32);
+                let scale = 1.0 / (head_dim as f32).sqrt();
+                let mut args = self.stream.launch_builder(func);
+                for t in [&*q, &*k, &*v] {
+                    match t {
+                        Tensor::F32(x) => args.arg(x),
+                        Tensor::Half(x) => args.arg(x),
+                    };
+                }
+                args.arg(o);
+                for d in &dims {
+                    args.arg(d);
+                }
+                args.arg(&scale).arg(work);
+                // SAFETY: the decode op's signature (Q, K, V in the dtype, f32 O, five ints,
+                // scale, workspace); buffers are sized for the shape and the workspace for
+                // this launch's grid (`workspace_floats`).
+                unsafe { args.launch(*cfg) }
+                    .map(|_| ())
+                    .map_err(gpu_err("kernel launch"))
+            }
             (Launch::Cublas(blas), Buffers::Gemm { a, b, c }, Shape::Gemm { m, n, k }) => {
                 let (pa, _ga) = a.device_ptr(&self.stream);
                 let (pb, _gb) = b.device_ptr(&self.stream);
@@ -431,7 +504,8 @@ impl Workload for CudaWorkload {
             }
             Buffers::Gemm { c, .. }
             | Buffers::GemmBf16 { c, .. }
-            | Buffers::Attention { o: c, .. } => {
+            | Buffers::Attention { o: c, .. }
+            | Buffers::Decode { o: c, .. } => {
                 let nan = vec![f32::NAN; c.len()];
                 self.stream
                     .memcpy_htod(&nan, c)
@@ -445,7 +519,8 @@ impl Workload for CudaWorkload {
             }
             Buffers::Gemm { c, .. }
             | Buffers::GemmBf16 { c, .. }
-            | Buffers::Attention { o: c, .. } => {
+            | Buffers::Attention { o: c, .. }
+            | Buffers::Decode { o: c, .. } => {
                 Output::F32(self.stream.clone_dtoh(c).map_err(gpu_err("download"))?)
             }
         };
