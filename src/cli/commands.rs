@@ -126,6 +126,13 @@ fn info(tree: &KernelTree, args: InfoArgs) -> Result<()> {
             gpu.sm_clock_khz / 1000,
             b.hardware().key
         );
+        println!(
+            "host link:     {}",
+            gpu.host_link_bytes_per_s.map_or(
+                "unknown (NVML did not say): transfers get no % of peak".to_string(),
+                |l| format!("{:.1} GB/s per direction (PCIe, from NVML)", l / 1e9)
+            )
+        );
     }
     println!("kernels:       {}", tree.describe());
     println!("kernel cache:  {}", cpu::cache_dir().display());

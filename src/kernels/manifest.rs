@@ -17,6 +17,9 @@ pub enum Op {
     Copy,
     Gemm,
     Attention,
+    /// A host↔device transfer (family memcpy), a driver call only (`memcpy-htod`,
+    /// `memcpy-dtoh`): its own op because its bytes count once (src/suite/memcpy.rs).
+    Transfer,
     /// Decode attention: one query token over a KV cache, grouped-query heads. Its own op
     /// (not an attention flag) because its signature differs, and kernels of older
     /// revisions, loaded by `orac ab`, keep theirs.
@@ -26,7 +29,7 @@ pub enum Op {
 impl Op {
     pub fn family(self) -> Family {
         match self {
-            Op::Copy => Family::Memcpy,
+            Op::Copy | Op::Transfer => Family::Memcpy,
             Op::Gemm => Family::Gemm,
             Op::Attention | Op::Decode => Family::Attention,
         }
@@ -73,7 +76,8 @@ struct RawKernel {
 }
 
 /// Library calls a manifest may declare as `vendor`.
-pub const KNOWN_VENDOR_CALLS: &[&str] = &["memcpy-dtod", "cublas-gemm"];
+pub const KNOWN_VENDOR_CALLS: &[&str] =
+    &["memcpy-dtod", "memcpy-htod", "memcpy-dtoh", "cublas-gemm"];
 
 /// Expectations `orac kernels` knows how to check.
 /// `no-spills`: ptxas reports no spill stores or loads. `tensor-cores`: the SASS has
@@ -176,7 +180,8 @@ pub fn load(tree: &KernelTree, backend_dir: &str) -> Result<Vec<KernelSpec>> {
                 raw.source
             )));
         }
-        let copy_dtype_ok = (raw.op == Op::Copy) == (raw.dtype == Dtype::U8);
+        let bytewise = matches!(raw.op, Op::Copy | Op::Transfer);
+        let copy_dtype_ok = bytewise == (raw.dtype == Dtype::U8);
         let cpu_dtype_ok = raw.dtype == Dtype::U8 || raw.dtype == Dtype::F32;
         // The C signatures take f32; the CUDA ones also take bf16 (GEMM and attention).
         if !copy_dtype_ok || (backend_dir == "cpu" && !cpu_dtype_ok) {
@@ -210,6 +215,12 @@ pub fn load(tree: &KernelTree, backend_dir: &str) -> Result<Vec<KernelSpec>> {
             }
         } else if raw.source.is_empty() || raw.entry.is_empty() {
             return Err(bad("needs `source` and `entry` (or `vendor`)".into()));
+        }
+        let transfer_call = matches!(raw.vendor.as_deref(), Some("memcpy-htod" | "memcpy-dtoh"));
+        if (raw.op == Op::Transfer) != transfer_call {
+            return Err(bad(
+                "op \"transfer\" goes with vendor \"memcpy-htod\" or \"memcpy-dtoh\", and only with them".into(),
+            ));
         }
         let source_path = if raw.vendor.is_some() {
             String::new()
@@ -341,5 +352,28 @@ mod tests {
                 .len(),
             2
         );
+    }
+
+    #[test]
+    fn transfers_are_driver_calls_only() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("cuda")).unwrap();
+        std::fs::write(dir.path().join("cuda/a.cu"), "").unwrap();
+        let load_one = |body: &str| {
+            std::fs::write(
+                dir.path().join("cuda/manifest.toml"),
+                format!("[[kernel]]\nname = \"x\"\ndtype = \"u8\"\n{body}"),
+            )
+            .unwrap();
+            load(&KernelTree::Dir(dir.path().into()), "cuda")
+        };
+        assert!(load_one("op = \"transfer\"\nvendor = \"memcpy-htod\"\n").is_ok());
+        let source = load_one(
+            "op = \"transfer\"\nsource = \"a.cu\"\nentry = \"f\"\nblock = [1, 1, 1]\ngrid = \"elements:1\"\n",
+        )
+        .unwrap_err();
+        assert!(source.to_string().contains("memcpy-htod"), "{source}");
+        let wrong_op = load_one("op = \"copy\"\nvendor = \"memcpy-dtoh\"\n").unwrap_err();
+        assert!(wrong_op.to_string().contains("transfer"), "{wrong_op}");
     }
 }

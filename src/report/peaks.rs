@@ -24,8 +24,8 @@ pub fn compute_peak(gpu: &GpuInfo, dtype: Dtype) -> Option<f64> {
     Some(f64::from(gpu.sms) * gpu.sm_clock_khz as f64 * 1e3 * per_sm)
 }
 
-/// This result's share of the roofline bound on its device: copies against the memory
-/// bandwidth; anything else against min(compute peak, intensity × bandwidth), with the
+/// This result's share of the roofline bound on its device: host↔device transfers against
+/// the host link's bandwidth; copies against the memory bandwidth; anything else against min(compute peak, intensity × bandwidth), with the
 /// intensity (FLOP per byte) its own counts give. So a memory-bound kernel such as decode
 /// attention is held to the bandwidth, and a GEMM to the tensor or CUDA cores.
 pub fn fraction_of_peak(run: &RunRecord, b: &BenchResult) -> Option<f64> {
@@ -34,6 +34,10 @@ pub fn fraction_of_peak(run: &RunRecord, b: &BenchResult) -> Option<f64> {
         return None;
     }
     let bandwidth = gpu.peak_bandwidth_bytes_per_s;
+    if b.params.get("bound").and_then(|v| v.as_str()) == Some("link") {
+        // Host↔device transfers: held to the host link, not to the device memory.
+        return Some(b.bytes_per_s? / gpu.host_link_bytes_per_s.filter(|&l| l > 0.0)?);
+    }
     match b.family {
         Family::Memcpy => {
             let bytes_per_s = b.bytes_per_s?;
@@ -139,5 +143,28 @@ mod tests {
         b.bytes_per_s = Some(0.25 * compute / 1000.0);
         let f = fraction_of_peak(&r, &b).unwrap();
         assert!((f - 0.25).abs() < 1e-12, "{f}");
+    }
+
+    #[test]
+    fn transfers_are_held_to_the_host_link() {
+        use crate::history::synthetic::{Track, run};
+        let level = |_: usize| 1e-3;
+        let tracks = [Track {
+            id: "memcpy/htod/u8/256MiB".into(),
+            family: Family::Memcpy,
+            level: &level,
+        }];
+        let mut r = run("nvidia-h100", &"c".repeat(40), 0, 0, &tracks, 5);
+        let gpu = GpuInfo::h100_for_tests();
+        let link = gpu.host_link_bytes_per_s.unwrap();
+        r.hardware.gpu = Some(gpu);
+        let mut b = r.benchmarks[0].clone();
+        b.params.insert("bound".into(), "link".into());
+        b.bytes_per_s = Some(0.9 * link);
+        let f = fraction_of_peak(&r, &b).unwrap();
+        assert!((f - 0.9).abs() < 1e-12, "{f}");
+        // No link speed known: no share rather than one against the wrong peak.
+        r.hardware.gpu.as_mut().unwrap().host_link_bytes_per_s = None;
+        assert_eq!(fraction_of_peak(&r, &b), None);
     }
 }

@@ -40,6 +40,10 @@ pub struct GpuInfo {
     /// CUDA driver API version, e.g. 13000.
     pub driver_api_version: i32,
     pub nvrtc_version: Option<String>,
+    /// Peak bandwidth per direction of the link to the host (PCIe, from NVML), which bounds
+    /// host↔device transfers; `None` where NVML could not tell.
+    #[serde(default)]
+    pub host_link_bytes_per_s: Option<f64>,
 }
 
 impl GpuInfo {
@@ -118,6 +122,7 @@ impl GpuInfo {
             ecc: true,
             driver_api_version: 13000,
             nvrtc_version: None,
+            host_link_bytes_per_s: Some(63.0e9),
         }
     }
 }

@@ -55,7 +55,7 @@ fn random_tensor(rng: &mut SplitMix64, len: u64, dtype: Dtype) -> Vec<f32> {
 pub fn generate_inputs(bench: &Benchmark, seed: u64) -> Inputs {
     let mut rng = SplitMix64::new(seed_from(&bench.id, seed));
     match bench.shape {
-        Shape::Copy { bytes } => {
+        Shape::Copy { bytes } | Shape::Transfer { bytes } => {
             let mut src = Vec::with_capacity(bytes as usize);
             while (src.len() as u64) < bytes {
                 let word = rng.next_u64().to_le_bytes();

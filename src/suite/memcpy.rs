@@ -1,5 +1,9 @@
 //! Memory copies. Bytes are counted as bytes read plus bytes written (BabelStream's
 //! convention), so a copy of n bytes moves 2n; copies do no floating-point work.
+//!
+//! Host↔device transfers are the exception: they count n, the bytes that cross the host link
+//! (PCIe or NVLink-C2C), as nvbandwidth and bandwidthTest do, and are held to that link's
+//! bandwidth. Counting 2n would report twice what the link carries.
 
 use super::{Profile, Shape, Sizes};
 
@@ -17,9 +21,22 @@ pub fn shapes(profile: Profile, scale: Sizes) -> Vec<Shape> {
     sizes.iter().map(|&bytes| Shape::Copy { bytes }).collect()
 }
 
+/// Transfer sizes: from 1 MiB, where per-transfer latency still shows, to 1 GiB.
+pub fn transfer_shapes(profile: Profile) -> Vec<Shape> {
+    let sizes: &[u64] = match profile {
+        Profile::Quick => &[16 * MIB, 256 * MIB],
+        Profile::Full => &[MIB, 16 * MIB, 256 * MIB, 1024 * MIB],
+    };
+    sizes
+        .iter()
+        .map(|&bytes| Shape::Transfer { bytes })
+        .collect()
+}
+
 pub fn bytes(shape: &Shape) -> u64 {
     match *shape {
         Shape::Copy { bytes } => 2 * bytes,
+        Shape::Transfer { bytes } => bytes,
         _ => unreachable!("memcpy::bytes on a non-copy shape"),
     }
 }
@@ -40,6 +57,11 @@ mod tests {
     #[test]
     fn copy_counts_read_plus_write() {
         assert_eq!(bytes(&Shape::Copy { bytes: 100 }), 200);
+        assert_eq!(
+            bytes(&Shape::Transfer { bytes: 100 }),
+            100,
+            "what crosses the link"
+        );
         assert_eq!(id_segment(64 * MIB), "64MiB");
         assert_eq!(id_segment(1000), "1000B");
     }

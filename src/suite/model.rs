@@ -125,6 +125,10 @@ pub enum Shape {
         head_dim: u64,
         causal: bool,
     },
+    /// A host↔device transfer of `bytes` (family memcpy): pinned host memory on one side.
+    Transfer {
+        bytes: u64,
+    },
     /// Decode attention (family attention): one query token per (batch, query head) over a
     /// KV cache of `seq` keys; `heads` query heads share `kv_heads` KV heads.
     /// Q and O [batch, heads, head_dim]; K and V [batch, kv_heads, seq, head_dim].
@@ -140,7 +144,7 @@ pub enum Shape {
 impl Shape {
     pub fn family(&self) -> Family {
         match self {
-            Shape::Copy { .. } => Family::Memcpy,
+            Shape::Copy { .. } | Shape::Transfer { .. } => Family::Memcpy,
             Shape::Gemm { .. } => Family::Gemm,
             Shape::Attention { .. } | Shape::Decode { .. } => Family::Attention,
         }
@@ -149,7 +153,7 @@ impl Shape {
     /// The shape's id segment, e.g. `m1024n1024k1024`.
     pub fn id_segment(&self) -> String {
         match *self {
-            Shape::Copy { bytes } => memcpy::id_segment(bytes),
+            Shape::Copy { bytes } | Shape::Transfer { bytes } => memcpy::id_segment(bytes),
             Shape::Gemm { m, n, k } => format!("m{m}n{n}k{k}"),
             Shape::Attention { .. } => attention::id_segment(self),
             Shape::Decode { .. } => decode::id_segment(self),
@@ -159,7 +163,7 @@ impl Shape {
     /// Floating-point operations of one run (documented formulas in the family modules).
     pub fn flops(&self) -> u64 {
         match self {
-            Shape::Copy { .. } => 0,
+            Shape::Copy { .. } | Shape::Transfer { .. } => 0,
             Shape::Gemm { .. } => gemm::flops(self),
             Shape::Attention { .. } => attention::flops(self),
             Shape::Decode { .. } => decode::flops(self),
@@ -177,7 +181,7 @@ impl Shape {
     /// Bytes one run must move at least: what it reads plus what it writes.
     pub fn bytes(&self, dtype: Dtype) -> u64 {
         match self {
-            Shape::Copy { .. } => memcpy::bytes(self),
+            Shape::Copy { .. } | Shape::Transfer { .. } => memcpy::bytes(self),
             Shape::Gemm { .. } => gemm::bytes(self, dtype),
             Shape::Attention { .. } => attention::bytes(self, dtype),
             Shape::Decode { .. } => decode::bytes(self, dtype),
@@ -192,6 +196,11 @@ impl Shape {
         };
         match *self {
             Shape::Copy { bytes } => put("bytes", bytes.into()),
+            Shape::Transfer { bytes } => {
+                put("bytes", bytes.into());
+                // Held to the host link's bandwidth, not the device memory's.
+                put("bound", "link".into());
+            }
             Shape::Gemm { m, n, k } => {
                 put("layout", "row-major".into());
                 put("m", m.into());

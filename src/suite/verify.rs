@@ -82,7 +82,9 @@ fn sample_rows(rows: u64, row_cost: u64) -> Vec<u64> {
 pub fn verify(bench: &Benchmark, inputs: &Inputs, output: &Output) -> Verification {
     let tolerance = bench.dtype.tolerance();
     match (bench.shape, inputs, output) {
-        (Shape::Copy { .. }, Inputs::Copy { src }, Output::Bytes(dst)) => verify_copy(src, dst),
+        (Shape::Copy { .. } | Shape::Transfer { .. }, Inputs::Copy { src }, Output::Bytes(dst)) => {
+            verify_copy(src, dst)
+        }
         (Shape::Gemm { m, n, k }, Inputs::Gemm { a, b }, Output::F32(c)) => {
             let rows = sample_rows(m, n * k);
             let expected = reference::gemm_rows(a, b, m, n, k, &rows);

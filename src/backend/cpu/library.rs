@@ -81,6 +81,12 @@ impl LoadedKernel {
                     KernelFn::Attention(*library.get::<AttentionFn>(name).map_err(missing)?)
                 }
                 Op::Decode => KernelFn::Decode(*library.get::<DecodeFn>(name).map_err(missing)?),
+                // The manifest only accepts transfers as driver calls, never as sources.
+                Op::Transfer => {
+                    return Err(fail(
+                        "a transfer is a host-device driver call, not a CPU kernel".into(),
+                    ));
+                }
             }
         };
         Ok(LoadedKernel {

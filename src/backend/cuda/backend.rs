@@ -59,6 +59,22 @@ pub fn grid_for(rule: &str, shape: &Shape, block: [u32; 3], sms: u32) -> Result<
         let cap = u64::from(sms.max(1)) * 8;
         return Ok((blocks.clamp(1, cap.max(1)) as u32, 1, 1));
     }
+    if let Some(per) = rule.strip_prefix("threads:") {
+        // One thread per `per` bytes over the whole buffer: no grid-stride loop.
+        let per: u64 = per.parse().map_err(|_| bad())?;
+        let Shape::Copy { bytes } = *shape else {
+            return Err(bad());
+        };
+        if per == 0 {
+            return Err(bad());
+        }
+        let blocks = bytes.div_ceil(per).div_ceil(threads.max(1)).max(1);
+        return u32::try_from(blocks)
+            .ok()
+            .filter(|&b| b < i32::MAX as u32)
+            .map(|b| (b, 1, 1))
+            .ok_or_else(bad);
+    }
     if let Some(rows) = rule.strip_prefix("rows:") {
         // Attention: one block per `rows` query rows of one (batch, head).
         let rows: u64 = rows.parse().map_err(|_| bad())?;
@@ -114,6 +130,8 @@ fn device_bytes(bench: &Benchmark) -> u64 {
     let e = bench.dtype.size_bytes();
     match bench.shape {
         Shape::Copy { bytes } => 2 * bytes,
+        // The host side is pinned host memory, not device memory.
+        Shape::Transfer { bytes } => bytes,
         Shape::Gemm { m, n, k } => (m * k + k * n) * e + m * n * 4,
         Shape::Attention {
             batch,
@@ -142,8 +160,14 @@ impl CudaBackend {
         let nvrtc_missing = nvrtc.as_ref().err().map(|e| e.to_string());
         let device = Device::open(0, nvrtc.ok())?;
         let host = crate::backend::cpu::host_hardware(None);
-        let hardware = Hardware::with_gpu(host, device.info.clone());
         let device_uuid = device.info.uuid.clone();
+        let clock_reader = ClockReader::open(&device_uuid).map(std::rc::Rc::new);
+        let mut info = device.info.clone();
+        info.host_link_bytes_per_s = clock_reader
+            .as_ref()
+            .ok()
+            .and_then(|r| r.host_link_bytes_per_s());
+        let hardware = Hardware::with_gpu(host, info);
         let flush_bytes = (device.info.l2_bytes * 2).max(64 << 20) as usize;
         let l2_flush = device.stream.alloc_zeros::<u8>(flush_bytes).map_err(|e| {
             Error::CudaUnavailable(format!("cannot allocate the L2 flush buffer: {e:?}"))
@@ -156,7 +180,7 @@ impl CudaBackend {
             nvrtc_missing,
             functions: HashMap::new(),
             cublas: None,
-            clock_reader: ClockReader::open(&device_uuid).map(std::rc::Rc::new),
+            clock_reader,
             l2_flush: Arc::new(Mutex::new(l2_flush)),
         })
     }
@@ -272,6 +296,8 @@ impl Backend for CudaBackend {
             .ok_or_else(|| Error::Usage(format!("no CUDA kernel for benchmark {}", bench.id)))?;
         let launch = match spec.vendor.as_deref() {
             Some("memcpy-dtod") => Launch::MemcpyDtoD,
+            Some("memcpy-htod") => Launch::MemcpyHtoD,
+            Some("memcpy-dtoh") => Launch::MemcpyDtoH,
             Some("cublas-gemm") => Launch::Cublas(self.cublas(&bench.id)?),
             Some(other) => {
                 return Err(Error::Usage(format!(
@@ -364,6 +390,15 @@ mod tests {
             grid_for("elements:16", &big, [256, 1, 1], 132).unwrap(),
             (1056, 1, 1)
         );
+        // 4 GiB + 3 bytes, one thread per 4 bytes: 2^30 + 1 words over 256 threads.
+        let odd = Shape::Copy {
+            bytes: (1 << 32) + 3,
+        };
+        assert_eq!(
+            grid_for("threads:4", &odd, [256, 1, 1], 132).unwrap(),
+            ((1 << 22) + 1, 1, 1)
+        );
+        assert!(grid_for("threads:0", &odd, [256, 1, 1], 132).is_err());
         let gemm = Shape::Gemm {
             m: 200,
             n: 136,

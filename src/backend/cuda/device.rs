@@ -71,6 +71,8 @@ impl Device {
             ecc: attr(Attr::CU_DEVICE_ATTRIBUTE_ECC_ENABLED) != 0,
             driver_api_version,
             nvrtc_version,
+            // Filled in from NVML by the backend, where NVML is there.
+            host_link_bytes_per_s: None,
         };
         Ok(Device { ctx, stream, info })
     }

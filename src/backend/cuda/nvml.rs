@@ -87,6 +87,36 @@ impl ClockReader {
     }
 }
 
+impl ClockReader {
+    /// Peak bandwidth of the PCIe link to the host, per direction, from the link's maximum
+    /// generation and width (NVML's view of what the GPU and the slot support together).
+    pub fn host_link_bytes_per_s(&self) -> Option<f64> {
+        let device = self.nvml.device_by_uuid(self.uuid.as_str()).ok()?;
+        pcie_bytes_per_s(
+            device.max_pcie_link_gen().ok()?,
+            device.max_pcie_link_width().ok()?,
+        )
+    }
+}
+
+/// PCIe bandwidth per direction: lanes × transfer rate × line-code efficiency. Gen 1–2 use
+/// 8b/10b; gen 3–5 use 128b/130b; gen 6 (PAM4 and FLIT mode) is counted at 64 GT/s with its
+/// 242/256 FLIT payload. `None` for a generation or width out of range.
+pub fn pcie_bytes_per_s(generation: u32, lanes: u32) -> Option<f64> {
+    let per_lane = match generation {
+        1 => 2.5e9 * 8.0 / 10.0,
+        2 => 5.0e9 * 8.0 / 10.0,
+        3 => 8.0e9 * 128.0 / 130.0,
+        4 => 16.0e9 * 128.0 / 130.0,
+        5 => 32.0e9 * 128.0 / 130.0,
+        6 => 64.0e9 * 242.0 / 256.0,
+        _ => return None,
+    } / 8.0;
+    (1..=32)
+        .contains(&lanes)
+        .then(|| per_lane * f64::from(lanes))
+}
+
 impl ClockProbe for ClockReader {
     fn read(&self) -> Result<ClockSample, String> {
         self.sample()
@@ -104,5 +134,18 @@ mod tests {
             Some("GPU-01234567-89ab-cdef-0123-456789abcdef")
         );
         assert_eq!(nvml_uuid("xyz"), None);
+    }
+
+    #[test]
+    fn pcie_rates_match_the_published_ones() {
+        // Gen 5 x16: ~63 GB/s per direction (the "64 GB/s" of data sheets, less encoding).
+        let gen5 = pcie_bytes_per_s(5, 16).unwrap();
+        assert!((gen5 / 1e9 - 63.0).abs() < 0.1, "{gen5}");
+        // Gen 4 x16: ~31.5 GB/s; gen 3 x16: ~15.75 GB/s; gen 2 x8: 4 GB/s.
+        assert!((pcie_bytes_per_s(4, 16).unwrap() / 1e9 - 31.5).abs() < 0.1);
+        assert!((pcie_bytes_per_s(3, 16).unwrap() / 1e9 - 15.75).abs() < 0.05);
+        assert_eq!(pcie_bytes_per_s(2, 8), Some(4e9));
+        assert_eq!(pcie_bytes_per_s(0, 16), None);
+        assert_eq!(pcie_bytes_per_s(5, 0), None);
     }
 }

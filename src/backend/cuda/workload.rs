@@ -10,7 +10,7 @@ use cudarc::cublas::sys::{cublasComputeType_t, cublasGemmAlgo_t, cublasOperation
 use cudarc::driver::sys::{CUevent_flags, CUgraphInstantiate_flags, CUstreamCaptureMode};
 use cudarc::driver::{
     CudaEvent, CudaFunction, CudaGraph, CudaSlice, CudaStream, DevicePtr, DevicePtrMut,
-    LaunchConfig, PushKernelArg,
+    LaunchConfig, PinnedHostSlice, PushKernelArg,
 };
 
 use crate::backend::Workload;
@@ -32,6 +32,10 @@ pub enum Launch {
         cfg: LaunchConfig,
     },
     MemcpyDtoD,
+    /// cuMemcpyHtoDAsync from pinned host memory.
+    MemcpyHtoD,
+    /// cuMemcpyDtoHAsync into pinned host memory.
+    MemcpyDtoH,
     /// cuBLAS GEMM (`cublasGemmEx`, f32 compute): f32 × f32 or bf16 × bf16 into f32.
     Cublas(Arc<CudaBlas>),
 }
@@ -53,6 +57,16 @@ enum Buffers {
         k: Tensor,
         v: Tensor,
         o: CudaSlice<f32>,
+    },
+    /// A host↔device transfer: `host` is page-locked (plain pinned, not write-combined, so
+    /// the host reads the D2H result back at full speed); `host_ptr` is its address, taken
+    /// once, so no launch asks cudarc to synchronise it (which a graph capture would refuse).
+    Transfer {
+        dev: CudaSlice<u8>,
+        _host: PinnedHostSlice<u8>,
+        host_ptr: *mut u8,
+        len: usize,
+        src: Vec<u8>,
     },
     /// Decode attention: Q [B, H, D], K and V [B, Hkv, S, D], O [B, H, D] f32, and the
     /// kernel's workspace (see `workspace_floats`).
@@ -191,6 +205,31 @@ impl CudaWorkload {
                         .map_err(gpu_err("allocation"))?,
                 }
             }
+            (Shape::Transfer { bytes }, Inputs::Copy { src }) => {
+                let len = bytes as usize;
+                // SAFETY: plain page-locked memory of `len` bytes; it is written below before
+                // any transfer reads it.
+                let mut host = unsafe { stream.context().alloc_pinned_with_flags::<u8>(len, 0) }
+                    .map_err(gpu_err("pinned host allocation"))?;
+                let host_ptr = host
+                    .as_mut_slice()
+                    .map_err(gpu_err("pinned host allocation"))?
+                    .as_mut_ptr();
+                let dev = if matches!(launch, Launch::MemcpyDtoH) {
+                    stream.clone_htod(src).map_err(gpu_err("upload"))?
+                } else {
+                    stream.alloc_zeros(len).map_err(gpu_err("allocation"))?
+                };
+                // SAFETY: `host_ptr` points at `len` bytes owned by `host`, kept alive with it.
+                unsafe { std::slice::from_raw_parts_mut(host_ptr, len) }.copy_from_slice(src);
+                Buffers::Transfer {
+                    dev,
+                    _host: host,
+                    host_ptr,
+                    len,
+                    src: src.clone(),
+                }
+            }
             (Shape::Copy { bytes }, Inputs::Copy { src }) => Buffers::Copy {
                 src: stream.clone_htod(src).map_err(gpu_err("upload"))?,
                 dst: stream
@@ -267,6 +306,37 @@ impl CudaWorkload {
                 .stream
                 .memcpy_dtod(src, dst)
                 .map_err(gpu_err("cuMemcpyDtoDAsync")),
+            (
+                Launch::MemcpyHtoD,
+                Buffers::Transfer {
+                    dev, host_ptr, len, ..
+                },
+                _,
+            ) => {
+                let (dst, _guard) = dev.device_ptr_mut(&self.stream);
+                // SAFETY: `host_ptr` holds `len` pinned bytes that live as long as `self`;
+                // the device buffer holds `len` bytes.
+                unsafe {
+                    let src = std::slice::from_raw_parts(*host_ptr, *len);
+                    cudarc::driver::result::memcpy_htod_async(dst, src, self.stream.cu_stream())
+                }
+                .map_err(gpu_err("cuMemcpyHtoDAsync"))
+            }
+            (
+                Launch::MemcpyDtoH,
+                Buffers::Transfer {
+                    dev, host_ptr, len, ..
+                },
+                _,
+            ) => {
+                let (src, _guard) = dev.device_ptr(&self.stream);
+                // SAFETY: as above; nothing reads the host buffer until the stream is synced.
+                unsafe {
+                    let dst = std::slice::from_raw_parts_mut(*host_ptr, *len);
+                    cudarc::driver::result::memcpy_dtoh_async(dst, src, self.stream.cu_stream())
+                }
+                .map_err(gpu_err("cuMemcpyDtoHAsync"))
+            }
             (
                 Launch::Kernel { func, cfg },
                 Buffers::Copy { src, dst, .. },
@@ -496,6 +566,26 @@ impl Workload for CudaWorkload {
 
     fn run_checked(&mut self) -> Result<Output> {
         match &mut self.bufs {
+            Buffers::Transfer {
+                dev,
+                host_ptr,
+                len,
+                src,
+                ..
+            } => {
+                // Poison the destination side with the complement of the source.
+                let poison: Vec<u8> = src.iter().map(|b| !b).collect();
+                if matches!(self.launch, Launch::MemcpyDtoH) {
+                    self.stream.synchronize().map_err(gpu_err("synchronize"))?;
+                    // SAFETY: `len` pinned bytes owned by this workload; the stream is idle.
+                    unsafe { std::slice::from_raw_parts_mut(*host_ptr, *len) }
+                        .copy_from_slice(&poison);
+                } else {
+                    self.stream
+                        .memcpy_htod(&poison, dev)
+                        .map_err(gpu_err("poison"))?;
+                }
+            }
             Buffers::Copy { dst, host_src, .. } => {
                 let poison: Vec<u8> = host_src.iter().map(|b| !b).collect();
                 self.stream
@@ -514,6 +604,17 @@ impl Workload for CudaWorkload {
         }
         self.launch_once()?;
         let out = match &self.bufs {
+            Buffers::Transfer {
+                dev, host_ptr, len, ..
+            } => {
+                if matches!(self.launch, Launch::MemcpyDtoH) {
+                    self.stream.synchronize().map_err(gpu_err("synchronize"))?;
+                    // SAFETY: as above; the transfer into it has completed.
+                    Output::Bytes(unsafe { std::slice::from_raw_parts(*host_ptr, *len) }.to_vec())
+                } else {
+                    Output::Bytes(self.stream.clone_dtoh(dev).map_err(gpu_err("download"))?)
+                }
+            }
             Buffers::Copy { dst, .. } => {
                 Output::Bytes(self.stream.clone_dtoh(dst).map_err(gpu_err("download"))?)
             }
