@@ -38,6 +38,10 @@ pub struct CudaBackend {
     l2_flush: Arc<Mutex<CudaSlice<u8>>>,
 }
 
+/// Splits a decode grid may have at most (the combine keeps a weight per split in shared
+/// memory: kernels/cuda/attention_decode.cu).
+const MAX_DECODE_SPLITS: u64 = 4096;
+
 /// Grid for `rule` (see kernels/cuda/manifest.toml) over `shape` with `block` threads.
 pub fn grid_for(rule: &str, shape: &Shape, block: [u32; 3], sms: u32) -> Result<(u32, u32, u32)> {
     let bad = || Error::Manifest {
@@ -89,6 +93,28 @@ pub fn grid_for(rule: &str, shape: &Shape, block: [u32; 3], sms: u32) -> Result<
         }
         return Ok((sq.div_ceil(rows) as u32, (batch * heads) as u32, 1));
     }
+    if let Some(len) = rule.strip_prefix("splits-fill:") {
+        // Decode: split each (batch, KV head)'s keys so the grid fills every SM about three
+        // blocks deep (one wave, no tail of a second one), with splits of at least `len` keys;
+        // enough (batch, KV head) pairs need no split at all.
+        let len: u64 = len.parse().map_err(|_| bad())?;
+        let Shape::Decode {
+            batch,
+            kv_heads,
+            seq,
+            ..
+        } = *shape
+        else {
+            return Err(bad());
+        };
+        if len == 0 {
+            return Err(bad());
+        }
+        let pairs = (batch * kv_heads).max(1);
+        let fill = (3 * u64::from(sms.max(1))).div_ceil(pairs);
+        let splits = seq.div_ceil(len).min(fill).clamp(1, MAX_DECODE_SPLITS);
+        return Ok((splits as u32, pairs as u32, 1));
+    }
     if let Some(len) = rule.strip_prefix("splits:") {
         // Decode: one block per `len` keys of one (batch, KV head).
         let len: u64 = len.parse().map_err(|_| bad())?;
@@ -105,7 +131,7 @@ pub fn grid_for(rule: &str, shape: &Shape, block: [u32; 3], sms: u32) -> Result<
             return Err(bad());
         }
         return Ok((
-            seq.div_ceil(len).max(1) as u32,
+            seq.div_ceil(len).clamp(1, MAX_DECODE_SPLITS) as u32,
             (batch * kv_heads) as u32,
             1,
         ));
@@ -437,6 +463,36 @@ mod tests {
             (4, 32, 1)
         );
         assert!(grid_for("splits:0", &decode, [128, 1, 1], 132).is_err());
+        // Filling 132 SMs three deep: 396 blocks over 32 pairs is 13 splits, but 1000 keys
+        // in splits of at least 256 allow only 4.
+        assert_eq!(
+            grid_for("splits-fill:256", &decode, [128, 1, 1], 132).unwrap(),
+            (4, 32, 1)
+        );
+        let long = Shape::Decode {
+            batch: 1,
+            heads: 32,
+            kv_heads: 8,
+            seq: 32768,
+            head_dim: 128,
+        };
+        // One sequence, 8 KV heads: 50 splits of 656 keys fill 396 block slots.
+        assert_eq!(
+            grid_for("splits-fill:256", &long, [128, 1, 1], 132).unwrap(),
+            (50, 8, 1)
+        );
+        let wide = Shape::Decode {
+            batch: 64,
+            heads: 32,
+            kv_heads: 8,
+            seq: 32768,
+            head_dim: 128,
+        };
+        // 512 pairs already fill the GPU: no split, no combine.
+        assert_eq!(
+            grid_for("splits-fill:256", &wide, [128, 1, 1], 132).unwrap(),
+            (1, 512, 1)
+        );
         assert!(grid_for("rows:64", &decode, [128, 1, 1], 132).is_err());
         assert!(grid_for("splits:256", &attention, [128, 1, 1], 132).is_err());
     }
