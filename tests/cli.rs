@@ -53,7 +53,9 @@ fn quick_suite_runs_end_to_end_and_saves_one_file() {
         assert!(b.samples.len() >= 3 && s.n == b.samples.len());
         assert!(s.median > 0.0 && s.ci_low <= s.median && s.median <= s.ci_high);
         assert!(b.bytes_per_s.unwrap() > 0.0);
-        assert_eq!(b.flop_per_s.is_some(), !b.id.starts_with("memcpy/"));
+        // Copies do no arithmetic; everything else, the triad included, does.
+        assert_eq!(b.flop_per_s.is_some(), b.flops > 0);
+        assert_eq!(b.flops == 0, b.id.starts_with("memcpy/copy-"), "{}", b.id);
         assert_eq!(b.kernel_source_hash.len(), 64);
         assert!(b.timing.as_deref().unwrap().contains("per sample"));
     }

@@ -17,6 +17,8 @@ pub enum Op {
     Copy,
     Gemm,
     Attention,
+    /// STREAM's triad a = b + s·c over f32 arrays (family memcpy).
+    Triad,
     /// A host↔device transfer (family memcpy), a driver call only (`memcpy-htod`,
     /// `memcpy-dtoh`): its own op because its bytes count once (src/suite/memcpy.rs).
     Transfer,
@@ -29,7 +31,7 @@ pub enum Op {
 impl Op {
     pub fn family(self) -> Family {
         match self {
-            Op::Copy | Op::Transfer => Family::Memcpy,
+            Op::Copy | Op::Transfer | Op::Triad => Family::Memcpy,
             Op::Gemm => Family::Gemm,
             Op::Attention | Op::Decode => Family::Attention,
         }

@@ -17,6 +17,11 @@ pub enum Inputs {
         a: Vec<f32>,
         b: Vec<f32>,
     },
+    /// The triad's two input arrays (a = b + s·c).
+    Triad {
+        b: Vec<f32>,
+        c: Vec<f32>,
+    },
     /// Prefill ([B, H, S, D] each) and decode (Q [B, H, D], K and V [B, Hkv, S, D]).
     Attention {
         q: Vec<f32>,
@@ -64,6 +69,10 @@ pub fn generate_inputs(bench: &Benchmark, seed: u64) -> Inputs {
             }
             Inputs::Copy { src }
         }
+        Shape::Triad { bytes } => Inputs::Triad {
+            b: random_tensor(&mut rng, bytes / 4, bench.dtype),
+            c: random_tensor(&mut rng, bytes / 4, bench.dtype),
+        },
         Shape::Gemm { m, n, k } => Inputs::Gemm {
             a: random_tensor(&mut rng, m * k, bench.dtype),
             b: random_tensor(&mut rng, k * n, bench.dtype),

@@ -125,6 +125,10 @@ pub enum Shape {
         head_dim: u64,
         causal: bool,
     },
+    /// STREAM's triad a = b + s·c over f32 arrays of `bytes` each (family memcpy).
+    Triad {
+        bytes: u64,
+    },
     /// A host↔device transfer of `bytes` (family memcpy): pinned host memory on one side.
     Transfer {
         bytes: u64,
@@ -144,7 +148,7 @@ pub enum Shape {
 impl Shape {
     pub fn family(&self) -> Family {
         match self {
-            Shape::Copy { .. } | Shape::Transfer { .. } => Family::Memcpy,
+            Shape::Copy { .. } | Shape::Transfer { .. } | Shape::Triad { .. } => Family::Memcpy,
             Shape::Gemm { .. } => Family::Gemm,
             Shape::Attention { .. } | Shape::Decode { .. } => Family::Attention,
         }
@@ -153,7 +157,9 @@ impl Shape {
     /// The shape's id segment, e.g. `m1024n1024k1024`.
     pub fn id_segment(&self) -> String {
         match *self {
-            Shape::Copy { bytes } | Shape::Transfer { bytes } => memcpy::id_segment(bytes),
+            Shape::Copy { bytes } | Shape::Transfer { bytes } | Shape::Triad { bytes } => {
+                memcpy::id_segment(bytes)
+            }
             Shape::Gemm { m, n, k } => format!("m{m}n{n}k{k}"),
             Shape::Attention { .. } => attention::id_segment(self),
             Shape::Decode { .. } => decode::id_segment(self),
@@ -164,6 +170,7 @@ impl Shape {
     pub fn flops(&self) -> u64 {
         match self {
             Shape::Copy { .. } | Shape::Transfer { .. } => 0,
+            Shape::Triad { .. } => memcpy::triad_flops(self),
             Shape::Gemm { .. } => gemm::flops(self),
             Shape::Attention { .. } => attention::flops(self),
             Shape::Decode { .. } => decode::flops(self),
@@ -181,7 +188,9 @@ impl Shape {
     /// Bytes one run must move at least: what it reads plus what it writes.
     pub fn bytes(&self, dtype: Dtype) -> u64 {
         match self {
-            Shape::Copy { .. } | Shape::Transfer { .. } => memcpy::bytes(self),
+            Shape::Copy { .. } | Shape::Transfer { .. } | Shape::Triad { .. } => {
+                memcpy::bytes(self)
+            }
             Shape::Gemm { .. } => gemm::bytes(self, dtype),
             Shape::Attention { .. } => attention::bytes(self, dtype),
             Shape::Decode { .. } => decode::bytes(self, dtype),
@@ -196,6 +205,10 @@ impl Shape {
         };
         match *self {
             Shape::Copy { bytes } => put("bytes", bytes.into()),
+            Shape::Triad { bytes } => {
+                put("bytes", bytes.into());
+                put("arrays", 3.into());
+            }
             Shape::Transfer { bytes } => {
                 put("bytes", bytes.into());
                 // Held to the host link's bandwidth, not the device memory's.

@@ -39,6 +39,7 @@ fn shapes(op: Op, profile: Profile, sizes: Sizes) -> Vec<Shape> {
     match op {
         Op::Copy => memcpy::shapes(profile, sizes),
         Op::Transfer => memcpy::transfer_shapes(profile),
+        Op::Triad => memcpy::triad_shapes(profile, sizes),
         Op::Gemm => gemm::shapes(profile, sizes),
         Op::Attention => attention::shapes(profile, sizes),
         Op::Decode => decode::shapes(profile, sizes),

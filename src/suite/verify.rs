@@ -85,6 +85,10 @@ pub fn verify(bench: &Benchmark, inputs: &Inputs, output: &Output) -> Verificati
         (Shape::Copy { .. } | Shape::Transfer { .. }, Inputs::Copy { src }, Output::Bytes(dst)) => {
             verify_copy(src, dst)
         }
+        (Shape::Triad { .. }, Inputs::Triad { b, c }, Output::F32(a)) => {
+            let expected = reference::triad(b, c, f64::from(super::memcpy::TRIAD_SCALAR));
+            compare_rows(a, &[0], expected.len() as u64, &expected, tolerance)
+        }
         (Shape::Gemm { m, n, k }, Inputs::Gemm { a, b }, Output::F32(c)) => {
             let rows = sample_rows(m, n * k);
             let expected = reference::gemm_rows(a, b, m, n, k, &rows);
@@ -254,6 +258,24 @@ mod tests {
         let (bench, inputs, mut out) = gemm_case();
         out.pop();
         assert!(!verify(&bench, &inputs, &Output::F32(out)).passed);
+    }
+
+    #[test]
+    fn triad_is_checked_against_b_plus_s_c() {
+        let bench = Benchmark::new("t", Dtype::F32, Shape::Triad { bytes: 64 });
+        let inputs = generate_inputs(&bench, 3);
+        let Inputs::Triad { b, c } = &inputs else {
+            unreachable!()
+        };
+        let good: Vec<f32> = b.iter().zip(c).map(|(x, y)| x + 3.0 * y).collect();
+        let v = verify(&bench, &inputs, &Output::F32(good.clone()));
+        assert!(v.passed && v.checked == 16, "{v:?}");
+        // s·c forgotten on one element, or the scalar taken as 2: both fail.
+        let mut one_off = good;
+        one_off[7] = b[7];
+        assert!(!verify(&bench, &inputs, &Output::F32(one_off)).passed);
+        let wrong_scalar: Vec<f32> = b.iter().zip(c).map(|(x, y)| x + 2.0 * y).collect();
+        assert!(!verify(&bench, &inputs, &Output::F32(wrong_scalar)).passed);
     }
 
     #[test]

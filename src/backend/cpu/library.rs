@@ -24,6 +24,7 @@ pub type AttentionFn = unsafe extern "C" fn(
     f32,
 );
 
+pub type TriadFn = unsafe extern "C" fn(*const f32, *const f32, *mut f32, f32, usize);
 pub type DecodeFn = unsafe extern "C" fn(
     *const f32,
     *const f32,
@@ -43,6 +44,7 @@ pub enum KernelFn {
     Gemm(GemmFn),
     Attention(AttentionFn),
     Decode(DecodeFn),
+    Triad(TriadFn),
 }
 
 /// A loaded shared library and its entry point.
@@ -81,6 +83,7 @@ impl LoadedKernel {
                     KernelFn::Attention(*library.get::<AttentionFn>(name).map_err(missing)?)
                 }
                 Op::Decode => KernelFn::Decode(*library.get::<DecodeFn>(name).map_err(missing)?),
+                Op::Triad => KernelFn::Triad(*library.get::<TriadFn>(name).map_err(missing)?),
                 // The manifest only accepts transfers as driver calls, never as sources.
                 Op::Transfer => {
                     return Err(fail(

@@ -22,6 +22,14 @@ pub fn gemm_rows(a: &[f32], b: &[f32], m: u64, n: u64, k: u64, rows: &[u64]) -> 
     out
 }
 
+/// STREAM's triad b + s·c, element by element. Time: O(n).
+pub fn triad(b: &[f32], c: &[f32], s: f64) -> Vec<f64> {
+    b.iter()
+        .zip(c)
+        .map(|(&x, &y)| f64::from(x) + s * f64::from(y))
+        .collect()
+}
+
 /// Rows of attention output O for the flat query rows `rows` (row r is query r % sq of
 /// batch·head r / sq), each head_dim wide. Query i sees key j when j ≤ i + (sk − sq) under
 /// causal masking; a query that sees no key outputs zeros.

@@ -23,6 +23,12 @@ enum Buffers {
         b: AlignedBuf<f32>,
         c: AlignedBuf<f32>,
     },
+    /// The triad's arrays: a = b + s·c.
+    Triad {
+        b: AlignedBuf<f32>,
+        c: AlignedBuf<f32>,
+        a: AlignedBuf<f32>,
+    },
     /// Prefill and decode attention alike (their shapes say how to read them).
     Attention {
         q: AlignedBuf<f32>,
@@ -44,6 +50,11 @@ impl CpuWorkload {
             (Shape::Copy { bytes }, Inputs::Copy { src }, KernelFn::Copy(_)) => Buffers::Copy {
                 src: AlignedBuf::from_slice(src),
                 dst: AlignedBuf::zeroed(bytes as usize),
+            },
+            (Shape::Triad { .. }, Inputs::Triad { b, c }, KernelFn::Triad(_)) => Buffers::Triad {
+                b: AlignedBuf::from_slice(b),
+                c: AlignedBuf::from_slice(c),
+                a: AlignedBuf::zeroed(b.len()),
             },
             (Shape::Gemm { m, n, .. }, Inputs::Gemm { a, b }, KernelFn::Gemm(_)) => Buffers::Gemm {
                 a: AlignedBuf::from_slice(a),
@@ -103,6 +114,13 @@ impl CpuWorkload {
                 (KernelFn::Copy(f), Buffers::Copy { src, dst }, _) => {
                     f(src.as_ptr(), dst.as_mut_ptr(), src.len())
                 }
+                (KernelFn::Triad(f), Buffers::Triad { b, c, a }, _) => f(
+                    b.as_ptr(),
+                    c.as_ptr(),
+                    a.as_mut_ptr(),
+                    crate::suite::TRIAD_SCALAR,
+                    a.len(),
+                ),
                 (KernelFn::Gemm(f), Buffers::Gemm { a, b, c }, Shape::Gemm { m, n, k }) => f(
                     a.as_ptr(),
                     b.as_ptr(),
@@ -182,16 +200,16 @@ impl Workload for CpuWorkload {
                     *d = !*s;
                 }
             }
-            Buffers::Gemm { c: out, .. } | Buffers::Attention { o: out, .. } => {
-                out.as_mut_slice().fill(f32::NAN)
-            }
+            Buffers::Gemm { c: out, .. }
+            | Buffers::Attention { o: out, .. }
+            | Buffers::Triad { a: out, .. } => out.as_mut_slice().fill(f32::NAN),
         }
         self.launch();
         Ok(match &self.bufs {
             Buffers::Copy { dst, .. } => Output::Bytes(dst.as_slice().to_vec()),
-            Buffers::Gemm { c: out, .. } | Buffers::Attention { o: out, .. } => {
-                Output::F32(out.as_slice().to_vec())
-            }
+            Buffers::Gemm { c: out, .. }
+            | Buffers::Attention { o: out, .. }
+            | Buffers::Triad { a: out, .. } => Output::F32(out.as_slice().to_vec()),
         })
     }
 }

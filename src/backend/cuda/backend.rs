@@ -54,10 +54,13 @@ pub fn grid_for(rule: &str, shape: &Shape, block: [u32; 3], sms: u32) -> Result<
     let threads = u64::from(block[0]) * u64::from(block[1]) * u64::from(block[2]);
     if let Some(per) = rule.strip_prefix("elements:") {
         let per: u64 = per.parse().map_err(|_| bad())?;
-        let Shape::Copy { bytes } = *shape else {
-            return Err(bad());
+        // Elements: bytes of a copy, f32 values of a triad.
+        let elements = match *shape {
+            Shape::Copy { bytes } => bytes,
+            Shape::Triad { bytes } => bytes / 4,
+            _ => return Err(bad()),
         };
-        let blocks = bytes.div_ceil(per.max(1)).div_ceil(threads.max(1));
+        let blocks = elements.div_ceil(per.max(1)).div_ceil(threads.max(1));
         // Grid-stride kernels: enough blocks to fill every SM (8 × 256 threads = 2048, an
         // H100 SM's maximum), no more.
         let cap = u64::from(sms.max(1)) * 8;
@@ -156,6 +159,7 @@ fn device_bytes(bench: &Benchmark) -> u64 {
     let e = bench.dtype.size_bytes();
     match bench.shape {
         Shape::Copy { bytes } => 2 * bytes,
+        Shape::Triad { bytes } => 3 * bytes,
         // The host side is pinned host memory, not device memory.
         Shape::Transfer { bytes } => bytes,
         Shape::Gemm { m, n, k } => (m * k + k * n) * e + m * n * 4,

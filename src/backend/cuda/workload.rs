@@ -68,6 +68,12 @@ enum Buffers {
         len: usize,
         src: Vec<u8>,
     },
+    /// The triad's f32 arrays: a = b + s·c.
+    Triad {
+        b: CudaSlice<f32>,
+        c: CudaSlice<f32>,
+        a: CudaSlice<f32>,
+    },
     /// Decode attention: Q [B, H, D], K and V [B, Hkv, S, D], O [B, H, D] f32, and the
     /// kernel's workspace (see `workspace_floats`).
     Decode {
@@ -230,6 +236,11 @@ impl CudaWorkload {
                     src: src.clone(),
                 }
             }
+            (Shape::Triad { .. }, Inputs::Triad { b, c }) => Buffers::Triad {
+                b: stream.clone_htod(b).map_err(gpu_err("upload"))?,
+                c: stream.clone_htod(c).map_err(gpu_err("upload"))?,
+                a: stream.alloc_zeros(b.len()).map_err(gpu_err("allocation"))?,
+            },
             (Shape::Copy { bytes }, Inputs::Copy { src }) => Buffers::Copy {
                 src: stream.clone_htod(src).map_err(gpu_err("upload"))?,
                 dst: stream
@@ -346,6 +357,20 @@ impl CudaWorkload {
                 args.arg(&*src).arg(dst).arg(&bytes);
                 // SAFETY: the signature is the one the copy op declares; the buffers hold
                 // `bytes` bytes each.
+                unsafe { args.launch(*cfg) }
+                    .map(|_| ())
+                    .map_err(gpu_err("kernel launch"))
+            }
+            (Launch::Kernel { func, cfg }, Buffers::Triad { b, c, a }, _) => {
+                let n = a.len() as u64;
+                let mut args = self.stream.launch_builder(func);
+                args.arg(&*b)
+                    .arg(&*c)
+                    .arg(a)
+                    .arg(&crate::suite::TRIAD_SCALAR)
+                    .arg(&n);
+                // SAFETY: the triad op's signature (b, c, a, scalar, n); each array holds n
+                // f32.
                 unsafe { args.launch(*cfg) }
                     .map(|_| ())
                     .map_err(gpu_err("kernel launch"))
@@ -595,7 +620,8 @@ impl Workload for CudaWorkload {
             Buffers::Gemm { c, .. }
             | Buffers::GemmBf16 { c, .. }
             | Buffers::Attention { o: c, .. }
-            | Buffers::Decode { o: c, .. } => {
+            | Buffers::Decode { o: c, .. }
+            | Buffers::Triad { a: c, .. } => {
                 let nan = vec![f32::NAN; c.len()];
                 self.stream
                     .memcpy_htod(&nan, c)
@@ -621,7 +647,8 @@ impl Workload for CudaWorkload {
             Buffers::Gemm { c, .. }
             | Buffers::GemmBf16 { c, .. }
             | Buffers::Attention { o: c, .. }
-            | Buffers::Decode { o: c, .. } => {
+            | Buffers::Decode { o: c, .. }
+            | Buffers::Triad { a: c, .. } => {
                 Output::F32(self.stream.clone_dtoh(c).map_err(gpu_err("download"))?)
             }
         };
