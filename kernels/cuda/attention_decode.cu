@@ -3,9 +3,10 @@
 // H query heads share Hkv KV heads, G = H / Hkv query heads per KV head (G = 1 is plain
 // multi-head attention). Memory-bound: the work is reading K and V once.
 //
-// grid (splits, B * Hkv), 128 threads. A block owns one contiguous split of the keys of one
-// (batch, KV head) and the query heads of its group, so each K/V byte is read once for up to
-// 8 heads (G = 16 takes two passes). D/8 lanes share a key, each loading 16 bytes (8 bf16) of
+// grid (splits, B * Hkv), 128 threads, three blocks per SM. A block owns one contiguous
+// split of the keys of one (batch, KV head) and the query heads of its group, so each K/V
+// byte is read once for up to 8 heads (G = 16 takes two passes); the group's query rows sit
+// in shared memory as f32, pre-scaled. D/8 lanes share a key, each loading 16 bytes (8 bf16) of
 // its row; a warp covers 32/(D/8) keys per step, and each lane has 2–4 keys' loads in
 // flight. Each lane group ("slot") runs its own online softmax (running max m, sum l,
 // unnormalised output acc, in base 2) over its keys; the block merges its slots through
@@ -37,7 +38,7 @@
 #define LOG2E 1.4426950408889634f
 
 struct Smem {
-    uint4 q[MAX_GC * 32];            // the pass's query rows, bf16 (D <= 256: 32 uint4 a row)
+    float4 q[MAX_GC * 64];           // the pass's query rows, f32 and pre-scaled (D <= 256)
     float acc[MAX_GC * SLOT_FLOATS]; // per-slot outputs of one pass; the combine's weights
     float m[MAX_GC * MAX_SLOTS];
     float l[MAX_GC * MAX_SLOTS];
@@ -55,9 +56,17 @@ __device__ __forceinline__ void unpack8(uint4 raw, float *out) {
     }
 }
 
+// 2^x with the hardware's approximation, denormals flushed: exp2f's range fix-ups cost
+// instructions this kernel, bound by issue rate as much as by memory, cannot spare.
+__device__ __forceinline__ float fast_exp2(float x) {
+    float y;
+    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+    return y;
+}
+
 // Weight of a partial with max m when the merged max is M (0 for an empty partial).
 __device__ __forceinline__ float rescale(float m, float M) {
-    return m == NEG_INF ? 0.0f : exp2f(m - M);
+    return m == NEG_INF ? 0.0f : fast_exp2(m - M);
 }
 
 // Block-wide max and sum; every thread calls them and gets the result.
@@ -97,14 +106,19 @@ __device__ __forceinline__ void attend_pass(const __nv_bfloat16 *__restrict__ Q,
     const int slot = (threadIdx.x / 32) * (32 / lanes_per_key) + lane / lanes_per_key;
     const int d0 = (lane % lanes_per_key) * 8;
 
-    // The query rows live in shared memory as bf16, read back per key (a broadcast across
-    // slots): registers, not ALU or shared-memory bandwidth, limit this kernel. The scale is
-    // applied to the reduced dot product.
-    const int q_words = D / 8;
+    // The query rows live in shared memory as f32, pre-scaled by scale·log2(e), read back per
+    // key (a broadcast across slots): registers are what limit this kernel, and reading f32
+    // saves the unpacking a bf16 copy would cost per key.
+    const int q_words = D / 4;
     for (int i = threadIdx.x; i < GC * q_words; i += THREADS) {
-        const int g = i / q_words;
-        sm.q[i] = g < gn ? reinterpret_cast<const uint4 *>(Q + (size_t)(row0 + g) * D)[i % q_words]
-                         : make_uint4(0, 0, 0, 0);
+        const int g = i / q_words, e = (i % q_words) * 4;
+        float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        if (g < gn) {
+            const __nv_bfloat16 *src = Q + (size_t)(row0 + g) * D + e;
+            v = make_float4(__bfloat162float(src[0]) * qscale, __bfloat162float(src[1]) * qscale,
+                            __bfloat162float(src[2]) * qscale, __bfloat162float(src[3]) * qscale);
+        }
+        sm.q[i] = v;
     }
     __syncthreads();
     float acc[GC][8], m[GC], l[GC];
@@ -137,16 +151,21 @@ __device__ __forceinline__ void attend_pass(const __nv_bfloat16 *__restrict__ Q,
             unpack8(kraw[u], k8);
 #pragma unroll
             for (int g = 0; g < GC; ++g) {
-                float q8[8];
-                unpack8(sm.q[g * q_words + d0 / 8], q8);
-                float dot = 0.0f;
-#pragma unroll
-                for (int i = 0; i < 8; ++i) dot = fmaf(q8[i], k8[i], dot);
+                const float4 qa = sm.q[g * q_words + d0 / 4];
+                const float4 qb = sm.q[g * q_words + d0 / 4 + 1];
+                float dot = qa.x * k8[0];
+                dot = fmaf(qa.y, k8[1], dot);
+                dot = fmaf(qa.z, k8[2], dot);
+                dot = fmaf(qa.w, k8[3], dot);
+                dot = fmaf(qb.x, k8[4], dot);
+                dot = fmaf(qb.y, k8[5], dot);
+                dot = fmaf(qb.z, k8[6], dot);
+                dot = fmaf(qb.w, k8[7], dot);
                 // Sum over the lanes of this key: xor offsets below lanes_per_key stay inside
                 // the aligned lane group.
                 for (int o = lanes_per_key / 2; o > 0; o >>= 1)
                     dot += __shfl_xor_sync(0xffffffffu, dot, o);
-                s[u][g] = valid[u] ? dot * qscale : NEG_INF;
+                s[u][g] = valid[u] ? dot : NEG_INF;
             }
         }
 #pragma unroll
@@ -286,6 +305,7 @@ orac_attention_decode(const __nv_bfloat16 *__restrict__ Q, const __nv_bfloat16 *
                 gs[i] = idx / D;
                 src[i] = part_acc + (size_t)(row0 + c0 + gs[i]) * splits * D + idx % D;
             }
+#pragma unroll 4
             for (int s2 = 0; s2 < splits; ++s2) {
 #pragma unroll
                 for (int i = 0; i < 4; ++i)

@@ -42,6 +42,26 @@ pub struct CudaBackend {
 /// memory: kernels/cuda/attention_decode.cu).
 const MAX_DECODE_SPLITS: u64 = 4096;
 
+/// The largest grid y (and z) dimension CUDA accepts.
+const MAX_GRID_Y: u64 = 65535;
+
+/// Splits per (batch, KV head) of a decode grid, with `slots` blocks resident at once: the
+/// count whose `pairs × splits` blocks fill their last wave best (a block alone in a last
+/// wave streams at a fraction of the bandwidth), and of those within 5% of the best the
+/// smallest (fewer partials to combine). Splits are at least `len` keys long.
+fn decode_splits(pairs: u64, seq: u64, len: u64, slots: u64) -> u64 {
+    let most = (seq / len).clamp(1, MAX_DECODE_SPLITS);
+    let slots = slots.max(1);
+    let efficiency = |splits: u64| {
+        let blocks = pairs * splits;
+        blocks as f64 / (blocks.div_ceil(slots) * slots) as f64
+    };
+    let best = (1..=most).map(efficiency).fold(0.0, f64::max);
+    (1..=most)
+        .find(|&s| efficiency(s) >= 0.95 * best)
+        .unwrap_or(1)
+}
+
 /// Grid for `rule` (see kernels/cuda/manifest.toml) over `shape` with `block` threads.
 pub fn grid_for(rule: &str, shape: &Shape, block: [u32; 3], sms: u32) -> Result<(u32, u32, u32)> {
     let bad = || Error::Manifest {
@@ -91,15 +111,14 @@ pub fn grid_for(rule: &str, shape: &Shape, block: [u32; 3], sms: u32) -> Result<
         else {
             return Err(bad());
         };
-        if rows == 0 {
+        if rows == 0 || batch * heads > MAX_GRID_Y {
             return Err(bad());
         }
         return Ok((sq.div_ceil(rows) as u32, (batch * heads) as u32, 1));
     }
     if let Some(len) = rule.strip_prefix("splits-fill:") {
-        // Decode: split each (batch, KV head)'s keys so the grid fills every SM about three
-        // blocks deep (one wave, no tail of a second one), with splits of at least `len` keys;
-        // enough (batch, KV head) pairs need no split at all.
+        // Decode: split each (batch, KV head)'s keys so the blocks fill whole waves of three
+        // per SM (see `decode_splits`), each split at least `len` keys long.
         let len: u64 = len.parse().map_err(|_| bad())?;
         let Shape::Decode {
             batch,
@@ -114,30 +133,11 @@ pub fn grid_for(rule: &str, shape: &Shape, block: [u32; 3], sms: u32) -> Result<
             return Err(bad());
         }
         let pairs = (batch * kv_heads).max(1);
-        let fill = (3 * u64::from(sms.max(1))).div_ceil(pairs);
-        let splits = seq.div_ceil(len).min(fill).clamp(1, MAX_DECODE_SPLITS);
-        return Ok((splits as u32, pairs as u32, 1));
-    }
-    if let Some(len) = rule.strip_prefix("splits:") {
-        // Decode: one block per `len` keys of one (batch, KV head).
-        let len: u64 = len.parse().map_err(|_| bad())?;
-        let Shape::Decode {
-            batch,
-            kv_heads,
-            seq,
-            ..
-        } = *shape
-        else {
-            return Err(bad());
-        };
-        if len == 0 {
+        if pairs > MAX_GRID_Y {
             return Err(bad());
         }
-        return Ok((
-            seq.div_ceil(len).clamp(1, MAX_DECODE_SPLITS) as u32,
-            (batch * kv_heads) as u32,
-            1,
-        ));
+        let splits = decode_splits(pairs, seq, len, 3 * u64::from(sms.max(1)));
+        return Ok((splits as u32, pairs as u32, 1));
     }
     if let Some(tiles) = rule.strip_prefix("tiles:") {
         let (tm, tn) = tiles.split_once('x').ok_or_else(bad)?;
@@ -461,17 +461,11 @@ mod tests {
             seq: 1000,
             head_dim: 64,
         };
-        // 1000 keys in splits of 256: 4 splits, for each of 4 × 8 (batch, KV head) pairs.
-        assert_eq!(
-            grid_for("splits:256", &decode, [128, 1, 1], 132).unwrap(),
-            (4, 32, 1)
-        );
-        assert!(grid_for("splits:0", &decode, [128, 1, 1], 132).is_err());
-        // Filling 132 SMs three deep: 396 blocks over 32 pairs is 13 splits, but 1000 keys
-        // in splits of at least 256 allow only 4.
+        assert!(grid_for("splits-fill:0", &decode, [128, 1, 1], 132).is_err());
+        // 132 SMs three deep are 396 slots; 1000 keys in splits of at least 256 allow 3.
         assert_eq!(
             grid_for("splits-fill:256", &decode, [128, 1, 1], 132).unwrap(),
-            (4, 32, 1)
+            (3, 32, 1)
         );
         let long = Shape::Decode {
             batch: 1,
@@ -480,10 +474,12 @@ mod tests {
             seq: 32768,
             head_dim: 128,
         };
-        // One sequence, 8 KV heads: 50 splits of 656 keys fill 396 block slots.
+        // One sequence, 8 KV heads: 48 splits make 384 blocks, 97% of one wave (49 would be
+        // 99%, but 48 is within 5% of the best and has fewer partials); 50 would spill 4
+        // blocks into a second wave.
         assert_eq!(
             grid_for("splits-fill:256", &long, [128, 1, 1], 132).unwrap(),
-            (50, 8, 1)
+            (48, 8, 1)
         );
         let wide = Shape::Decode {
             batch: 64,
@@ -492,13 +488,20 @@ mod tests {
             seq: 32768,
             head_dim: 128,
         };
-        // 512 pairs already fill the GPU: no split, no combine.
+        // 512 pairs are 1.3 waves unsplit (65% of the last full); 3 splits make 1536
+        // blocks, 97% of four waves.
         assert_eq!(
             grid_for("splits-fill:256", &wide, [128, 1, 1], 132).unwrap(),
-            (1, 512, 1)
+            (3, 512, 1)
         );
+        assert_eq!(
+            decode_splits(8, 1024, 256, 396),
+            4,
+            "short: as many as allowed"
+        );
+        assert_eq!(decode_splits(8, 100, 256, 396), 1, "shorter than one split");
         assert!(grid_for("rows:64", &decode, [128, 1, 1], 132).is_err());
-        assert!(grid_for("splits:256", &attention, [128, 1, 1], 132).is_err());
+        assert!(grid_for("splits-fill:256", &attention, [128, 1, 1], 132).is_err());
     }
 
     #[test]
