@@ -11,7 +11,7 @@ grouped-query heads through `enable_gqa`, reported in GB/s as well).
 Timing follows orac's method: CUDA events on the stream, a 256 MiB buffer zeroed before each
 sample to flush L2 (outside the timed region), warm-up of at least 3 runs and 100 ms, then
 samples until 0.5 s and at least 10 samples; the median is reported. f32 matmul runs with TF32
-disabled, like orac's cuBLAS f32 reference.
+disabled, like orac's cuBLAS f32 reference; tf32 ids run it with TF32 allowed.
 """
 
 import argparse
@@ -20,10 +20,10 @@ import re
 import statistics
 import sys
 
-GEMM = re.compile(r"^gemm/[^/]+/(f32|bf16)/m(\d+)n(\d+)k(\d+)$")
+GEMM = re.compile(r"^gemm/[^/]+/(f32|tf32|f16|bf16)/m(\d+)n(\d+)k(\d+)$")
 ATTN = re.compile(r"^attention/[^/]+/(f32|bf16|f16)/b(\d+)h(\d+)sq(\d+)sk(\d+)d(\d+)(-causal)?$")
 DECODE = re.compile(r"^attention/[^/]+/(f32|bf16|f16)/b(\d+)h(\d+)kv(\d+)s(\d+)d(\d+)$")
-SIZE = {"f32": 4, "bf16": 2, "f16": 2}
+SIZE = {"f32": 4, "tf32": 4, "bf16": 2, "f16": 2}
 
 
 def plan(ids):
@@ -130,14 +130,19 @@ def run(cases):
 
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
-    dt = {"f32": torch.float32, "bf16": torch.bfloat16, "f16": torch.float16}
+    dt = {"f32": torch.float32, "tf32": torch.float32, "bf16": torch.bfloat16, "f16": torch.float16}
     out = []
     for kind, dtype, shape in cases:
         if kind == "matmul":
             m, n, k = shape
             a = torch.rand(m, k, device="cuda", dtype=dt[dtype]) * 2 - 1
             b = torch.rand(k, n, device="cuda", dtype=dt[dtype]) * 2 - 1
-            variants = [(None, lambda: torch.matmul(a, b))]
+            def matmul(a=a, b=b, tf32=dtype == "tf32"):
+                # TF32 only where orac's reference uses it (cublas-tf32); strict f32 otherwise.
+                torch.backends.cuda.matmul.allow_tf32 = tf32
+                return torch.matmul(a, b)
+
+            variants = [(None, matmul)]
         elif kind == "decode":
             bb, h, kv, sk, d = shape
             q = torch.rand(bb, h, 1, d, device="cuda", dtype=dt[dtype]) * 2 - 1

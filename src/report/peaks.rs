@@ -5,13 +5,15 @@ use crate::store::{BenchResult, GpuInfo, RunRecord, Status};
 use crate::suite::{Dtype, Family};
 
 /// Dense FLOP per clock per SM, by compute capability and dtype: FP32 on the CUDA cores,
-/// bf16/f16 on the tensor cores (f32 accumulate). A100 (8.0): 64 FP32 FMA and 1024 tensor
+/// TF32 and bf16/f16 on the tensor cores (f32 accumulate; TF32 at half the 16-bit rate). A100 (8.0): 64 FP32 FMA and 1024 tensor
 /// FMA per clock per SM; H100 (9.0): 128 and 2048.
 fn flop_per_clock_per_sm(compute_capability: &str, dtype: Dtype) -> Option<f64> {
     match (compute_capability, dtype) {
         ("8.0", Dtype::F32) => Some(128.0),
+        ("8.0", Dtype::Tf32) => Some(1024.0),
         ("8.0", Dtype::Bf16 | Dtype::F16) => Some(2048.0),
         ("9.0", Dtype::F32) => Some(256.0),
+        ("9.0", Dtype::Tf32) => Some(2048.0),
         ("9.0", Dtype::Bf16 | Dtype::F16) => Some(4096.0),
         _ => None,
     }

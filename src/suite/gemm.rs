@@ -17,18 +17,30 @@ pub fn shapes(profile: Profile, sizes: Sizes) -> Vec<Shape> {
         (Sizes::Device, Profile::Quick) => {
             &[(1024, 1024, 1024), (4096, 4096, 4096), (1000, 1000, 1000)]
         }
-        // Squares, then LLM projections (Llama-3-8B: hidden 4096, MLP 14336) for 4096 tokens
-        // of prefill and 16 of decode, then an odd shape and one with K not a multiple of 8.
+        // Squares, then Llama-3-8B projections (hidden 4096, MLP 14336: N×K of 4096×4096,
+        // 14336×4096 and 4096×14336) for M = 1 and 16 tokens (decode: a GEMV and a thin
+        // GEMM, memory-bound), 128, 2048 and 8192 (prefill), then an odd shape and one with
+        // K not a multiple of 8.
         (Sizes::Device, Profile::Full) => &[
             (1024, 1024, 1024),
             (2048, 2048, 2048),
             (4096, 4096, 4096),
             (8192, 8192, 8192),
-            (4096, 12288, 4096),
-            (4096, 14336, 4096),
-            (4096, 4096, 14336),
-            (16, 12288, 4096),
+            (1, 4096, 4096),
+            (1, 14336, 4096),
+            (1, 4096, 14336),
+            (16, 4096, 4096),
+            (16, 14336, 4096),
             (16, 4096, 14336),
+            (128, 4096, 4096),
+            (128, 14336, 4096),
+            (128, 4096, 14336),
+            (2048, 4096, 4096),
+            (2048, 14336, 4096),
+            (2048, 4096, 14336),
+            (8192, 4096, 4096),
+            (8192, 14336, 4096),
+            (8192, 4096, 14336),
             (1000, 1000, 1000),
             (1024, 1024, 1001),
         ],

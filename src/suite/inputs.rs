@@ -43,6 +43,15 @@ fn next_signed_unit(rng: &mut SplitMix64) -> f32 {
     (bits as f32 / (1u32 << 23) as f32) - 1.0
 }
 
+/// `x` rounded to TF32 (10 explicit mantissa bits), to nearest, ties to even.
+fn round_to_tf32(x: f32) -> f32 {
+    let bits = x.to_bits();
+    let dropped = 13;
+    let half = 1u32 << (dropped - 1);
+    let odd = (bits >> dropped) & 1;
+    f32::from_bits((bits + half - 1 + odd) & !((1u32 << dropped) - 1))
+}
+
 fn random_tensor(rng: &mut SplitMix64, len: u64, dtype: Dtype) -> Vec<f32> {
     (0..len)
         .map(|_| {
@@ -50,6 +59,7 @@ fn random_tensor(rng: &mut SplitMix64, len: u64, dtype: Dtype) -> Vec<f32> {
             match dtype {
                 Dtype::Bf16 => bf16::from_f32(x).to_f32(),
                 Dtype::F16 => f16::from_f32(x).to_f32(),
+                Dtype::Tf32 => round_to_tf32(x),
                 Dtype::F32 | Dtype::U8 => x,
             }
         })
@@ -141,6 +151,23 @@ mod tests {
             panic!()
         };
         assert!(a.iter().all(|&x| bf16::from_f32(x).to_f32() == x));
+    }
+
+    #[test]
+    fn tf32_inputs_have_ten_mantissa_bits() {
+        let Inputs::Gemm { a, .. } = generate_inputs(&gemm(Dtype::Tf32), 1) else {
+            panic!()
+        };
+        assert!(a.iter().all(|x| x.to_bits() & 0x1fff == 0));
+        assert!(a.iter().filter(|x| **x == 0.0).count() < 2, "not zeros");
+        // Nearest, ties to even: 1 + 2^-11 is halfway between 1 and 1 + 2^-10.
+        assert_eq!(round_to_tf32(1.0 + 2f32.powi(-11)), 1.0);
+        assert_eq!(
+            round_to_tf32(1.0 + 3.0 * 2f32.powi(-11)),
+            1.0 + 2f32.powi(-9)
+        );
+        assert_eq!(round_to_tf32(1.0 + 2f32.powi(-10)), 1.0 + 2f32.powi(-10));
+        assert_eq!(round_to_tf32(-0.75), -0.75);
     }
 
     #[test]

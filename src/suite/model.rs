@@ -34,6 +34,9 @@ impl Family {
 pub enum Dtype {
     U8,
     F32,
+    /// f32 storage, multiplied as TF32 (10-bit mantissa) on tensor cores with f32
+    /// accumulation; inputs are rounded to TF32, so the reference sees the same values.
+    Tf32,
     F16,
     Bf16,
 }
@@ -42,7 +45,7 @@ impl Dtype {
     pub fn size_bytes(self) -> u64 {
         match self {
             Dtype::U8 => 1,
-            Dtype::F32 => 4,
+            Dtype::F32 | Dtype::Tf32 => 4,
             Dtype::F16 | Dtype::Bf16 => 2,
         }
     }
@@ -53,6 +56,9 @@ impl Dtype {
         match self {
             Dtype::U8 => 0.0,
             Dtype::F32 => 1e-5,
+            // Exact products of TF32 inputs, but tensor-core f32 accumulation is not IEEE
+            // round-to-nearest on every architecture.
+            Dtype::Tf32 => 1e-4,
             Dtype::F16 | Dtype::Bf16 => 1e-2,
         }
     }
@@ -61,6 +67,7 @@ impl Dtype {
         match self {
             Dtype::U8 => "u8",
             Dtype::F32 => "f32",
+            Dtype::Tf32 => "tf32",
             Dtype::F16 => "f16",
             Dtype::Bf16 => "bf16",
         }

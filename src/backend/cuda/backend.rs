@@ -328,7 +328,7 @@ impl Backend for CudaBackend {
             Some("memcpy-dtod") => Launch::MemcpyDtoD,
             Some("memcpy-htod") => Launch::MemcpyHtoD,
             Some("memcpy-dtoh") => Launch::MemcpyDtoH,
-            Some("cublas-gemm") => Launch::Cublas(self.cublas(&bench.id)?),
+            Some("cublas-gemm") => Launch::Cublas(self.cublas(&bench.id)?, bench.dtype),
             Some(other) => {
                 return Err(Error::Usage(format!(
                     "vendor call {other} is not implemented"

@@ -36,8 +36,9 @@ pub enum Launch {
     MemcpyHtoD,
     /// cuMemcpyDtoHAsync into pinned host memory.
     MemcpyDtoH,
-    /// cuBLAS GEMM (`cublasGemmEx`, f32 compute): f32 × f32 or bf16 × bf16 into f32.
-    Cublas(Arc<CudaBlas>),
+    /// cuBLAS GEMM (`cublasGemmEx`, f32 compute, f32 C), in the benchmark's dtype: f32
+    /// (strict FP32), tf32 (f32 storage, TF32 tensor cores), f16 or bf16.
+    Cublas(Arc<CudaBlas>, Dtype),
 }
 
 enum Buffers {
@@ -83,7 +84,8 @@ enum Buffers {
         o: CudaSlice<f32>,
         work: CudaSlice<f32>,
     },
-    /// bf16 inputs as their bit patterns (the kernel reads `__nv_bfloat16`), f32 output.
+    /// bf16 or f16 inputs as their bit patterns (a kernel reads `__nv_bfloat16` or
+    /// `__half`), f32 output.
     GemmBf16 {
         a: CudaSlice<u16>,
         b: CudaSlice<u16>,
@@ -100,19 +102,9 @@ enum Tensor {
 impl Tensor {
     fn upload(stream: &Arc<CudaStream>, values: &[f32], dtype: Dtype) -> Result<Tensor> {
         Ok(match dtype {
-            Dtype::Bf16 => Tensor::Half(
+            Dtype::Bf16 | Dtype::F16 => Tensor::Half(
                 stream
-                    .clone_htod(&bf16_bits(values))
-                    .map_err(gpu_err("upload"))?,
-            ),
-            Dtype::F16 => Tensor::Half(
-                stream
-                    .clone_htod(
-                        &values
-                            .iter()
-                            .map(|&v| half::f16::from_f32(v).to_bits())
-                            .collect::<Vec<u16>>(),
-                    )
+                    .clone_htod(&half_bits(values, dtype))
                     .map_err(gpu_err("upload"))?,
             ),
             _ => Tensor::F32(stream.clone_htod(values).map_err(gpu_err("upload"))?),
@@ -148,6 +140,17 @@ fn bf16_bits(values: &[f32]) -> Vec<u16> {
         .iter()
         .map(|&v| half::bf16::from_f32(v).to_bits())
         .collect()
+}
+
+/// bf16 or f16 bit patterns of values already exact in that type.
+fn half_bits(values: &[f32], dtype: Dtype) -> Vec<u16> {
+    match dtype {
+        Dtype::F16 => values
+            .iter()
+            .map(|&v| half::f16::from_f32(v).to_bits())
+            .collect(),
+        _ => bf16_bits(values),
+    }
 }
 
 pub struct CudaWorkload {
@@ -198,13 +201,15 @@ impl CudaWorkload {
                     .alloc_zeros(workspace_floats(&shape, &launch).max(1) as usize)
                     .map_err(gpu_err("allocation"))?,
             },
-            (Shape::Gemm { m, n, .. }, Inputs::Gemm { a, b }) if dtype == Dtype::Bf16 => {
+            (Shape::Gemm { m, n, .. }, Inputs::Gemm { a, b })
+                if matches!(dtype, Dtype::Bf16 | Dtype::F16) =>
+            {
                 Buffers::GemmBf16 {
                     a: stream
-                        .clone_htod(&bf16_bits(a))
+                        .clone_htod(&half_bits(a, dtype))
                         .map_err(gpu_err("upload"))?,
                     b: stream
-                        .clone_htod(&bf16_bits(b))
+                        .clone_htod(&half_bits(b, dtype))
                         .map_err(gpu_err("upload"))?,
                     c: stream
                         .alloc_zeros((m * n) as usize)
@@ -464,31 +469,51 @@ impl CudaWorkload {
                     .map(|_| ())
                     .map_err(gpu_err("kernel launch"))
             }
-            (Launch::Cublas(blas), Buffers::Gemm { a, b, c }, Shape::Gemm { m, n, k }) => {
+            (Launch::Cublas(blas, dtype), Buffers::Gemm { a, b, c }, Shape::Gemm { m, n, k }) => {
                 let (pa, _ga) = a.device_ptr(&self.stream);
                 let (pb, _gb) = b.device_ptr(&self.stream);
                 let (pc, _gc) = c.device_ptr_mut(&self.stream);
-                cublas_gemm(blas, cudaDataType::CUDA_R_32F, (pa, pb, pc), (m, n, k))
+                cublas_gemm(blas, *dtype, (pa, pb, pc), (m, n, k))
             }
-            (Launch::Cublas(blas), Buffers::GemmBf16 { a, b, c }, Shape::Gemm { m, n, k }) => {
+            (
+                Launch::Cublas(blas, dtype),
+                Buffers::GemmBf16 { a, b, c },
+                Shape::Gemm { m, n, k },
+            ) => {
                 let (pa, _ga) = a.device_ptr(&self.stream);
                 let (pb, _gb) = b.device_ptr(&self.stream);
                 let (pc, _gc) = c.device_ptr_mut(&self.stream);
-                cublas_gemm(blas, cudaDataType::CUDA_R_16BF, (pa, pb, pc), (m, n, k))
+                cublas_gemm(blas, *dtype, (pa, pb, pc), (m, n, k))
             }
             _ => Err(Error::Usage("kernel and buffers disagree".into())),
         }
     }
 }
 
+/// cuBLAS's input type and compute type for a GEMM of `dtype` (always f32 accumulation, f32
+/// C): strict FP32 for f32 (no TF32 shortcut), TF32 tensor cores for tf32.
+fn cublas_types(dtype: Dtype) -> Result<(cudaDataType, cublasComputeType_t)> {
+    use cublasComputeType_t::{CUBLAS_COMPUTE_32F, CUBLAS_COMPUTE_32F_FAST_TF32};
+    Ok(match dtype {
+        Dtype::F32 => (cudaDataType::CUDA_R_32F, CUBLAS_COMPUTE_32F),
+        Dtype::Tf32 => (cudaDataType::CUDA_R_32F, CUBLAS_COMPUTE_32F_FAST_TF32),
+        Dtype::F16 => (cudaDataType::CUDA_R_16F, CUBLAS_COMPUTE_32F),
+        Dtype::Bf16 => (cudaDataType::CUDA_R_16BF, CUBLAS_COMPUTE_32F),
+        Dtype::U8 => {
+            return Err(Error::Usage("cuBLAS GEMM has no u8 variant here".into()));
+        }
+    })
+}
+
 /// Row-major C = A·B with cuBLAS, which is column-major: the same memory read column-major
 /// is Cᵀ = Bᵀ·Aᵀ, so B goes first with leading dimension N, A second with K, and C gets N.
 fn cublas_gemm(
     blas: &CudaBlas,
-    input_type: cudaDataType,
+    dtype: Dtype,
     (a, b, c): (u64, u64, u64),
     (m, n, k): (u64, u64, u64),
 ) -> Result<()> {
+    let (input_type, compute) = cublas_types(dtype)?;
     let (m, n, k) = (m as i32, n as i32, k as i32);
     let (alpha, beta) = (1.0_f32, 0.0_f32);
     // SAFETY: the pointers are live device buffers sized for the shape (A m×k, B k×n of
@@ -512,7 +537,7 @@ fn cublas_gemm(
             c as *mut std::ffi::c_void,
             cudaDataType::CUDA_R_32F,
             n,
-            cublasComputeType_t::CUBLAS_COMPUTE_32F,
+            compute,
             cublasGemmAlgo_t::CUBLAS_GEMM_DEFAULT,
         )
     }
