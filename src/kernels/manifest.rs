@@ -75,7 +75,42 @@ struct RawKernel {
     expect: Vec<String>,
     #[serde(default)]
     description: String,
+    /// Several launches in sequence (CUDA), instead of `entry`, `block` and `grid`.
+    #[serde(default)]
+    stage: Vec<RawStage>,
+    /// Device scratch memory the stages share: "scores" (attention: B·H·Sq·Sk f32).
+    scratch: Option<String>,
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStage {
+    entry: String,
+    block: [u32; 3],
+    grid: String,
+    #[serde(default)]
+    shared_bytes: u32,
+    #[serde(default)]
+    dynamic_shared_bytes: u32,
+}
+
+/// One CUDA launch of a kernel: its entry and launch shape.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stage {
+    pub entry: String,
+    /// Threads per block.
+    pub block: [u32; 3],
+    /// Grid rule (see `kernels/cuda/manifest.toml`).
+    pub grid: String,
+    /// Static shared memory the entry declares (for the occupancy report).
+    pub shared_bytes: u32,
+    /// Dynamic shared memory per block, passed at launch (above 48 KiB the backend raises
+    /// the entry's limit first).
+    pub dynamic_shared_bytes: u32,
+}
+
+/// Scratch memory kinds a manifest may declare.
+pub const KNOWN_SCRATCH: &[&str] = &["scores"];
 
 /// Library calls a manifest may declare as `vendor`.
 pub const KNOWN_VENDOR_CALLS: &[&str] =
@@ -106,14 +141,11 @@ pub struct KernelSpec {
     /// Attention kernels: the largest head_dim the kernel supports; larger shapes are
     /// not generated for it.
     pub max_head_dim: Option<u64>,
-    /// GPU kernels: threads per block, grid rule and static shared memory (see
-    /// `kernels/cuda/manifest.toml`).
-    pub block: Option<[u32; 3]>,
-    pub grid: Option<String>,
-    pub shared_bytes: u32,
-    /// Dynamic shared memory per block, passed at launch (above 48 KiB the backend raises
-    /// the kernel's limit first).
-    pub dynamic_shared_bytes: u32,
+    /// CUDA kernels: the launches one run makes, in order (one for most kernels; several
+    /// for a pipeline such as unfused attention). Empty for CPU kernels and vendor calls.
+    pub stages: Vec<Stage>,
+    /// Device scratch the stages share ("scores"), passed to each as a last argument.
+    pub scratch: Option<String>,
     /// Checks on the compiled code, e.g. "no-spills".
     pub expect: Vec<String>,
     /// The problem sizes its backend declares.
@@ -202,11 +234,60 @@ pub fn load(tree: &KernelTree, backend_dir: &str) -> Result<Vec<KernelSpec>> {
                 KNOWN_EXPECTATIONS.join(", ")
             )));
         }
-        if backend_dir == "cuda"
-            && raw.vendor.is_none()
-            && (raw.block.is_none() || raw.grid.is_none())
+        let stages = if backend_dir != "cuda" || raw.vendor.is_some() {
+            if !raw.stage.is_empty() || raw.scratch.is_some() {
+                return Err(bad(
+                    "`stage` and `scratch` are for CUDA source kernels".into()
+                ));
+            }
+            Vec::new()
+        } else if raw.stage.is_empty() {
+            let (Some(block), Some(grid)) = (raw.block, raw.grid.clone()) else {
+                return Err(bad("CUDA kernels need `block` and `grid`".into()));
+            };
+            vec![Stage {
+                entry: raw.entry.clone(),
+                block,
+                grid,
+                shared_bytes: raw.shared_bytes,
+                dynamic_shared_bytes: raw.dynamic_shared_bytes,
+            }]
+        } else {
+            if !raw.entry.is_empty() || raw.block.is_some() || raw.grid.is_some() {
+                return Err(bad(
+                    "a kernel with stages declares `entry`, `block` and `grid` per stage".into(),
+                ));
+            }
+            let mut stages = Vec::new();
+            for s in &raw.stage {
+                if s.entry.is_empty()
+                    || !s
+                        .entry
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+                {
+                    return Err(bad(format!(
+                        "stage entry '{}' is not a C identifier",
+                        s.entry
+                    )));
+                }
+                stages.push(Stage {
+                    entry: s.entry.clone(),
+                    block: s.block,
+                    grid: s.grid.clone(),
+                    shared_bytes: s.shared_bytes,
+                    dynamic_shared_bytes: s.dynamic_shared_bytes,
+                });
+            }
+            stages
+        };
+        if let Some(kind) = &raw.scratch
+            && !(KNOWN_SCRATCH.contains(&kind.as_str()) && raw.op == Op::Attention)
         {
-            return Err(bad("CUDA kernels need `block` and `grid`".into()));
+            return Err(bad(format!(
+                "scratch '{kind}' is not known for op {:?} (known: \"scores\" for attention)",
+                raw.op
+            )));
         }
         if let Some(v) = &raw.vendor {
             if !KNOWN_VENDOR_CALLS.contains(&v.as_str()) {
@@ -215,7 +296,7 @@ pub fn load(tree: &KernelTree, backend_dir: &str) -> Result<Vec<KernelSpec>> {
                     KNOWN_VENDOR_CALLS.join(", ")
                 )));
             }
-        } else if raw.source.is_empty() || raw.entry.is_empty() {
+        } else if raw.source.is_empty() || (raw.entry.is_empty() && stages.is_empty()) {
             return Err(bad("needs `source` and `entry` (or `vendor`)".into()));
         }
         let transfer_call = matches!(raw.vendor.as_deref(), Some("memcpy-htod" | "memcpy-dtoh"));
@@ -248,10 +329,8 @@ pub fn load(tree: &KernelTree, backend_dir: &str) -> Result<Vec<KernelSpec>> {
             flags: raw.flags,
             max_gflop: raw.max_gflop,
             max_head_dim: raw.max_head_dim,
-            block: raw.block,
-            grid: raw.grid,
-            shared_bytes: raw.shared_bytes,
-            dynamic_shared_bytes: raw.dynamic_shared_bytes,
+            stages,
+            scratch: raw.scratch,
             expect: raw.expect,
             sizes: file.sizes,
             description: raw.description,
@@ -288,7 +367,7 @@ mod tests {
         assert!(
             specs
                 .iter()
-                .all(|s| s.vendor.is_some() || (s.block.is_some() && s.grid.is_some()))
+                .all(|s| s.vendor.is_some() == s.stages.is_empty())
         );
         assert!(specs.iter().any(|s| s.source.contains("__global__")));
     }
@@ -377,5 +456,59 @@ mod tests {
         assert!(source.to_string().contains("memcpy-htod"), "{source}");
         let wrong_op = load_one("op = \"copy\"\nvendor = \"memcpy-dtoh\"\n").unwrap_err();
         assert!(wrong_op.to_string().contains("transfer"), "{wrong_op}");
+    }
+
+    #[test]
+    fn pipelines_declare_their_stages() {
+        let specs = load(&KernelTree::Embedded, "cuda").unwrap();
+        let unfused = KernelSpec::find(&specs, Family::Attention, "unfused").unwrap();
+        let entries: Vec<&str> = unfused.stages.iter().map(|s| s.entry.as_str()).collect();
+        assert_eq!(
+            entries,
+            [
+                "orac_attention_unfused_scores",
+                "orac_attention_unfused_softmax",
+                "orac_attention_unfused_output"
+            ]
+        );
+        assert_eq!(unfused.scratch.as_deref(), Some("scores"));
+        let flash = KernelSpec::find(&specs, Family::Attention, "flash").unwrap();
+        assert_eq!(flash.stages.len(), 1);
+        assert_eq!(flash.stages[0].entry, flash.entry);
+
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("cuda")).unwrap();
+        std::fs::write(dir.path().join("cuda/a.cu"), "").unwrap();
+        let load_one = |body: &str| {
+            std::fs::write(
+                dir.path().join("cuda/manifest.toml"),
+                format!("[[kernel]]\nname = \"x\"\ndtype = \"f32\"\nsource = \"a.cu\"\n{body}"),
+            )
+            .unwrap();
+            load(&KernelTree::Dir(dir.path().into()), "cuda")
+        };
+        let stage = "[[kernel.stage]]\nentry = \"s1\"\nblock = [32, 1, 1]\ngrid = \"rows:1\"\n";
+        assert!(
+            load_one(&format!(
+                "op = \"attention\"\nscratch = \"scores\"\n{stage}"
+            ))
+            .is_ok()
+        );
+        let both = load_one(&format!("op = \"attention\"\nentry = \"f\"\n{stage}")).unwrap_err();
+        assert!(both.to_string().contains("per stage"), "{both}");
+        let scratch =
+            load_one(&format!("op = \"gemm\"\nscratch = \"scores\"\n{stage}")).unwrap_err();
+        assert!(
+            scratch.to_string().contains("scratch 'scores'"),
+            "{scratch}"
+        );
+        let bad_entry = load_one(
+            "op = \"attention\"\n[[kernel.stage]]\nentry = \"no way\"\nblock = [1, 1, 1]\ngrid = \"rows:1\"\n",
+        )
+        .unwrap_err();
+        assert!(
+            bad_entry.to_string().contains("C identifier"),
+            "{bad_entry}"
+        );
     }
 }

@@ -15,7 +15,7 @@ use cudarc::nvrtc::Ptx;
 
 use super::device::Device;
 use super::nvml::ClockReader;
-use super::workload::{CudaWorkload, Launch, workspace_floats};
+use super::workload::{CudaWorkload, Launch, scratch_floats, workspace_floats};
 use super::{nvrtc, toolkit};
 use crate::backend::{Backend, Workload};
 use crate::error::{Error, Result};
@@ -30,7 +30,8 @@ pub struct CudaBackend {
     includes: Vec<PathBuf>,
     /// Why NVRTC cannot be used, if it cannot (vendor calls still work).
     nvrtc_missing: Option<String>,
-    functions: HashMap<String, Result<CudaFunction, String>>,
+    /// Each kernel's entries, one per stage, compiled once per process.
+    functions: HashMap<String, Result<Vec<CudaFunction>, String>>,
     /// NVML on this device, or why not.
     clock_reader: Result<std::rc::Rc<ClockReader>, String>,
     /// cuBLAS on the launch stream, created on first use (or why it cannot be).
@@ -139,16 +140,50 @@ pub fn grid_for(rule: &str, shape: &Shape, block: [u32; 3], sms: u32) -> Result<
         let splits = decode_splits(pairs, seq, len, 3 * u64::from(sms.max(1)));
         return Ok((splits as u32, pairs as u32, 1));
     }
-    if let Some(tiles) = rule.strip_prefix("tiles:") {
-        let (tm, tn) = tiles.split_once('x').ok_or_else(bad)?;
+    let tile = |spec: &str| -> Result<(u64, u64)> {
+        let (tm, tn) = spec.split_once('x').ok_or_else(bad)?;
         let (tm, tn): (u64, u64) = (
             tm.parse().map_err(|_| bad())?,
             tn.parse().map_err(|_| bad())?,
         );
+        if tm == 0 || tn == 0 {
+            return Err(bad());
+        }
+        Ok((tm, tn))
+    };
+    if let Some(tiles) = rule.strip_prefix("tiles:") {
+        let (tm, tn) = tile(tiles)?;
         let Shape::Gemm { m, n, .. } = *shape else {
             return Err(bad());
         };
         return Ok((n.div_ceil(tn) as u32, m.div_ceil(tm) as u32, 1));
+    }
+    // Attention pipelines: tiles of the Sq × Sk scores, or of the Sq × D output, per
+    // (batch, head) in z.
+    let scores = rule.strip_prefix("score-tiles:");
+    let output = rule.strip_prefix("out-tiles:");
+    if let Some(tiles) = scores.or(output) {
+        let (tm, tn) = tile(tiles)?;
+        let Shape::Attention {
+            batch,
+            heads,
+            sq,
+            sk,
+            head_dim,
+            ..
+        } = *shape
+        else {
+            return Err(bad());
+        };
+        let cols = if scores.is_some() { sk } else { head_dim };
+        if batch * heads > MAX_GRID_Y || sq.div_ceil(tm) > MAX_GRID_Y {
+            return Err(bad());
+        }
+        return Ok((
+            cols.div_ceil(tn) as u32,
+            sq.div_ceil(tm) as u32,
+            (batch * heads) as u32,
+        ));
     }
     Err(bad())
 }
@@ -238,7 +273,8 @@ impl CudaBackend {
         }
     }
 
-    fn function(&mut self, spec: &KernelSpec) -> Result<CudaFunction> {
+    /// The entry of every stage of `spec`, from one compiled module.
+    fn functions(&mut self, spec: &KernelSpec) -> Result<Vec<CudaFunction>> {
         let key = format!("{}/{}", spec.family().name(), spec.name);
         if let Some(why) = &self.nvrtc_missing {
             // cudarc would panic calling into a missing libnvrtc.
@@ -260,17 +296,28 @@ impl CudaBackend {
                 &spec.flags,
             )
             .and_then(|cubin| {
-                self.device
+                let module = self
+                    .device
                     .ctx
                     .load_module(Ptx::from_binary(cubin))
-                    .and_then(|m| m.load_function(&spec.entry))
                     .map_err(|e| Error::KernelUnavailable {
                         kernel: key.clone(),
-                        reason: format!(
-                            "cannot load {} from {}: {e:?}",
-                            spec.entry, spec.source_path
-                        ),
+                        reason: format!("cannot load {}: {e:?}", spec.source_path),
+                    })?;
+                spec.stages
+                    .iter()
+                    .map(|stage| {
+                        module
+                            .load_function(&stage.entry)
+                            .map_err(|e| Error::KernelUnavailable {
+                                kernel: key.clone(),
+                                reason: format!(
+                                    "cannot load {} from {}: {e:?}",
+                                    stage.entry, spec.source_path
+                                ),
+                            })
                     })
+                    .collect::<Result<Vec<_>>>()
             })
             .map_err(|e| e.to_string());
             self.functions.insert(key.clone(), built);
@@ -335,29 +382,42 @@ impl Backend for CudaBackend {
                 )));
             }
             None => {
-                let block = spec.block.unwrap_or([256, 1, 1]);
-                let rule = spec.grid.clone().unwrap_or_default();
-                let grid = grid_for(&rule, &bench.shape, block, self.device.info.sms)?;
-                let func = self.function(&spec)?;
-                let dynamic = spec.dynamic_shared_bytes;
-                if dynamic > 48 * 1024 {
-                    // Above 48 KiB a kernel must opt in to more dynamic shared memory.
-                    func.set_attribute(
-                        cudarc::driver::sys::CUfunction_attribute_enum::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                        dynamic as i32,
-                    )
-                    .map_err(|e| Error::KernelUnavailable {
-                        kernel: bench.id.clone(),
-                        reason: format!("{dynamic} bytes of dynamic shared memory refused: {e:?}"),
-                    })?;
-                }
-                Launch::Kernel {
-                    func,
-                    cfg: LaunchConfig {
+                let functions = self.functions(&spec)?;
+                let mut stages = Vec::new();
+                for (stage, func) in spec.stages.iter().zip(functions) {
+                    let grid =
+                        grid_for(&stage.grid, &bench.shape, stage.block, self.device.info.sms)?;
+                    let dynamic = stage.dynamic_shared_bytes;
+                    if dynamic > 48 * 1024 {
+                        // Above 48 KiB a kernel must opt in to more dynamic shared memory.
+                        func.set_attribute(
+                            cudarc::driver::sys::CUfunction_attribute_enum::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                            dynamic as i32,
+                        )
+                        .map_err(|e| Error::KernelUnavailable {
+                            kernel: bench.id.clone(),
+                            reason: format!(
+                                "{dynamic} bytes of dynamic shared memory refused for {}: {e:?}",
+                                stage.entry
+                            ),
+                        })?;
+                    }
+                    let block = stage.block;
+                    let cfg = LaunchConfig {
                         grid_dim: grid,
                         block_dim: (block[0], block[1], block[2]),
                         shared_mem_bytes: dynamic,
-                    },
+                    };
+                    stages.push((func, cfg));
+                }
+                if stages.len() == 1 {
+                    let (func, cfg) = stages.pop().expect("one stage");
+                    Launch::Kernel { func, cfg }
+                } else {
+                    Launch::Pipeline {
+                        stages,
+                        scratch_floats: scratch_floats(&bench.shape, spec.scratch.as_deref()),
+                    }
                 }
             }
         };
@@ -454,6 +514,18 @@ mod tests {
             (16, 32, 1)
         );
         assert!(grid_for("rows:0", &attention, [128, 1, 1], 132).is_err());
+        // Pipelines: 1000 × 1000 scores in 16 × 32 tiles, then 1000 × 128 outputs in
+        // 16 × 16 tiles, for 32 (batch, head) pairs.
+        assert_eq!(
+            grid_for("score-tiles:16x32", &attention, [256, 1, 1], 132).unwrap(),
+            (32, 63, 32)
+        );
+        assert_eq!(
+            grid_for("out-tiles:16x16", &attention, [256, 1, 1], 132).unwrap(),
+            (8, 63, 32)
+        );
+        assert!(grid_for("score-tiles:0x16", &attention, [256, 1, 1], 132).is_err());
+        assert!(grid_for("out-tiles:16x16", &gemm, [256, 1, 1], 132).is_err());
         let decode = Shape::Decode {
             batch: 4,
             heads: 32,

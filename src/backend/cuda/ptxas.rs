@@ -22,20 +22,24 @@ pub struct PtxasInfo {
     pub sass_unavailable: Option<String>,
 }
 
-/// Parses `ptxas -v` output for a module with one kernel.
+/// Parses `ptxas -v` output for a module of one or more kernels (a pipeline's stages): the
+/// worst of them, i.e. the most registers, stack and shared memory, and all spills summed.
 pub fn parse(output: &str) -> Option<PtxasInfo> {
-    let num = |re: &str| -> Option<u64> {
+    let all = |re: &str| -> Vec<u64> {
         Regex::new(re)
             .expect("valid regex")
-            .captures(output)
-            .and_then(|c| c[1].parse().ok())
+            .captures_iter(output)
+            .filter_map(|c| c[1].parse().ok())
+            .collect()
     };
+    let max = |re: &str| all(re).into_iter().max().unwrap_or(0);
+    let sum = |re: &str| all(re).into_iter().sum::<u64>();
     Some(PtxasInfo {
-        registers: num(r"Used (\d+) registers")? as u32,
-        spill_stores: num(r"(\d+) bytes spill stores").unwrap_or(0),
-        spill_loads: num(r"(\d+) bytes spill loads").unwrap_or(0),
-        stack_bytes: num(r"(\d+) bytes stack frame").unwrap_or(0),
-        shared_bytes: num(r"(\d+) bytes smem").unwrap_or(0),
+        registers: all(r"Used (\d+) registers").into_iter().max()? as u32,
+        spill_stores: sum(r"(\d+) bytes spill stores"),
+        spill_loads: sum(r"(\d+) bytes spill loads"),
+        stack_bytes: max(r"(\d+) bytes stack frame"),
+        shared_bytes: max(r"(\d+) bytes smem"),
         tensor_ops: None,
         sass_unavailable: None,
     })
@@ -173,5 +177,14 @@ mod tests {
             /*0440*/                   FFMA R1, R2, R3, R1 ;  // HMMA in a comment does not count\n";
         assert_eq!(count_tensor_ops(sass), 3);
         assert_eq!(count_tensor_ops("FFMA R1, R2, R3, R1 ;"), 0);
+    }
+
+    #[test]
+    fn a_module_of_several_kernels_reports_the_worst() {
+        let out = "ptxas info    : Function properties for a\n    8 bytes stack frame, 4 bytes spill stores, 4 bytes spill loads\nptxas info    : Used 40 registers, 1024 bytes smem, 388 bytes cmem[0]\nptxas info    : Function properties for b\n    0 bytes stack frame, 8 bytes spill stores, 12 bytes spill loads\nptxas info    : Used 96 registers, 512 bytes smem, 388 bytes cmem[0]\n";
+        let info = parse(out).unwrap();
+        assert_eq!(info.registers, 96);
+        assert_eq!((info.spill_stores, info.spill_loads), (12, 16));
+        assert_eq!((info.stack_bytes, info.shared_bytes), (8, 1024));
     }
 }

@@ -31,6 +31,12 @@ pub enum Launch {
         func: CudaFunction,
         cfg: LaunchConfig,
     },
+    /// Several kernels in sequence on the stream (an attention pipeline), each given the
+    /// op's arguments plus a device scratch buffer of `scratch_floats` f32.
+    Pipeline {
+        stages: Vec<(CudaFunction, LaunchConfig)>,
+        scratch_floats: u64,
+    },
     MemcpyDtoD,
     /// cuMemcpyHtoDAsync from pinned host memory.
     MemcpyHtoD,
@@ -52,12 +58,14 @@ enum Buffers {
         b: CudaSlice<f32>,
         c: CudaSlice<f32>,
     },
-    /// Q, K, V as f32 or as bf16 bit patterns (`Half`), O always f32.
+    /// Q, K, V as f32 or as bf16 bit patterns (`Half`), O always f32; the scratch of a
+    /// pipeline (at least one float, unused by a single kernel).
     Attention {
         q: Tensor,
         k: Tensor,
         v: Tensor,
         o: CudaSlice<f32>,
+        scratch: CudaSlice<f32>,
     },
     /// A host↔device transfer: `host` is page-locked (plain pinned, not write-combined, so
     /// the host reads the D2H result back at full speed); `host_ptr` is its address, taken
@@ -112,7 +120,25 @@ impl Tensor {
     }
 }
 
-/// Floats of workspace a launch needs: for a decode kernel, the decode op's contract
+/// Floats of scratch a pipeline declares (`scratch` in the manifest): "scores" holds an
+/// attention's B·H·Sq·Sk f32 scores (then probabilities).
+pub fn scratch_floats(shape: &Shape, scratch: Option<&str>) -> u64 {
+    match (shape, scratch) {
+        (
+            Shape::Attention {
+                batch,
+                heads,
+                sq,
+                sk,
+                ..
+            },
+            Some("scores"),
+        ) => batch * heads * sq * sk,
+        _ => 0,
+    }
+}
+
+/// Floats of workspace a launch needs: a pipeline's scratch; for a decode kernel, the decode op's contract
 /// (kernels/cuda/manifest.toml): B·H·splits·(D+2) floats of per-split partials, then B·Hkv
 /// 32-bit tickets that start at zero, where splits is the grid's x. Nothing for other ops.
 pub fn workspace_floats(shape: &Shape, launch: &Launch) -> u64 {
@@ -130,6 +156,7 @@ pub fn workspace_floats(shape: &Shape, launch: &Launch) -> u64 {
             let splits = u64::from(cfg.grid_dim.0);
             batch * heads * splits * (head_dim + 2) + batch * kv_heads
         }
+        (_, Launch::Pipeline { scratch_floats, .. }) => *scratch_floats,
         _ => 0,
     }
 }
@@ -190,6 +217,9 @@ impl CudaWorkload {
                 k: Tensor::upload(&stream, k, dtype)?,
                 v: Tensor::upload(&stream, v, dtype)?,
                 o: stream.alloc_zeros(q.len()).map_err(gpu_err("allocation"))?,
+                scratch: stream
+                    .alloc_zeros(workspace_floats(&shape, &launch).max(1) as usize)
+                    .map_err(gpu_err("allocation"))?,
             },
             (Shape::Decode { .. }, Inputs::Attention { q, k, v }) => Buffers::Decode {
                 q: Tensor::upload(&stream, q, dtype)?,
@@ -405,8 +435,14 @@ impl CudaWorkload {
                     .map_err(gpu_err("kernel launch"))
             }
             (
-                Launch::Kernel { func, cfg },
-                Buffers::Attention { q, k, v, o },
+                launch @ (Launch::Kernel { .. } | Launch::Pipeline { .. }),
+                Buffers::Attention {
+                    q,
+                    k,
+                    v,
+                    o,
+                    scratch,
+                },
                 Shape::Attention {
                     batch,
                     heads,
@@ -419,23 +455,40 @@ impl CudaWorkload {
                 let dims = [batch, heads, sq, sk, head_dim].map(|x| x as i32);
                 let causal = i32::from(causal);
                 let scale = 1.0 / (head_dim as f32).sqrt();
-                let mut args = self.stream.launch_builder(func);
-                for t in [&*q, &*k, &*v] {
-                    match t {
-                        Tensor::F32(x) => args.arg(x),
-                        Tensor::Half(x) => args.arg(x),
-                    };
+                let stream = &self.stream;
+                let mut run = |func: &CudaFunction, cfg: &LaunchConfig, with_scratch: bool| {
+                    let mut args = stream.launch_builder(func);
+                    for t in [&*q, &*k, &*v] {
+                        match t {
+                            Tensor::F32(x) => args.arg(x),
+                            Tensor::Half(x) => args.arg(x),
+                        };
+                    }
+                    args.arg(&mut *o);
+                    for d in &dims {
+                        args.arg(d);
+                    }
+                    args.arg(&causal).arg(&scale);
+                    if with_scratch {
+                        args.arg(&mut *scratch);
+                    }
+                    // SAFETY: the attention op's signature (Q, K, V in the dtype, f32 O, five
+                    // ints, causal, scale), plus the scratch for a pipeline's stages; buffers
+                    // hold B·H·S·D elements each and the scratch `scratch_floats`.
+                    unsafe { args.launch(*cfg) }
+                        .map(|_| ())
+                        .map_err(gpu_err("kernel launch"))
+                };
+                match launch {
+                    Launch::Kernel { func, cfg } => run(func, cfg, false)?,
+                    Launch::Pipeline { stages, .. } => {
+                        for (func, cfg) in stages {
+                            run(func, cfg, true)?;
+                        }
+                    }
+                    _ => unreachable!("matched above"),
                 }
-                args.arg(o);
-                for d in &dims {
-                    args.arg(d);
-                }
-                args.arg(&causal).arg(&scale);
-                // SAFETY: the attention op's signature (Q, K, V in the dtype, f32 O, five
-                // ints, causal, scale); buffers hold B·H·S·D elements each.
-                unsafe { args.launch(*cfg) }
-                    .map(|_| ())
-                    .map_err(gpu_err("kernel launch"))
+                Ok(())
             }
             (
                 Launch::Kernel { func, cfg },
