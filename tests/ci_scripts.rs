@@ -246,6 +246,15 @@ fn the_peer_script_plans_the_suites_shapes() {
         plan.contains("peer/torch-sdpa-efficient/bf16/b1h32kv8s32768d128 "),
         "{plan}"
     );
+    // The memcpy family: torch's copy_ for device copies and pinned transfers, a triad.
+    for case in [
+        "peer/torch-copy/u8/1024MiB 0",
+        "peer/torch-htod/u8/1MiB 0",
+        "peer/torch-dtoh/u8/1024MiB 0",
+        "peer/torch-triad/f32/256MiB 134217728",
+    ] {
+        assert!(plan.contains(case), "{case} not in {plan}");
+    }
     // Causal attention with Sq != Sk is planned but skipped, with the reason.
     assert!(
         plan.lines()
@@ -265,4 +274,56 @@ fn the_peer_script_plans_the_suites_shapes() {
     shapes.sort();
     shapes.dedup();
     assert_eq!(matmuls, shapes.len());
+}
+
+/// The peer check sets orac's results beside torch's, and goes red only when a vendor
+/// reference disagrees with its torch counterpart by more than 3%.
+#[test]
+fn the_peer_check_flags_a_vendor_reference_off_its_peer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let committed =
+        repo().join("results/cpu-amd-epyc-family-25-model-1-x2/20261123T033552Z-6f54116.json");
+    let mut run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(committed).unwrap()).unwrap();
+    let benchmarks = run["benchmarks"].as_array_mut().unwrap();
+    let naive = benchmarks
+        .iter_mut()
+        .find(|b| b["id"] == "gemm/naive/f32/m128n128k128")
+        .unwrap();
+    naive["reference"] = true.into();
+    let median = naive["summary"]["median"].as_f64().unwrap();
+    let run_file = tmp.path().join("run.json");
+    std::fs::write(&run_file, run.to_string()).unwrap();
+    let check = |peer_median: f64| {
+        let peer = serde_json::json!({
+            "device": "test", "torch": "0", "cuda": "0", "triton": false,
+            "results": [
+                {"id": "peer/torch-matmul/f32/m128n128k128", "median_s": peer_median, "samples": 10},
+                {"id": "peer/torch-copy/u8/1MiB", "error": "skipped"},
+            ]
+        });
+        let peer_file = tmp.path().join("peer.json");
+        std::fs::write(&peer_file, peer.to_string()).unwrap();
+        Command::new("python3")
+            .arg(repo().join("ci/peer/check_peer.py"))
+            .arg(&run_file)
+            .arg(&peer_file)
+            .output()
+            .expect("python3")
+    };
+    let agree = check(median * 1.01);
+    assert_eq!(agree.status.code(), Some(0), "{}", stderr(&agree));
+    let table = stdout(&agree);
+    assert!(
+        table.contains("`gemm/naive/f32/m128n128k128` (ref)") && table.contains("| agrees |"),
+        "{table}"
+    );
+    // The peer is 10% slower: orac's reference runs at 110% of it, and the check fails.
+    let off = check(median * 1.10);
+    assert_eq!(off.status.code(), Some(1), "{}", stdout(&off));
+    let table = stdout(&off);
+    assert!(
+        table.contains("110.0%") && table.contains("CHECK"),
+        "{table}"
+    );
 }

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Peer measurements on the same machine, in the same job, on the same shapes as orac:
-torch.matmul for every GEMM shape, and scaled_dot_product_attention (flash and cuDNN backends)
-for every attention shape that orac's suite lists, decode shapes included (one query token,
-grouped-query heads through `enable_gqa`, reported in GB/s as well).
+torch.matmul for every GEMM shape, scaled_dot_product_attention (flash and cuDNN backends) for
+every attention shape that orac's suite lists, decode shapes included (one query token,
+grouped-query heads through `enable_gqa`, reported in GB/s as well), and torch's copy_ (device
+to device, and host to device and back with pinned memory) and a triad (torch.add with alpha)
+for the memcpy family, with orac's byte counts.
 
     orac list --backend cuda --profile full > ids.txt
     python3 ci/peer/torch_peer.py ids.txt OUT.json      # needs PyTorch with CUDA
@@ -11,7 +13,9 @@ grouped-query heads through `enable_gqa`, reported in GB/s as well).
 Timing follows orac's method: CUDA events on the stream, a 256 MiB buffer zeroed before each
 sample to flush L2 (outside the timed region), warm-up of at least 3 runs and 100 ms, then
 samples until 0.5 s and at least 10 samples; the median is reported. f32 matmul runs with TF32
-disabled, like orac's cuBLAS f32 reference; tf32 ids run it with TF32 allowed.
+disabled, like orac's cuBLAS f32 reference; tf32 ids run it with TF32 allowed. Where Triton is
+installed, each case is also timed with triton.testing.do_bench (median), the yardstick the
+issue names for cuBLAS and copies: `do_bench_median_s` next to `median_s`.
 """
 
 import argparse
@@ -23,7 +27,26 @@ import sys
 GEMM = re.compile(r"^gemm/[^/]+/(f32|tf32|f16|bf16)/m(\d+)n(\d+)k(\d+)$")
 ATTN = re.compile(r"^attention/[^/]+/(f32|bf16|f16)/b(\d+)h(\d+)sq(\d+)sk(\d+)d(\d+)(-causal)?$")
 DECODE = re.compile(r"^attention/[^/]+/(f32|bf16|f16)/b(\d+)h(\d+)kv(\d+)s(\d+)d(\d+)$")
+MEM = re.compile(r"^memcpy/([^/]+)/(u8|f32)/(\d+)(MiB|B)$")
 SIZE = {"f32": 4, "tf32": 4, "bf16": 2, "f16": 2}
+MIB = 1 << 20
+
+
+def mem_kind(kernel, dtype):
+    """orac's memcpy kernels by what they do: transfers, the triad, or a device copy."""
+    if kernel in ("htod", "dtoh"):
+        return kernel
+    return "triad" if dtype == "f32" else "copy"
+
+
+def mem_bytes(kind, n):
+    """orac's byte counts (src/suite/memcpy.rs): read + write for copies, 3n for the triad,
+    n for a transfer (what crosses the host link)."""
+    return {"copy": 2 * n, "triad": 3 * n}.get(kind, n)
+
+
+def size_segment(n):
+    return f"{n // MIB}MiB" if n >= MIB and n % MIB == 0 else f"{n}B"
 
 
 def plan(ids):
@@ -35,6 +58,10 @@ def plan(ids):
         if m:
             dtype, mm, nn, kk = m.group(1), *map(int, m.group(2, 3, 4))
             case = ("matmul", dtype, (mm, nn, kk))
+        elif MEM.match(line):
+            a = MEM.match(line)
+            n = int(a.group(3)) * (MIB if a.group(4) == "MiB" else 1)
+            case = (mem_kind(a.group(1), a.group(2)), a.group(2), (n,))
         elif DECODE.match(line):
             a = DECODE.match(line)
             case = ("decode", a.group(1), tuple(map(int, a.group(2, 3, 4, 5, 6))))
@@ -58,6 +85,8 @@ def case_id(kind, dtype, shape, backend=None):
     if kind == "decode":
         b, h, kv, s, d = shape
         return f"peer/torch-sdpa-{backend}/{dtype}/b{b}h{h}kv{kv}s{s}d{d}"
+    if kind in MEM_KINDS:
+        return f"peer/torch-{kind}/{dtype}/{size_segment(shape[0])}"
     b, h, sq, sk, d, causal = shape
     return f"peer/torch-sdpa-{backend}/{dtype}/b{b}h{h}sq{sq}sk{sk}d{d}{'-causal' if causal else ''}"
 
@@ -71,6 +100,8 @@ def flops(kind, shape):
     if kind == "decode":
         b, h, kv, s, d = shape
         return 4 * b * h * s * d
+    if kind in MEM_KINDS:
+        return 2 * (shape[0] // 4) if kind == "triad" else 0
     b, h, sq, sk, d, causal = shape
     if not causal:
         return 4 * b * h * sq * sk * d
@@ -78,6 +109,9 @@ def flops(kind, shape):
         return 4 * b * h * sq * sk * d // 2
     pairs = sum(min(sk, max(0, i + sk - sq + 1)) for i in range(sq))
     return 4 * b * h * pairs * d
+
+
+MEM_KINDS = ("copy", "htod", "dtoh", "triad")
 
 
 def decode_bytes(dtype, shape):
@@ -128,6 +162,10 @@ def run(cases):
     import torch
     import torch.nn.functional as F
 
+    try:
+        from triton.testing import do_bench
+    except ImportError:
+        do_bench = None
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     dt = {"f32": torch.float32, "tf32": torch.float32, "bf16": torch.bfloat16, "f16": torch.float16}
@@ -143,6 +181,22 @@ def run(cases):
                 return torch.matmul(a, b)
 
             variants = [(None, matmul)]
+        elif kind in MEM_KINDS:
+            n = shape[0]
+            if kind == "triad":
+                b_ = torch.rand(n // 4, device="cuda")
+                c_ = torch.rand(n // 4, device="cuda")
+                a_ = torch.empty_like(b_)
+                variants = [(None, lambda a_=a_, b_=b_, c_=c_: torch.add(b_, c_, alpha=3.0, out=a_))]
+            else:
+                on = {"copy": ("cuda", "cuda"), "htod": ("cpu", "cuda"), "dtoh": ("cuda", "cpu")}[kind]
+                src = torch.randint(0, 255, (n,), dtype=torch.uint8).to(on[0])
+                dst = torch.empty(n, dtype=torch.uint8, device=on[1])
+                if on[0] == "cpu":
+                    src = src.pin_memory()
+                if on[1] == "cpu":
+                    dst = dst.pin_memory()
+                variants = [(None, lambda dst=dst, src=src: dst.copy_(src, non_blocking=True))]
         elif kind == "decode":
             bb, h, kv, sk, d = shape
             q = torch.rand(bb, h, 1, d, device="cuda", dtype=dt[dtype]) * 2 - 1
@@ -201,6 +255,13 @@ def run(cases):
             }
             if kind == "decode":
                 entry["gb_per_s"] = decode_bytes(dtype, shape) / med / 1e9
+            if kind in MEM_KINDS:
+                entry["gb_per_s"] = mem_bytes(kind, shape[0]) / med / 1e9
+            if do_bench is not None:
+                try:
+                    entry["do_bench_median_s"] = do_bench(fn, return_mode="median") / 1e3
+                except Exception as e:  # an old Triton without return_mode, say
+                    entry["do_bench_error"] = f"{type(e).__name__}: {e}"
             out.append(entry)
             print(f"{rid}: {med * 1e3:.3f} ms, {flops(kind, shape) / med / 1e12:.1f} TFLOP/s", file=sys.stderr)
         torch.cuda.empty_cache()
@@ -208,6 +269,7 @@ def run(cases):
         "device": torch.cuda.get_device_name(0),
         "torch": torch.__version__,
         "cuda": torch.version.cuda,
+        "triton": do_bench is not None,
         "results": out,
     }
 
@@ -222,8 +284,8 @@ def main():
         cases = plan(f)
     if args.dry_run:
         for kind, dtype, shape in cases:
-            backends = {"matmul": [None], "sdpa": ["flash", "cudnn"]}.get(
-                kind, ["flash", "cudnn", "efficient"]
+            backends = {"sdpa": ["flash", "cudnn"], "decode": ["flash", "cudnn", "efficient"]}.get(
+                kind, [None]
             )
             for backend in backends:
                 why = unsupported(kind, shape)

@@ -282,6 +282,9 @@ pub struct ShowArgs {
     pub run: Option<PathBuf>,
     #[arg(long, value_name = "DIR", default_value = "results")]
     pub results_dir: PathBuf,
+    /// Print the table as GitHub markdown (for docs/PERFORMANCE.md and PR comments).
+    #[arg(long)]
+    pub markdown: bool,
 }
 
 #[derive(Debug, Args)]

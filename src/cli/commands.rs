@@ -151,6 +151,11 @@ fn show(args: ShowArgs) -> Result<()> {
         })?,
     };
     let record = store::load_run(&path)?;
+    if args.markdown {
+        println!("{}\n", report::run_header(&record));
+        println!("{}", report::run_table_markdown(&record));
+        return Ok(());
+    }
     println!("{}", path.display());
     println!("{}", report::run_header(&record));
     println!("{}", report::run_table(&record));

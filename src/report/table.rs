@@ -113,13 +113,26 @@ pub fn run_header(run: &RunRecord) -> String {
 /// The results of one run: id, median, ±CI (relative half-width of the median's 95% CI),
 /// throughput (GFLOP/s, or GB/s for copies), verification and samples (count × batch).
 pub fn run_table(run: &RunRecord) -> String {
+    styled_run_table(run, false)
+}
+
+/// The same table as GitHub markdown.
+pub fn run_table_markdown(run: &RunRecord) -> String {
+    styled_run_table(run, true)
+}
+
+fn styled_run_table(run: &RunRecord, markdown: bool) -> String {
     let rows: Vec<Row> = run.benchmarks.iter().map(|b| row(run, b)).collect();
     let any_ref = rows
         .iter()
         .any(|r| !r.vs_ref.is_empty() && r.vs_ref != "(ref)");
     let any_peak = rows.iter().any(|r| !r.of_peak.is_empty());
     let mut table = Table::new(rows);
-    table.with(Style::rounded());
+    if markdown {
+        table.with(Style::markdown());
+    } else {
+        table.with(Style::rounded());
+    }
     // Columns with nothing to say (a CPU run has no vendor reference and no known peak).
     if !any_peak {
         table.with(Remove::column(ByColumnName::new("of peak")));
