@@ -15,7 +15,7 @@ use cudarc::nvrtc::Ptx;
 
 use super::device::Device;
 use super::nvml::ClockReader;
-use super::workload::{CudaWorkload, Launch, scratch_floats, workspace_floats};
+use super::workload::{CudaWorkload, Launch, replicas, scratch_floats, workspace_floats};
 use super::{nvrtc, toolkit};
 use crate::backend::{Backend, Workload};
 use crate::error::{Error, Result};
@@ -345,7 +345,7 @@ impl Backend for CudaBackend {
     }
 
     fn timing_method(&self) -> &'static str {
-        "CUDA events on the launch stream around each batch (batches of 2+ runs replayed as a CUDA graph); L2 flushed before each sample, so only a batch's first launch is cold"
+        "CUDA events on the launch stream around each batch (batches of 2+ runs replayed as a CUDA graph); L2 flushed before each sample, and buffers under twice the L2 rotated over copies, so every launch of a batch is cold"
     }
 
     fn clocks(&self) -> crate::backend::clocks::Clocks {
@@ -421,8 +421,15 @@ impl Backend for CudaBackend {
                 }
             }
         };
-        // The L2 flush buffer is already allocated: only the benchmark's own buffers count.
-        let needed = device_bytes(bench) + 4 * workspace_floats(&bench.shape, &launch);
+        // The L2 flush buffer is already allocated: only the benchmark's own buffers count,
+        // as many times as a batch rotates through copies of them (not transfers: their
+        // host side is pinned memory, and the link, not L2, bounds them).
+        let working_set = device_bytes(bench) + 4 * workspace_floats(&bench.shape, &launch);
+        let copies = match bench.shape {
+            Shape::Transfer { .. } => 1,
+            _ => replicas(working_set, self.device.info.l2_bytes),
+        };
+        let needed = working_set * copies as u64;
         if let Some(free) = self.device.free_memory()
             && needed > free
         {
@@ -438,6 +445,7 @@ impl Backend for CudaBackend {
             bench.dtype,
             inputs,
             self.l2_flush.clone(),
+            copies,
         )?))
     }
 }

@@ -161,6 +161,101 @@ pub fn workspace_floats(shape: &Shape, launch: &Launch) -> u64 {
     }
 }
 
+/// One set of a benchmark's device buffers, inputs uploaded and outputs zeroed.
+fn make_buffers(
+    stream: &Arc<CudaStream>,
+    launch: &Launch,
+    shape: Shape,
+    dtype: Dtype,
+    inputs: &Inputs,
+) -> Result<Buffers> {
+    Ok(match (shape, inputs) {
+        (Shape::Attention { .. }, Inputs::Attention { q, k, v }) => Buffers::Attention {
+            q: Tensor::upload(stream, q, dtype)?,
+            k: Tensor::upload(stream, k, dtype)?,
+            v: Tensor::upload(stream, v, dtype)?,
+            o: stream.alloc_zeros(q.len()).map_err(gpu_err("allocation"))?,
+            scratch: stream
+                .alloc_zeros(workspace_floats(&shape, launch).max(1) as usize)
+                .map_err(gpu_err("allocation"))?,
+        },
+        (Shape::Decode { .. }, Inputs::Attention { q, k, v }) => Buffers::Decode {
+            q: Tensor::upload(stream, q, dtype)?,
+            k: Tensor::upload(stream, k, dtype)?,
+            v: Tensor::upload(stream, v, dtype)?,
+            o: stream.alloc_zeros(q.len()).map_err(gpu_err("allocation"))?,
+            // Zeroed: the tickets must start at zero (the kernel leaves them so).
+            work: stream
+                .alloc_zeros(workspace_floats(&shape, launch).max(1) as usize)
+                .map_err(gpu_err("allocation"))?,
+        },
+        (Shape::Gemm { m, n, .. }, Inputs::Gemm { a, b })
+            if matches!(dtype, Dtype::Bf16 | Dtype::F16) =>
+        {
+            Buffers::GemmBf16 {
+                a: stream
+                    .clone_htod(&half_bits(a, dtype))
+                    .map_err(gpu_err("upload"))?,
+                b: stream
+                    .clone_htod(&half_bits(b, dtype))
+                    .map_err(gpu_err("upload"))?,
+                c: stream
+                    .alloc_zeros((m * n) as usize)
+                    .map_err(gpu_err("allocation"))?,
+            }
+        }
+        (Shape::Transfer { bytes }, Inputs::Copy { src }) => {
+            let len = bytes as usize;
+            // SAFETY: plain page-locked memory of `len` bytes; it is written below before
+            // any transfer reads it.
+            let mut host = unsafe { stream.context().alloc_pinned_with_flags::<u8>(len, 0) }
+                .map_err(gpu_err("pinned host allocation"))?;
+            let host_ptr = host
+                .as_mut_slice()
+                .map_err(gpu_err("pinned host allocation"))?
+                .as_mut_ptr();
+            let dev = if matches!(launch, Launch::MemcpyDtoH) {
+                stream.clone_htod(src).map_err(gpu_err("upload"))?
+            } else {
+                stream.alloc_zeros(len).map_err(gpu_err("allocation"))?
+            };
+            // SAFETY: `host_ptr` points at `len` bytes owned by `host`, kept alive with it.
+            unsafe { std::slice::from_raw_parts_mut(host_ptr, len) }.copy_from_slice(src);
+            Buffers::Transfer {
+                dev,
+                _host: host,
+                host_ptr,
+                len,
+                src: src.clone(),
+            }
+        }
+        (Shape::Triad { .. }, Inputs::Triad { b, c }) => Buffers::Triad {
+            b: stream.clone_htod(b).map_err(gpu_err("upload"))?,
+            c: stream.clone_htod(c).map_err(gpu_err("upload"))?,
+            a: stream.alloc_zeros(b.len()).map_err(gpu_err("allocation"))?,
+        },
+        (Shape::Copy { bytes }, Inputs::Copy { src }) => Buffers::Copy {
+            src: stream.clone_htod(src).map_err(gpu_err("upload"))?,
+            dst: stream
+                .alloc_zeros(bytes as usize)
+                .map_err(gpu_err("allocation"))?,
+            host_src: src.clone(),
+        },
+        (Shape::Gemm { m, n, .. }, Inputs::Gemm { a, b }) => Buffers::Gemm {
+            a: stream.clone_htod(a).map_err(gpu_err("upload"))?,
+            b: stream.clone_htod(b).map_err(gpu_err("upload"))?,
+            c: stream
+                .alloc_zeros((m * n) as usize)
+                .map_err(gpu_err("allocation"))?,
+        },
+        _ => {
+            return Err(Error::Usage(
+                "the CUDA backend has no kernels for this family yet".into(),
+            ));
+        }
+    })
+}
+
 /// bf16 bit patterns of values that are already bf16-exact (inputs are rounded on the host).
 fn bf16_bits(values: &[f32]) -> Vec<u16> {
     values
@@ -188,12 +283,30 @@ pub struct CudaWorkload {
     end: CudaEvent,
     launch: Launch,
     shape: Shape,
-    bufs: Buffers,
+    /// Copies of the buffers, each launch taking the next (see `replicas`); the first is
+    /// the one verified.
+    bufs: Vec<Buffers>,
+    next: usize,
     /// Written before each sample so every sample starts with a cold L2.
     l2_flush: Arc<std::sync::Mutex<CudaSlice<u8>>>,
     /// Batches replayed as CUDA graphs, by launches per graph; `None` where capture failed
     /// (e.g. a library call that cannot be captured): those batches launch one by one.
     graphs: std::collections::HashMap<u64, Option<CudaGraph>>,
+}
+
+/// Copies of the buffers a batch may rotate through at most.
+const MAX_REPLICAS: u64 = 64;
+
+/// Copies of a benchmark's buffers a batch rotates through, so that every launch of a
+/// batch, not only the first, finds its data out of L2 (only the first follows the flush):
+/// enough copies to span twice the L2 (replacement is not exact LRU), at most `MAX_REPLICAS`;
+/// one copy where the buffers alone are that large.
+pub fn replicas(working_set: u64, l2_bytes: u64) -> usize {
+    let span = 2 * l2_bytes;
+    if working_set == 0 || working_set >= span {
+        return 1;
+    }
+    span.div_ceil(working_set).min(MAX_REPLICAS) as usize
 }
 
 /// Batches of at least this many runs are replayed as a CUDA graph, so the host's launch
@@ -210,92 +323,11 @@ impl CudaWorkload {
         dtype: Dtype,
         inputs: &Inputs,
         l2_flush: Arc<std::sync::Mutex<CudaSlice<u8>>>,
+        replicas: usize,
     ) -> Result<Self> {
-        let bufs = match (shape, inputs) {
-            (Shape::Attention { .. }, Inputs::Attention { q, k, v }) => Buffers::Attention {
-                q: Tensor::upload(&stream, q, dtype)?,
-                k: Tensor::upload(&stream, k, dtype)?,
-                v: Tensor::upload(&stream, v, dtype)?,
-                o: stream.alloc_zeros(q.len()).map_err(gpu_err("allocation"))?,
-                scratch: stream
-                    .alloc_zeros(workspace_floats(&shape, &launch).max(1) as usize)
-                    .map_err(gpu_err("allocation"))?,
-            },
-            (Shape::Decode { .. }, Inputs::Attention { q, k, v }) => Buffers::Decode {
-                q: Tensor::upload(&stream, q, dtype)?,
-                k: Tensor::upload(&stream, k, dtype)?,
-                v: Tensor::upload(&stream, v, dtype)?,
-                o: stream.alloc_zeros(q.len()).map_err(gpu_err("allocation"))?,
-                // Zeroed: the tickets must start at zero (the kernel leaves them so).
-                work: stream
-                    .alloc_zeros(workspace_floats(&shape, &launch).max(1) as usize)
-                    .map_err(gpu_err("allocation"))?,
-            },
-            (Shape::Gemm { m, n, .. }, Inputs::Gemm { a, b })
-                if matches!(dtype, Dtype::Bf16 | Dtype::F16) =>
-            {
-                Buffers::GemmBf16 {
-                    a: stream
-                        .clone_htod(&half_bits(a, dtype))
-                        .map_err(gpu_err("upload"))?,
-                    b: stream
-                        .clone_htod(&half_bits(b, dtype))
-                        .map_err(gpu_err("upload"))?,
-                    c: stream
-                        .alloc_zeros((m * n) as usize)
-                        .map_err(gpu_err("allocation"))?,
-                }
-            }
-            (Shape::Transfer { bytes }, Inputs::Copy { src }) => {
-                let len = bytes as usize;
-                // SAFETY: plain page-locked memory of `len` bytes; it is written below before
-                // any transfer reads it.
-                let mut host = unsafe { stream.context().alloc_pinned_with_flags::<u8>(len, 0) }
-                    .map_err(gpu_err("pinned host allocation"))?;
-                let host_ptr = host
-                    .as_mut_slice()
-                    .map_err(gpu_err("pinned host allocation"))?
-                    .as_mut_ptr();
-                let dev = if matches!(launch, Launch::MemcpyDtoH) {
-                    stream.clone_htod(src).map_err(gpu_err("upload"))?
-                } else {
-                    stream.alloc_zeros(len).map_err(gpu_err("allocation"))?
-                };
-                // SAFETY: `host_ptr` points at `len` bytes owned by `host`, kept alive with it.
-                unsafe { std::slice::from_raw_parts_mut(host_ptr, len) }.copy_from_slice(src);
-                Buffers::Transfer {
-                    dev,
-                    _host: host,
-                    host_ptr,
-                    len,
-                    src: src.clone(),
-                }
-            }
-            (Shape::Triad { .. }, Inputs::Triad { b, c }) => Buffers::Triad {
-                b: stream.clone_htod(b).map_err(gpu_err("upload"))?,
-                c: stream.clone_htod(c).map_err(gpu_err("upload"))?,
-                a: stream.alloc_zeros(b.len()).map_err(gpu_err("allocation"))?,
-            },
-            (Shape::Copy { bytes }, Inputs::Copy { src }) => Buffers::Copy {
-                src: stream.clone_htod(src).map_err(gpu_err("upload"))?,
-                dst: stream
-                    .alloc_zeros(bytes as usize)
-                    .map_err(gpu_err("allocation"))?,
-                host_src: src.clone(),
-            },
-            (Shape::Gemm { m, n, .. }, Inputs::Gemm { a, b }) => Buffers::Gemm {
-                a: stream.clone_htod(a).map_err(gpu_err("upload"))?,
-                b: stream.clone_htod(b).map_err(gpu_err("upload"))?,
-                c: stream
-                    .alloc_zeros((m * n) as usize)
-                    .map_err(gpu_err("allocation"))?,
-            },
-            _ => {
-                return Err(Error::Usage(
-                    "the CUDA backend has no kernels for this family yet".into(),
-                ));
-            }
-        };
+        let bufs = (0..replicas.max(1))
+            .map(|_| make_buffers(&stream, &launch, shape, dtype, inputs))
+            .collect::<Result<Vec<_>>>()?;
         let timing = Some(CUevent_flags::CU_EVENT_DEFAULT);
         let ctx = stream.context().clone();
         let start = ctx.new_event(timing).map_err(gpu_err("event creation"))?;
@@ -307,6 +339,7 @@ impl CudaWorkload {
             launch,
             shape,
             bufs,
+            next: 0,
             l2_flush,
             graphs: std::collections::HashMap::new(),
         })
@@ -347,7 +380,9 @@ impl CudaWorkload {
     }
 
     fn launch_once(&mut self) -> Result<()> {
-        match (&self.launch, &mut self.bufs, self.shape) {
+        let index = self.next;
+        self.next = (self.next + 1) % self.bufs.len();
+        match (&self.launch, &mut self.bufs[index], self.shape) {
             (Launch::MemcpyDtoD, Buffers::Copy { src, dst, .. }, _) => self
                 .stream
                 .memcpy_dtod(src, dst)
@@ -651,6 +686,13 @@ impl Timed for CudaWorkload {
 
 impl Workload for CudaWorkload {
     fn timing_notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if self.bufs.len() > 1 {
+            notes.push(format!(
+                "buffers rotated over {} copies, so each launch of a batch starts with its data out of L2",
+                self.bufs.len()
+            ));
+        }
         let mut failed: Vec<u64> = self
             .graphs
             .iter()
@@ -658,17 +700,18 @@ impl Workload for CudaWorkload {
             .map(|(runs, _)| *runs)
             .collect();
         failed.sort_unstable();
-        if failed.is_empty() {
-            Vec::new()
-        } else {
-            vec![format!(
+        if !failed.is_empty() {
+            notes.push(format!(
                 "CUDA graph capture failed for batches of {failed:?} runs: those were launched one by one, host launch overhead included"
-            )]
+            ));
         }
+        notes
     }
 
     fn run_checked(&mut self) -> Result<Output> {
-        match &mut self.bufs {
+        // The first copy of the buffers is poisoned, launched on and read back.
+        self.next = 0;
+        match &mut self.bufs[0] {
             Buffers::Transfer {
                 dev,
                 host_ptr,
@@ -707,7 +750,7 @@ impl Workload for CudaWorkload {
             }
         }
         self.launch_once()?;
-        let out = match &self.bufs {
+        let out = match &self.bufs[0] {
             Buffers::Transfer {
                 dev, host_ptr, len, ..
             } => {
@@ -738,6 +781,19 @@ impl Workload for CudaWorkload {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn small_buffers_are_rotated_over_twice_the_l2() {
+        let l2 = 50 << 20;
+        // A 16 MiB copy (32 MiB of buffers) takes 4 copies to span 100 MiB.
+        assert_eq!(replicas(32 << 20, l2), 4);
+        // Buffers already twice the L2, or more: no copies.
+        assert_eq!(replicas(100 << 20, l2), 1);
+        assert_eq!(replicas(1 << 30, l2), 1);
+        // Tiny buffers: capped.
+        assert_eq!(replicas(4096, l2), MAX_REPLICAS as usize);
+        assert_eq!(replicas(0, l2), 1);
+    }
 
     #[test]
     fn bf16_bits_are_exact_for_bf16_inputs() {
