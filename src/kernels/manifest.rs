@@ -80,6 +80,8 @@ struct RawKernel {
     stage: Vec<RawStage>,
     /// Device scratch memory the stages share: "scores" (attention: B·H·Sq·Sk f32).
     scratch: Option<String>,
+    /// The one architecture the kernel is written for (e.g. "sm_90a" for wgmma and TMA).
+    arch: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -146,6 +148,9 @@ pub struct KernelSpec {
     pub stages: Vec<Stage>,
     /// Device scratch the stages share ("scores"), passed to each as a last argument.
     pub scratch: Option<String>,
+    /// The one architecture the kernel is written for, with its feature suffix (e.g.
+    /// "sm_90a": wgmma and TMA exist only there); `None` for portable kernels.
+    pub arch: Option<String>,
     /// Checks on the compiled code, e.g. "no-spills".
     pub expect: Vec<String>,
     /// The problem sizes its backend declares.
@@ -156,6 +161,16 @@ pub struct KernelSpec {
 impl KernelSpec {
     pub fn family(&self) -> Family {
         self.op.family()
+    }
+
+    /// The architecture to compile for on `target` (e.g. "sm_90"): `target` itself for a
+    /// portable kernel; the kernel's own arch ("sm_90a") where the numbers match; `None`
+    /// where the kernel cannot run there.
+    pub fn arch_for(&self, target: &str) -> Option<String> {
+        match &self.arch {
+            None => Some(target.to_string()),
+            Some(own) => (arch_number(own) == arch_number(target)).then(|| own.clone()),
+        }
     }
 
     /// The kernel named `name` of `family` among `specs` (names are unique per family).
@@ -281,6 +296,13 @@ pub fn load(tree: &KernelTree, backend_dir: &str) -> Result<Vec<KernelSpec>> {
             }
             stages
         };
+        if let Some(arch) = &raw.arch
+            && (backend_dir != "cuda" || arch_number(arch).is_none())
+        {
+            return Err(bad(format!(
+                "arch '{arch}': expected a CUDA architecture such as \"sm_90a\""
+            )));
+        }
         if let Some(kind) = &raw.scratch
             && !(KNOWN_SCRATCH.contains(&kind.as_str()) && raw.op == Op::Attention)
         {
@@ -331,12 +353,22 @@ pub fn load(tree: &KernelTree, backend_dir: &str) -> Result<Vec<KernelSpec>> {
             max_head_dim: raw.max_head_dim,
             stages,
             scratch: raw.scratch,
+            arch: raw.arch,
             expect: raw.expect,
             sizes: file.sizes,
             description: raw.description,
         });
     }
     Ok(specs)
+}
+
+/// The number of a CUDA architecture name: 90 for "sm_90", "sm_90a" and "compute_90".
+pub fn arch_number(arch: &str) -> Option<u32> {
+    let digits = arch
+        .strip_prefix("sm_")
+        .or_else(|| arch.strip_prefix("compute_"))?
+        .trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    digits.parse().ok()
 }
 
 /// Lowercase hex of a byte string.
@@ -510,5 +542,32 @@ mod tests {
             bad_entry.to_string().contains("C identifier"),
             "{bad_entry}"
         );
+    }
+
+    #[test]
+    fn architecture_specific_kernels_build_only_for_their_arch() {
+        assert_eq!(arch_number("sm_90a"), Some(90));
+        assert_eq!(arch_number("compute_80"), Some(80));
+        assert_eq!(arch_number("sm_"), None);
+        assert_eq!(arch_number("gfx90a"), None);
+        let mut spec = load(&KernelTree::Embedded, "cuda").unwrap().remove(0);
+        spec.arch = None;
+        assert_eq!(spec.arch_for("sm_80").as_deref(), Some("sm_80"));
+        spec.arch = Some("sm_90a".into());
+        assert_eq!(spec.arch_for("sm_90").as_deref(), Some("sm_90a"));
+        assert_eq!(spec.arch_for("sm_90a").as_deref(), Some("sm_90a"));
+        assert_eq!(spec.arch_for("sm_80"), None);
+        assert_eq!(spec.arch_for("sm_100"), None);
+
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("cuda")).unwrap();
+        std::fs::write(dir.path().join("cuda/a.cu"), "").unwrap();
+        std::fs::write(
+            dir.path().join("cuda/manifest.toml"),
+            "[[kernel]]\nname = \"x\"\nop = \"gemm\"\ndtype = \"bf16\"\nsource = \"a.cu\"\nentry = \"f\"\nblock = [128, 1, 1]\ngrid = \"tiles:64x64\"\narch = \"hopper\"\n",
+        )
+        .unwrap();
+        let err = load(&KernelTree::Dir(dir.path().into()), "cuda").unwrap_err();
+        assert!(err.to_string().contains("arch 'hopper'"), "{err}");
     }
 }

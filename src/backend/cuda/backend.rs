@@ -284,7 +284,16 @@ impl CudaBackend {
             });
         }
         if !self.functions.contains_key(&key) {
-            let arch = self.device.arch();
+            let device_arch = self.device.arch();
+            let Some(arch) = spec.arch_for(&device_arch) else {
+                return Err(Error::KernelUnavailable {
+                    kernel: key,
+                    reason: format!(
+                        "written for {}, this GPU is {device_arch}",
+                        spec.arch.as_deref().unwrap_or("?")
+                    ),
+                });
+            };
             // Machine code for this GPU, not PTX: the driver would refuse PTX from an NVRTC
             // newer than itself.
             let built = nvrtc::compile_cubin(
