@@ -31,13 +31,18 @@ fn every_builtin_kernel_compiles_for_sm80_and_sm90() {
     let table = stdout(&out);
     for kernel in [
         "memcpy/copy-vec",
+        "memcpy/copy-vec-flat",
+        "memcpy/copy-scalar",
+        "memcpy/triad",
         "gemm/naive",
         "gemm/tiled",
         "gemm/regblock",
         "gemm/wmma",
         "gemm/mma",
+        "attention/unfused",
         "attention/rowwise",
         "attention/flash",
+        "attention/decode",
     ] {
         for arch in ["sm_80", "sm_90"] {
             assert!(
@@ -101,6 +106,35 @@ extern "C" __global__ void orac_test(const float *A, const float *B, float *C, i
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+#[ignore = "needs libnvrtc and ptxas (pip install nvidia-cuda-nvrtc nvidia-cuda-nvcc); .ci/run installs them and runs these"]
+fn shared_memory_beyond_the_architectures_limit_fails_the_check() {
+    let tmp = tempfile::tempdir().unwrap();
+    let kernels = copy_kernels(tmp.path());
+    let source = r#"
+extern "C" __global__ void orac_test(const float *A, const float *B, float *C, int M, int N, int K) {
+    extern __shared__ float tile[];
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    tile[threadIdx.x] = A[i];
+    __syncthreads();
+    if (i < M * N) C[i] = tile[threadIdx.x] * B[i];
+}
+"#;
+    // 200 KiB: fits an H100's 227 KiB, not an A100's 163 KiB.
+    add_cuda_kernel(&kernels, "greedy", source, "dynamic_shared_bytes = 204800");
+    let out = orac(
+        &repo(),
+        &["--kernels", kernels.to_str().unwrap(), "kernels"],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("gemm/greedy [sm_80]") && err.contains("the architecture allows 166912"),
+        "{err}"
+    );
+    assert!(!err.contains("gemm/greedy [sm_90]"), "{err}");
 }
 
 #[test]
@@ -211,11 +245,13 @@ fn every_builtin_kernel_compiles_to_a_cubin_for_sm90() {
     let specs = load_manifest(&KernelTree::Embedded, "cuda").unwrap();
     let mut compiled = 0;
     for spec in specs.iter().filter(|s| s.vendor.is_none()) {
+        // An sm_90a kernel builds for sm_90a on an sm_90 device.
+        let arch = spec.arch_for("sm_90").expect("every kernel runs on sm_90");
         let cubin = nvrtc::compile_cubin(
             &spec.source,
             &spec.source_path,
             &spec.name,
-            "sm_90",
+            &arch,
             &includes,
             &spec.flags,
         )

@@ -24,6 +24,18 @@ struct Row {
     tensor_ops: String,
 }
 
+/// Shared memory one block may use (static plus opted-in dynamic), by architecture number:
+/// 163 KiB on sm_80, 99 KiB on sm_86/sm_89, 227 KiB on sm_90 and sm_100 (CUDA programming
+/// guide, compute capabilities table). `None` where the table has no entry.
+fn shared_memory_limit(arch: &str) -> Option<u64> {
+    match crate::kernels::arch_number(arch)? {
+        80 | 87 => Some(163 * 1024),
+        86 | 89 => Some(99 * 1024),
+        90 | 100 => Some(227 * 1024),
+        _ => None,
+    }
+}
+
 pub fn kernels(tree: &KernelTree, args: KernelsArgs) -> Result<()> {
     let specs = kernels::load_manifest(tree, "cuda")?;
     let archs: Vec<String> = args
@@ -124,7 +136,30 @@ pub fn kernels(tree: &KernelTree, args: KernelsArgs) -> Result<()> {
                     if let Some(i) = info {
                         row.registers = i.registers.to_string();
                         row.spills = format!("{}/{}", i.spill_stores, i.spill_loads);
-                        row.smem = i.shared_bytes.to_string();
+                        let dynamic = spec
+                            .stages
+                            .iter()
+                            .map(|s| u64::from(s.dynamic_shared_bytes))
+                            .max()
+                            .unwrap_or(0);
+                        row.smem = if dynamic > 0 {
+                            format!("{}+{dynamic}", i.shared_bytes)
+                        } else {
+                            i.shared_bytes.to_string()
+                        };
+                        // Static plus dynamic shared memory must fit one block's limit, or
+                        // the launch fails on every GPU of the architecture.
+                        if let Some(limit) = shared_memory_limit(arch)
+                            && i.shared_bytes + dynamic > limit
+                        {
+                            row.result = "EXPECTATION FAILED".into();
+                            failures.push(format!(
+                                "{name} [{arch}] ({}): {} bytes of shared memory per block ({} static + {dynamic} dynamic), the architecture allows {limit}",
+                                spec.source_path,
+                                i.shared_bytes + dynamic,
+                                i.shared_bytes
+                            ));
+                        }
                         row.stack = i.stack_bytes.to_string();
                         row.tensor_ops = i.tensor_ops.map_or("?".into(), |n| n.to_string());
                         for expectation in &spec.expect {
@@ -178,5 +213,18 @@ pub fn kernels(tree: &KernelTree, args: KernelsArgs) -> Result<()> {
             failed: failures.len(),
             total: rows.len(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shared_memory_limits_follow_the_architecture() {
+        assert_eq!(shared_memory_limit("sm_80"), Some(163 * 1024));
+        assert_eq!(shared_memory_limit("sm_90a"), Some(227 * 1024));
+        assert_eq!(shared_memory_limit("sm_86"), Some(99 * 1024));
+        assert_eq!(shared_memory_limit("sm_75"), None);
     }
 }

@@ -4,5 +4,5 @@
 mod manifest;
 mod tree;
 
-pub use manifest::{KernelSpec, Op, hex, load as load_manifest};
+pub use manifest::{KernelSpec, Op, arch_number, hex, load as load_manifest};
 pub use tree::{KernelTree, resolve_revision};
