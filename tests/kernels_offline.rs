@@ -54,9 +54,25 @@ fn every_builtin_kernel_compiles_for_sm80_and_sm90() {
         }
     }
     assert!(table.contains("not yet verified or timed on a GPU"));
+    // The sm_90a kernel: built as sm_90a where sm_90 was asked for, not built for sm_80.
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains("gemm/wgmma") && l.contains("sm_90a") && l.contains("compiled")),
+        "{table}"
+    );
+    assert!(
+        table.lines().any(|l| l.contains("gemm/wgmma")
+            && l.contains("sm_80")
+            && l.contains("not built: written for sm_90a")),
+        "{table}"
+    );
     // The tensor-core tiers really use tensor cores: HMMA in their SASS, counted per row.
-    for kernel in ["gemm/wmma", "gemm/mma", "attention/flash"] {
-        for line in table.lines().filter(|l| l.contains(kernel)) {
+    for kernel in ["gemm/wmma", "gemm/mma", "gemm/wgmma", "attention/flash"] {
+        for line in table
+            .lines()
+            .filter(|l| l.contains(kernel) && !l.contains("not built"))
+        {
             let last = line
                 .trim_end_matches('│')
                 .trim()
