@@ -76,6 +76,11 @@ pub enum Error {
     #[error("{reason}")]
     KernelUnavailable { kernel: String, reason: String },
 
+    /// A benchmark that cannot run on this device at all (too little memory, an
+    /// architecture the kernel was not written for): skipped with the reason, not failed.
+    #[error("{reason}")]
+    NotApplicable { kernel: String, reason: String },
+
     /// A tool orac needs for this command is not installed (libnvrtc, ptxas).
     #[error("{0}")]
     ToolMissing(String),
@@ -131,6 +136,7 @@ impl Error {
             Error::Compile { .. }
             | Error::KernelLoad { .. }
             | Error::KernelUnavailable { .. }
+            | Error::NotApplicable { .. }
             | Error::BenchmarksFailed { .. } => ExitCode::BenchmarkFailed,
             Error::CompilerMissing { .. } | Error::ToolMissing(_) => ExitCode::Environment,
             Error::Regression(_) => ExitCode::Regression,

@@ -131,6 +131,9 @@ pub fn run_one(
     let mut workload = match backend.prepare(bench, &inputs) {
         Ok(w) => w,
         Err(e) => {
+            if matches!(e, crate::error::Error::NotApplicable { .. }) {
+                result.status = Status::Skipped;
+            }
             result.error = Some(e.to_string());
             return result;
         }
@@ -373,4 +376,70 @@ pub fn run_ab_with_phases(
         out.push((bench.id.clone(), bench.family(), outcome));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::Workload;
+    use crate::error::Error;
+    use crate::kernels::{KernelTree, load_manifest};
+    use crate::store::Hardware;
+    use crate::suite::{Dtype, Inputs, Profile, Shape};
+
+    /// A backend whose every `prepare` fails with the error it is given.
+    struct Refusing {
+        hardware: Hardware,
+        kernels: Vec<KernelSpec>,
+        error: fn() -> Error,
+    }
+
+    impl Backend for Refusing {
+        fn name(&self) -> &'static str {
+            "test"
+        }
+        fn hardware(&self) -> &Hardware {
+            &self.hardware
+        }
+        fn kernels(&self) -> &[KernelSpec] {
+            &self.kernels
+        }
+        fn prepare<'a>(
+            &'a mut self,
+            _bench: &Benchmark,
+            _inputs: &'a Inputs,
+        ) -> crate::error::Result<Box<dyn Workload + 'a>> {
+            Err((self.error)())
+        }
+    }
+
+    fn outcome(error: fn() -> Error) -> BenchResult {
+        let mut backend = Refusing {
+            hardware: Hardware::cpu("test".into(), 1, None, None),
+            kernels: load_manifest(&KernelTree::Embedded, "cpu").unwrap(),
+            error,
+        };
+        let bench = Benchmark::new("blocked", Dtype::F32, Shape::Gemm { m: 8, n: 8, k: 8 });
+        run_one(
+            &mut backend,
+            &bench,
+            &Settings::for_profile(Profile::Quick),
+            1,
+        )
+    }
+
+    #[test]
+    fn a_benchmark_that_cannot_run_here_is_skipped_not_failed() {
+        let skipped = outcome(|| Error::NotApplicable {
+            kernel: "k".into(),
+            reason: "skipped: written for sm_90a, this GPU is sm_80".into(),
+        });
+        assert_eq!(skipped.status, Status::Skipped);
+        assert!(skipped.error.as_deref().unwrap().contains("sm_90a"));
+        let failed = outcome(|| Error::KernelUnavailable {
+            kernel: "k".into(),
+            reason: "cannot load".into(),
+        });
+        assert_eq!(failed.status, Status::Error);
+    }
 }

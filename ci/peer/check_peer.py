@@ -29,7 +29,8 @@ def peers_for(oid):
     if family == "gemm":
         return [f"peer/torch-matmul/{dtype}/{shape}"]
     if family == "attention":
-        return [f"peer/torch-sdpa-{b}/{dtype}/{shape}" for b in ("flash", "cudnn", "efficient")]
+        backends = ("flash", "cudnn", "efficient", "math")
+        return [f"peer/torch-sdpa-{b}/{dtype}/{shape}" for b in backends]
     if family == "memcpy":
         if kernel in ("htod", "dtoh"):
             return [f"peer/torch-{kernel}/{dtype}/{shape}"]

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Peer measurements on the same machine, in the same job, on the same shapes as orac:
-torch.matmul for every GEMM shape, scaled_dot_product_attention (flash and cuDNN backends) for
+torch.matmul for every GEMM shape, scaled_dot_product_attention (flash, cuDNN and math backends) for
 every attention shape that orac's suite lists, decode shapes included (one query token,
 grouped-query heads through `enable_gqa`, reported in GB/s as well), and torch's copy_ (device
 to device, and host to device and back with pinned memory) and a triad (torch.add with alpha)
@@ -230,9 +230,11 @@ def run(cases):
 
                 return call
 
+            # math: the unfused baseline's counterpart (materialised scores).
             variants = [
                 ("flash", sdpa(SDPBackend.FLASH_ATTENTION)),
                 ("cudnn", sdpa(SDPBackend.CUDNN_ATTENTION)),
+                ("math", sdpa(SDPBackend.MATH)),
             ]
         for backend, fn in variants:
             rid = case_id(kind, dtype, shape, backend)
@@ -284,7 +286,7 @@ def main():
         cases = plan(f)
     if args.dry_run:
         for kind, dtype, shape in cases:
-            backends = {"sdpa": ["flash", "cudnn"], "decode": ["flash", "cudnn", "efficient"]}.get(
+            backends = {"sdpa": ["flash", "cudnn", "math"], "decode": ["flash", "cudnn", "efficient"]}.get(
                 kind, [None]
             )
             for backend in backends:

@@ -286,10 +286,10 @@ impl CudaBackend {
         if !self.functions.contains_key(&key) {
             let device_arch = self.device.arch();
             let Some(arch) = spec.arch_for(&device_arch) else {
-                return Err(Error::KernelUnavailable {
+                return Err(Error::NotApplicable {
                     kernel: key,
                     reason: format!(
-                        "written for {}, this GPU is {device_arch}",
+                        "skipped: written for {}, this GPU is {device_arch}",
                         spec.arch.as_deref().unwrap_or("?")
                     ),
                 });
@@ -442,9 +442,14 @@ impl Backend for CudaBackend {
         if let Some(free) = self.device.free_memory()
             && needed > free
         {
-            return Err(Error::KernelUnavailable {
+            let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
+            return Err(Error::NotApplicable {
                 kernel: bench.id.clone(),
-                reason: format!("needs {needed} bytes of device memory, {free} free"),
+                reason: format!(
+                    "skipped: needs {:.2} GiB of device memory, {:.2} GiB free",
+                    gib(needed),
+                    gib(free)
+                ),
             });
         }
         Ok(Box::new(CudaWorkload::new(
