@@ -184,6 +184,17 @@ impl Shape {
         }
     }
 
+    /// What bounds a shape whatever the hardware, where the op decides it: "memory" for
+    /// decode attention (reported as bandwidth, like copies), "link" for host↔device
+    /// transfers (held to the host link, not the device memory). Stored in the params.
+    pub fn bound(&self) -> Option<&'static str> {
+        match self {
+            Shape::Decode { .. } => Some("memory"),
+            Shape::Transfer { .. } => Some("link"),
+            _ => None,
+        }
+    }
+
     /// The head dimension of an attention shape (prefill or decode).
     pub fn head_dim(&self) -> Option<u64> {
         match *self {
@@ -218,8 +229,6 @@ impl Shape {
             }
             Shape::Transfer { bytes } => {
                 put("bytes", bytes.into());
-                // Held to the host link's bandwidth, not the device memory's.
-                put("bound", "link".into());
             }
             Shape::Gemm { m, n, k } => {
                 put("layout", "row-major".into());
@@ -256,9 +265,10 @@ impl Shape {
                 put("kv_heads", kv_heads.into());
                 put("seq", seq.into());
                 put("head_dim", head_dim.into());
-                // Reported as bandwidth, like copies (`BenchResult::reports_bandwidth`).
-                put("bound", "memory".into());
             }
+        }
+        if let Some(bound) = self.bound() {
+            p.insert("bound".to_string(), bound.into());
         }
         p
     }
@@ -299,6 +309,12 @@ impl Benchmark {
 
     pub fn bytes(&self) -> u64 {
         self.shape.bytes(self.dtype)
+    }
+
+    /// Whether its figure of merit is bandwidth (copies, transfers, the triad, decode), as
+    /// `BenchResult::reports_bandwidth` says of its stored result.
+    pub fn reports_bandwidth(&self) -> bool {
+        self.family() == Family::Memcpy || self.shape.bound() == Some("memory")
     }
 }
 
