@@ -273,6 +273,12 @@ pub fn load(tree: &KernelTree, backend_dir: &str) -> Result<Vec<KernelSpec>> {
                     "a kernel with stages declares `entry`, `block` and `grid` per stage".into(),
                 ));
             }
+            if raw.stage.len() == 1 && raw.scratch.is_none() {
+                return Err(bad(
+                    "one stage without scratch is a plain kernel: give `entry`, `block` and `grid`"
+                        .into(),
+                ));
+            }
             let mut stages = Vec::new();
             for s in &raw.stage {
                 if s.entry.is_empty()
@@ -520,6 +526,9 @@ mod tests {
             load(&KernelTree::Dir(dir.path().into()), "cuda")
         };
         let stage = "[[kernel.stage]]\nentry = \"s1\"\nblock = [32, 1, 1]\ngrid = \"rows:1\"\n";
+        let lone = load_one(&format!("op = \"attention\"\n{stage}")).unwrap_err();
+        assert!(lone.to_string().contains("plain kernel"), "{lone}");
+        assert!(load_one(&format!("op = \"attention\"\n{stage}{stage}")).is_ok());
         assert!(
             load_one(&format!(
                 "op = \"attention\"\nscratch = \"scores\"\n{stage}"
@@ -535,7 +544,7 @@ mod tests {
             "{scratch}"
         );
         let bad_entry = load_one(
-            "op = \"attention\"\n[[kernel.stage]]\nentry = \"no way\"\nblock = [1, 1, 1]\ngrid = \"rows:1\"\n",
+            "op = \"attention\"\nscratch = \"scores\"\n[[kernel.stage]]\nentry = \"no way\"\nblock = [1, 1, 1]\ngrid = \"rows:1\"\n",
         )
         .unwrap_err();
         assert!(

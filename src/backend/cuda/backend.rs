@@ -276,6 +276,17 @@ impl CudaBackend {
     /// The entry of every stage of `spec`, from one compiled module.
     fn functions(&mut self, spec: &KernelSpec) -> Result<Vec<CudaFunction>> {
         let key = format!("{}/{}", spec.family().name(), spec.name);
+        // Written for another architecture: skipped, whether or not NVRTC is here.
+        let device_arch = self.device.arch();
+        let Some(arch) = spec.arch_for(&device_arch) else {
+            return Err(Error::NotApplicable {
+                kernel: key,
+                reason: format!(
+                    "skipped: written for {}, this GPU is {device_arch}",
+                    spec.arch.as_deref().unwrap_or("?")
+                ),
+            });
+        };
         if let Some(why) = &self.nvrtc_missing {
             // cudarc would panic calling into a missing libnvrtc.
             return Err(Error::KernelUnavailable {
@@ -284,16 +295,6 @@ impl CudaBackend {
             });
         }
         if !self.functions.contains_key(&key) {
-            let device_arch = self.device.arch();
-            let Some(arch) = spec.arch_for(&device_arch) else {
-                return Err(Error::NotApplicable {
-                    kernel: key,
-                    reason: format!(
-                        "skipped: written for {}, this GPU is {device_arch}",
-                        spec.arch.as_deref().unwrap_or("?")
-                    ),
-                });
-            };
             // Machine code for this GPU, not PTX: the driver would refuse PTX from an NVRTC
             // newer than itself.
             let built = nvrtc::compile_cubin(
@@ -397,6 +398,16 @@ impl Backend for CudaBackend {
                     let grid =
                         grid_for(&stage.grid, &bench.shape, stage.block, self.device.info.sms)?;
                     let dynamic = stage.dynamic_shared_bytes;
+                    let needs = u64::from(stage.shared_bytes) + u64::from(dynamic);
+                    if needs > self.device.max_shared_per_block {
+                        return Err(Error::NotApplicable {
+                            kernel: bench.id.clone(),
+                            reason: format!(
+                                "skipped: {} needs {needs} bytes of shared memory per block, this GPU allows {}",
+                                stage.entry, self.device.max_shared_per_block
+                            ),
+                        });
+                    }
                     if dynamic > 48 * 1024 {
                         // Above 48 KiB a kernel must opt in to more dynamic shared memory.
                         func.set_attribute(
@@ -419,7 +430,8 @@ impl Backend for CudaBackend {
                     };
                     stages.push((func, cfg));
                 }
-                if stages.len() == 1 {
+                // A scratch buffer makes a pipeline even of one stage: its entry takes it.
+                if stages.len() == 1 && spec.scratch.is_none() {
                     let (func, cfg) = stages.pop().expect("one stage");
                     Launch::Kernel { func, cfg }
                 } else {
@@ -439,6 +451,9 @@ impl Backend for CudaBackend {
             _ => replicas(working_set, self.device.info.l2_bytes),
         };
         let needed = working_set * copies as u64;
+        // Freed buffers return to the driver's pool only at a synchronisation: without one,
+        // the previous benchmark's memory would still count as used.
+        let _ = self.device.stream.synchronize();
         if let Some(free) = self.device.free_memory()
             && needed > free
         {

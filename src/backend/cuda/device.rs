@@ -15,6 +15,8 @@ pub struct Device {
     pub ctx: Arc<CudaContext>,
     pub stream: Arc<CudaStream>,
     pub info: GpuInfo,
+    /// Shared memory one block may use once it opts in (static plus dynamic), in bytes.
+    pub max_shared_per_block: u64,
 }
 
 fn cuda(what: &str) -> impl Fn(cudarc::driver::DriverError) -> Error + '_ {
@@ -74,7 +76,18 @@ impl Device {
             // Filled in from NVML by the backend, where NVML is there.
             host_link_bytes_per_s: None,
         };
-        Ok(Device { ctx, stream, info })
+        // Unreadable (0): no limit is checked here, and a launch over it fails on its own.
+        let max_shared_per_block =
+            match attr(Attr::CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN) {
+                0 => u64::MAX,
+                limit => limit,
+            };
+        Ok(Device {
+            ctx,
+            stream,
+            info,
+            max_shared_per_block,
+        })
     }
 
     /// The architecture NVRTC compiles for, e.g. `sm_90`.

@@ -90,8 +90,27 @@ impl ClockReader {
 impl ClockReader {
     /// Peak bandwidth of the PCIe link to the host, per direction, from the link's maximum
     /// generation and width (NVML's view of what the GPU and the slot support together).
+    ///
+    /// `None` on a GPU attached to its host by NVLink-C2C (GH200, GB200): its transfers
+    /// cross C2C, not PCIe, and NVML's C2C bandwidth field is not one orac has checked.
     pub fn host_link_bytes_per_s(&self) -> Option<f64> {
+        use nvml_wrapper::enums::device::SampleValue;
+        use nvml_wrapper::structs::device::FieldId;
+        use nvml_wrapper::sys_exports::field_id::NVML_FI_DEV_C2C_LINK_COUNT;
         let device = self.nvml.device_by_uuid(self.uuid.as_str()).ok()?;
+        let c2c_links = device
+            .field_values_for(&[FieldId(NVML_FI_DEV_C2C_LINK_COUNT)])
+            .ok()
+            .and_then(|v| v.into_iter().next()?.ok()?.value.ok())
+            .map_or(0.0, |v| match v {
+                SampleValue::U32(n) => f64::from(n),
+                SampleValue::U64(n) => n as f64,
+                SampleValue::I64(n) => n as f64,
+                SampleValue::F64(n) => n,
+            });
+        if c2c_links > 0.0 {
+            return None;
+        }
         pcie_bytes_per_s(
             device.max_pcie_link_gen().ok()?,
             device.max_pcie_link_width().ok()?,

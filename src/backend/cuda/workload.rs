@@ -161,6 +161,15 @@ pub fn workspace_floats(shape: &Shape, launch: &Launch) -> u64 {
     }
 }
 
+/// A dimension as the `int` the kernel signatures take; one that does not fit is refused
+/// rather than wrapped.
+fn int(x: u64) -> Result<i32> {
+    i32::try_from(x).map_err(|_| Error::NotApplicable {
+        kernel: String::new(),
+        reason: format!("skipped: dimension {x} does not fit the kernels' 32-bit int"),
+    })
+}
+
 /// One set of a benchmark's device buffers, inputs uploaded and outputs zeroed.
 fn make_buffers(
     stream: &Arc<CudaStream>,
@@ -446,7 +455,7 @@ impl CudaWorkload {
                     .map_err(gpu_err("kernel launch"))
             }
             (Launch::Kernel { func, cfg }, Buffers::Gemm { a, b, c }, Shape::Gemm { m, n, k }) => {
-                let (m, n, k) = (m as i32, n as i32, k as i32);
+                let (m, n, k) = (int(m)?, int(n)?, int(k)?);
                 let mut args = self.stream.launch_builder(func);
                 args.arg(&*a).arg(&*b).arg(c).arg(&m).arg(&n).arg(&k);
                 // SAFETY: the signature is the one the gemm op declares; buffers are sized
@@ -460,7 +469,7 @@ impl CudaWorkload {
                 Buffers::GemmBf16 { a, b, c },
                 Shape::Gemm { m, n, k },
             ) => {
-                let (m, n, k) = (m as i32, n as i32, k as i32);
+                let (m, n, k) = (int(m)?, int(n)?, int(k)?);
                 let mut args = self.stream.launch_builder(func);
                 args.arg(&*a).arg(&*b).arg(c).arg(&m).arg(&n).arg(&k);
                 // SAFETY: the gemm op's bf16 signature (bf16 A and B, f32 C); u16 has the
@@ -487,7 +496,7 @@ impl CudaWorkload {
                     causal,
                 },
             ) => {
-                let dims = [batch, heads, sq, sk, head_dim].map(|x| x as i32);
+                let dims = [int(batch)?, int(heads)?, int(sq)?, int(sk)?, int(head_dim)?];
                 let causal = i32::from(causal);
                 let scale = 1.0 / (head_dim as f32).sqrt();
                 let stream = &self.stream;
@@ -536,7 +545,13 @@ impl CudaWorkload {
                     head_dim,
                 },
             ) => {
-                let dims = [batch, heads, kv_heads, seq, head_dim].map(|x| x as i32);
+                let dims = [
+                    int(batch)?,
+                    int(heads)?,
+                    int(kv_heads)?,
+                    int(seq)?,
+                    int(head_dim)?,
+                ];
                 let scale = 1.0 / (head_dim as f32).sqrt();
                 let mut args = self.stream.launch_builder(func);
                 for t in [&*q, &*k, &*v] {
@@ -602,7 +617,7 @@ fn cublas_gemm(
     (m, n, k): (u64, u64, u64),
 ) -> Result<()> {
     let (input_type, compute) = cublas_types(dtype)?;
-    let (m, n, k) = (m as i32, n as i32, k as i32);
+    let (m, n, k) = (int(m)?, int(n)?, int(k)?);
     let (alpha, beta) = (1.0_f32, 0.0_f32);
     // SAFETY: the pointers are live device buffers sized for the shape (A m×k, B k×n of
     // `input_type`, C m×n f32); alpha and beta are host f32 as CUBLAS_COMPUTE_32F expects.
@@ -641,6 +656,9 @@ impl Timed for CudaWorkload {
     /// starts cold. Batches exist for kernels too short to time alone; they are replayed as
     /// a CUDA graph so the host enqueueing launches one by one is not what gets timed.
     fn time_batch(&mut self, runs: u64) -> Result<f64> {
+        if runs == 0 {
+            return Ok(0.0);
+        }
         {
             let mut flush = self.l2_flush.lock().expect("flush buffer lock");
             self.stream
@@ -681,6 +699,14 @@ impl Timed for CudaWorkload {
             .elapsed_ms(&self.end)
             .map_err(gpu_err("event timing"))?;
         Ok(f64::from(ms) / 1e3)
+    }
+}
+
+impl Drop for CudaWorkload {
+    /// Waits for the stream before the buffers go: pinned host memory is freed at once, not
+    /// in stream order, and a failed batch may have left copies or graphs running.
+    fn drop(&mut self) {
+        let _ = self.stream.synchronize();
     }
 }
 
