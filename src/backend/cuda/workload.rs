@@ -298,9 +298,9 @@ pub struct CudaWorkload {
     next: usize,
     /// Written before each sample so every sample starts with a cold L2.
     l2_flush: Arc<std::sync::Mutex<CudaSlice<u8>>>,
-    /// Batches replayed as CUDA graphs, by launches per graph; `None` where capture failed
-    /// (e.g. a library call that cannot be captured): those batches launch one by one.
-    graphs: std::collections::HashMap<u64, Option<CudaGraph>>,
+    /// Batches replayed as CUDA graphs, by launches per graph; the reason where capture
+    /// failed (e.g. a library call that cannot be captured): those batches launch one by one.
+    graphs: std::collections::HashMap<u64, Result<CudaGraph, String>>,
 }
 
 /// Copies of the buffers a batch may rotate through at most.
@@ -360,13 +360,15 @@ impl CudaWorkload {
             let captured = self.capture(runs);
             self.graphs.insert(runs, captured);
         }
-        self.graphs.get(&runs).and_then(Option::as_ref)
+        self.graphs.get(&runs).and_then(|g| g.as_ref().ok())
     }
 
-    fn capture(&mut self, runs: u64) -> Option<CudaGraph> {
+    /// Captures `runs` launches into a graph; `Err` says why it could not (kept for the
+    /// result's notes).
+    fn capture(&mut self, runs: u64) -> Result<CudaGraph, String> {
         self.stream
             .begin_capture(CUstreamCaptureMode::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL)
-            .ok()?;
+            .map_err(|e| format!("begin capture: {e:?}"))?;
         let mut launched = Ok(());
         for _ in 0..runs {
             launched = self.launch_once();
@@ -375,17 +377,13 @@ impl CudaWorkload {
             }
         }
         // Capture must always be ended, or the stream stays in capture mode.
-        let graph = self
-            .stream
-            .end_capture(CUgraphInstantiate_flags(0))
-            .ok()
-            .flatten();
-        if launched.is_err() {
-            return None;
-        }
-        let graph = graph?;
-        graph.upload().ok()?;
-        Some(graph)
+        let graph = self.stream.end_capture(CUgraphInstantiate_flags(0));
+        launched.map_err(|e| format!("launch during capture: {e}"))?;
+        let graph = graph
+            .map_err(|e| format!("end capture: {e:?}"))?
+            .ok_or("the capture recorded no work")?;
+        graph.upload().map_err(|e| format!("graph upload: {e:?}"))?;
+        Ok(graph)
     }
 
     fn launch_once(&mut self) -> Result<()> {
@@ -719,16 +717,16 @@ impl Workload for CudaWorkload {
                 self.bufs.len()
             ));
         }
-        let mut failed: Vec<u64> = self
+        let mut failed: Vec<(u64, &String)> = self
             .graphs
             .iter()
-            .filter(|(_, g)| g.is_none())
-            .map(|(runs, _)| *runs)
+            .filter_map(|(runs, g)| g.as_ref().err().map(|why| (*runs, why)))
             .collect();
         failed.sort_unstable();
-        if !failed.is_empty() {
+        if let Some((_, why)) = failed.first() {
+            let runs: Vec<u64> = failed.iter().map(|(r, _)| *r).collect();
             notes.push(format!(
-                "CUDA graph capture failed for batches of {failed:?} runs: those were launched one by one, host launch overhead included"
+                "CUDA graph capture failed for batches of {runs:?} runs ({why}): those were launched one by one, host launch overhead included"
             ));
         }
         notes
