@@ -473,19 +473,23 @@ mod tests {
         );
     }
 
-    #[test]
-    fn transfers_are_driver_calls_only() {
+    /// Loads a CUDA manifest of one kernel "x" whose remaining fields are `fields` (next to an
+    /// empty `a.cu`).
+    fn load_cuda_kernel(fields: &str) -> Result<Vec<KernelSpec>> {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("cuda")).unwrap();
         std::fs::write(dir.path().join("cuda/a.cu"), "").unwrap();
-        let load_one = |body: &str| {
-            std::fs::write(
-                dir.path().join("cuda/manifest.toml"),
-                format!("[[kernel]]\nname = \"x\"\ndtype = \"u8\"\n{body}"),
-            )
-            .unwrap();
-            load(&KernelTree::Dir(dir.path().into()), "cuda")
-        };
+        std::fs::write(
+            dir.path().join("cuda/manifest.toml"),
+            format!("[[kernel]]\nname = \"x\"\n{fields}"),
+        )
+        .unwrap();
+        load(&KernelTree::Dir(dir.path().into()), "cuda")
+    }
+
+    #[test]
+    fn transfers_are_driver_calls_only() {
+        let load_one = |body: &str| load_cuda_kernel(&format!("dtype = \"u8\"\n{body}"));
         assert!(load_one("op = \"transfer\"\nvendor = \"memcpy-htod\"\n").is_ok());
         let source = load_one(
             "op = \"transfer\"\nsource = \"a.cu\"\nentry = \"f\"\nblock = [1, 1, 1]\ngrid = \"elements:1\"\n",
@@ -514,17 +518,8 @@ mod tests {
         assert_eq!(flash.stages.len(), 1);
         assert_eq!(flash.stages[0].entry, flash.entry);
 
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("cuda")).unwrap();
-        std::fs::write(dir.path().join("cuda/a.cu"), "").unwrap();
-        let load_one = |body: &str| {
-            std::fs::write(
-                dir.path().join("cuda/manifest.toml"),
-                format!("[[kernel]]\nname = \"x\"\ndtype = \"f32\"\nsource = \"a.cu\"\n{body}"),
-            )
-            .unwrap();
-            load(&KernelTree::Dir(dir.path().into()), "cuda")
-        };
+        let load_one =
+            |body: &str| load_cuda_kernel(&format!("dtype = \"f32\"\nsource = \"a.cu\"\n{body}"));
         let stage = "[[kernel.stage]]\nentry = \"s1\"\nblock = [32, 1, 1]\ngrid = \"rows:1\"\n";
         let lone = load_one(&format!("op = \"attention\"\n{stage}")).unwrap_err();
         assert!(lone.to_string().contains("plain kernel"), "{lone}");
@@ -568,15 +563,10 @@ mod tests {
         assert_eq!(spec.arch_for("sm_80"), None);
         assert_eq!(spec.arch_for("sm_100"), None);
 
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("cuda")).unwrap();
-        std::fs::write(dir.path().join("cuda/a.cu"), "").unwrap();
-        std::fs::write(
-            dir.path().join("cuda/manifest.toml"),
-            "[[kernel]]\nname = \"x\"\nop = \"gemm\"\ndtype = \"bf16\"\nsource = \"a.cu\"\nentry = \"f\"\nblock = [128, 1, 1]\ngrid = \"tiles:64x64\"\narch = \"hopper\"\n",
+        let err = load_cuda_kernel(
+            "op = \"gemm\"\ndtype = \"bf16\"\nsource = \"a.cu\"\nentry = \"f\"\nblock = [128, 1, 1]\ngrid = \"tiles:64x64\"\narch = \"hopper\"\n",
         )
-        .unwrap();
-        let err = load(&KernelTree::Dir(dir.path().into()), "cuda").unwrap_err();
+        .unwrap_err();
         assert!(err.to_string().contains("arch 'hopper'"), "{err}");
     }
 }

@@ -61,37 +61,21 @@ impl CpuWorkload {
                 b: AlignedBuf::from_slice(b),
                 c: AlignedBuf::zeroed((m * n) as usize),
             },
+            // Prefill and decode alike: the output is as long as Q.
             (
-                Shape::Attention {
-                    batch,
-                    heads,
-                    sq,
-                    head_dim,
-                    ..
-                },
+                Shape::Attention { .. } | Shape::Decode { .. },
                 Inputs::Attention { q, k, v },
-                KernelFn::Attention(_),
-            ) => Buffers::Attention {
-                q: AlignedBuf::from_slice(q),
-                k: AlignedBuf::from_slice(k),
-                v: AlignedBuf::from_slice(v),
-                o: AlignedBuf::zeroed((batch * heads * sq * head_dim) as usize),
-            },
-            (
-                Shape::Decode {
-                    batch,
-                    heads,
-                    head_dim,
-                    ..
-                },
-                Inputs::Attention { q, k, v },
-                KernelFn::Decode(_),
-            ) => Buffers::Attention {
-                q: AlignedBuf::from_slice(q),
-                k: AlignedBuf::from_slice(k),
-                v: AlignedBuf::from_slice(v),
-                o: AlignedBuf::zeroed((batch * heads * head_dim) as usize),
-            },
+                func @ (KernelFn::Attention(_) | KernelFn::Decode(_)),
+            ) if matches!(bench.shape, Shape::Decode { .. })
+                == matches!(func, KernelFn::Decode(_)) =>
+            {
+                Buffers::Attention {
+                    q: AlignedBuf::from_slice(q),
+                    k: AlignedBuf::from_slice(k),
+                    v: AlignedBuf::from_slice(v),
+                    o: AlignedBuf::zeroed(q.len()),
+                }
+            }
             _ => {
                 return Err(Error::Usage(format!(
                     "kernel of {} does not implement this benchmark's operation",
