@@ -6,7 +6,7 @@ pub mod cpu;
 pub mod cuda;
 mod select;
 
-pub use select::{BackendChoice, open};
+pub use select::{BackendChoice, open, resolved};
 
 use crate::error::Result;
 use crate::kernels::KernelSpec;

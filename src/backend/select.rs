@@ -15,6 +15,16 @@ pub enum BackendChoice {
     Cuda,
 }
 
+/// The explicit choice that reopens the same kind of backend as `backend` (what `auto`
+/// resolved to), for a second side or a worker process.
+pub fn resolved(backend: &dyn Backend) -> BackendChoice {
+    if backend.name() == "cuda" {
+        BackendChoice::Cuda
+    } else {
+        BackendChoice::Cpu
+    }
+}
+
 /// Opens the backend for `choice`; the strings are notes for the user (why a backend was
 /// chosen).
 pub fn open(choice: BackendChoice, tree: &KernelTree) -> Result<(Box<dyn Backend>, Vec<String>)> {

@@ -135,6 +135,10 @@ pub struct AbArgs {
     /// Base revision (branch, tag, sha, HEAD~1…).
     #[arg(long)]
     pub base: String,
+    /// Where both sides run: the GPU if usable (`auto`), or `cpu` / `cuda` explicitly. Each
+    /// side's kernels come from its revision's kernels/<backend>/.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
+    pub backend: BackendChoice,
     /// Head revision.
     #[arg(long)]
     pub head: String,
@@ -382,6 +386,9 @@ pub struct ExportArgs {
 
 #[derive(Debug, Args)]
 pub struct BisectArgs {
+    /// Where the probes run: the GPU if usable (`auto`), or `cpu` / `cuda` explicitly.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
+    pub backend: BackendChoice,
     /// A revision where the benchmark was fast.
     #[arg(long, value_name = "REV")]
     pub good: String,

@@ -9,8 +9,7 @@ use tabled::{Table, Tabled};
 
 use super::args::BisectArgs;
 use super::compare::{AbWorkers, ab_isolated, side_info};
-use crate::backend::Backend;
-use crate::backend::cpu::CpuBackend;
+use crate::backend::{self, Backend, BackendChoice};
 use crate::error::{Error, Result};
 use crate::history::BranchLine;
 use crate::history::bisect::{BisectResult, ProbeVerdict, bisect as search};
@@ -56,7 +55,9 @@ struct Prober<'a> {
     /// runs them in this process.
     workers: Option<AbWorkers>,
     repo: PathBuf,
-    good: CpuBackend,
+    /// The backend every probe runs on (resolved from `--backend`).
+    choice: BackendChoice,
+    good: Box<dyn Backend>,
     good_commit: String,
     bench: Benchmark,
     profile: Profile,
@@ -113,10 +114,13 @@ impl Prober<'_> {
 
     /// The A/B of `commit`'s kernels against the good ones; `Err` when they cannot run.
     fn measure(&mut self, commit: &str) -> Result<Entry> {
-        let mut head = CpuBackend::new(&KernelTree::Git {
-            repo: self.repo.clone(),
-            commit: commit.to_string(),
-        })?;
+        let (mut head, _) = backend::open(
+            self.choice,
+            &KernelTree::Git {
+                repo: self.repo.clone(),
+                commit: commit.to_string(),
+            },
+        )?;
         let in_head = build_suite(head.kernels(), self.profile, &Filter::new(None)?)
             .iter()
             .any(|b| b.id == self.bench.id);
@@ -143,8 +147,8 @@ impl Prober<'_> {
             return self.entry(commit, outcomes);
         }
         let outcomes = run_ab(
-            &mut self.good,
-            &mut head,
+            self.good.as_mut(),
+            head.as_mut(),
             &[case],
             &self.settings,
             self.seed,
@@ -210,10 +214,17 @@ pub fn bisect(args: BisectArgs) -> Result<()> {
     if let Some(secs) = args.max_time {
         settings = settings.with_max_time(super::run::seconds("--max-time", secs)?);
     }
-    let good = CpuBackend::new(&KernelTree::Git {
-        repo: repo.clone(),
-        commit: good_commit.clone(),
-    })?;
+    let (good, notes) = backend::open(
+        args.backend,
+        &KernelTree::Git {
+            repo: repo.clone(),
+            commit: good_commit.clone(),
+        },
+    )?;
+    for note in notes {
+        eprintln!("note: {note}");
+    }
+    let choice = backend::resolved(good.as_ref());
     let bench = build_suite(good.kernels(), args.profile, &Filter::new(None)?)
         .into_iter()
         .find(|b| b.id == args.bench)
@@ -233,6 +244,7 @@ pub fn bisect(args: BisectArgs) -> Result<()> {
     let workers = match args.isolation {
         Isolation::None => None,
         isolation => Some(AbWorkers {
+            backend: choice,
             profile: args.profile,
             seed: args.seed,
             timeout: super::run::seconds("--timeout", args.timeout)?,
@@ -243,6 +255,7 @@ pub fn bisect(args: BisectArgs) -> Result<()> {
     let mut prober = Prober {
         workers,
         repo,
+        choice,
         good,
         good_commit: good_commit.clone(),
         bench,

@@ -4,9 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::args::{AbArgs, CompareArgs, GateArgs, ReportFormat};
-use crate::backend::Backend;
-use crate::backend::BackendChoice;
-use crate::backend::cpu::CpuBackend;
+use crate::backend::{self, Backend, BackendChoice};
 use crate::error::{Error, Result};
 use crate::isolate::{
     AbJob, Isolation, Job, PairResult, install_interrupt_handler, interrupted, run_isolated,
@@ -152,6 +150,8 @@ pub(super) fn side_info(
 /// How isolated A/B cases run: the suite's profile and seed, the per-case timeout, the
 /// worker grouping, and whether each finished case is printed.
 pub(super) struct AbWorkers {
+    /// The backend both sides run on, resolved (never `auto`).
+    pub backend: BackendChoice,
     pub profile: crate::suite::Profile,
     pub seed: u64,
     pub timeout: std::time::Duration,
@@ -170,7 +170,7 @@ pub(super) fn ab_isolated(
     let exe = std::env::current_exe()
         .map_err(|e| Error::Usage(format!("cannot find the orac executable: {e}")))?;
     let job = Job {
-        backend: BackendChoice::Cpu,
+        backend: plan.backend,
         kernels_dir: None,
         profile: plan.profile,
         settings,
@@ -254,14 +254,24 @@ pub fn ab(args: AbArgs) -> Result<()> {
     super::run::seconds("--timeout", args.timeout)?; // checked before any work starts
     let (repo, base_commit) = resolve_revision(&dir, &args.base)?;
     let (_, head_commit) = resolve_revision(&dir, &args.head)?;
-    let mut base = CpuBackend::new(&KernelTree::Git {
-        repo: repo.clone(),
-        commit: base_commit.clone(),
-    })?;
-    let mut head = CpuBackend::new(&KernelTree::Git {
-        repo: repo.clone(),
-        commit: head_commit.clone(),
-    })?;
+    let (mut base, notes) = backend::open(
+        args.backend,
+        &KernelTree::Git {
+            repo: repo.clone(),
+            commit: base_commit.clone(),
+        },
+    )?;
+    for note in notes {
+        eprintln!("note: {note}");
+    }
+    let choice = backend::resolved(base.as_ref());
+    let (mut head, _) = backend::open(
+        choice,
+        &KernelTree::Git {
+            repo: repo.clone(),
+            commit: head_commit.clone(),
+        },
+    )?;
 
     let head_suite = build_suite(head.kernels(), args.profile, &filter);
     let base_suite = build_suite(base.kernels(), args.profile, &filter);
@@ -274,7 +284,10 @@ pub fn ab(args: AbArgs) -> Result<()> {
         let in_base = base_suite.iter().any(|b| b.id == bench.id);
         if args.changed_only
             && in_base
-            && same_kernel(spec(&base, bench).as_ref(), spec(&head, bench).as_ref())
+            && same_kernel(
+                spec(base.as_ref(), bench).as_ref(),
+                spec(head.as_ref(), bench).as_ref(),
+            )
         {
             unchanged += 1;
             continue;
@@ -325,8 +338,8 @@ pub fn ab(args: AbArgs) -> Result<()> {
     let compiler = head.hardware().compiler.clone();
     let outcomes = match args.isolation {
         Isolation::None => run_ab(
-            &mut base,
-            &mut head,
+            base.as_mut(),
+            head.as_mut(),
             &cases,
             &settings,
             args.seed,
@@ -337,6 +350,7 @@ pub fn ab(args: AbArgs) -> Result<()> {
         isolation => {
             drop((base, head));
             let plan = AbWorkers {
+                backend: choice,
                 profile: args.profile,
                 seed: args.seed,
                 timeout: super::run::seconds("--timeout", args.timeout)?,

@@ -5,8 +5,6 @@ use std::io::{BufWriter, Read, Write};
 use std::os::fd::FromRawFd;
 
 use super::{AbJob, Job, Message, Outcome, PairResult};
-use crate::backend::Backend;
-use crate::backend::cpu::CpuBackend;
 use crate::error::{Error, Result};
 use crate::kernels::KernelTree;
 use crate::runner::{AbCase, run_ab_with_phases, run_one};
@@ -86,11 +84,16 @@ fn run_job(job: &Job, send: &mut dyn FnMut(String) -> Result<()>) -> Result<()> 
 
 /// `orac ab`'s work: each benchmark measured on both revisions' kernels, interleaved.
 fn ab_job(job: &Job, ab: &AbJob, send: &mut dyn FnMut(String) -> Result<()>) -> Result<()> {
+    // The supervisor resolved the backend (never `auto`): both sides run on it.
     let side = |commit: &str| {
-        CpuBackend::new(&KernelTree::Git {
-            repo: ab.repo.clone(),
-            commit: commit.to_string(),
-        })
+        crate::backend::open(
+            job.backend,
+            &KernelTree::Git {
+                repo: ab.repo.clone(),
+                commit: commit.to_string(),
+            },
+        )
+        .map(|(b, _)| b)
     };
     let (mut base, mut head) = (side(&ab.base_commit)?, side(&ab.head_commit)?);
     let base_suite = build_suite(base.kernels(), job.profile, &Filter::default());
@@ -108,8 +111,8 @@ fn ab_job(job: &Job, ab: &AbJob, send: &mut dyn FnMut(String) -> Result<()>) -> 
             in_head: in_head.is_some(),
         };
         let (id, family, outcome) = run_ab_with_phases(
-            &mut base,
-            &mut head,
+            base.as_mut(),
+            head.as_mut(),
             &[case],
             &job.settings,
             job.seed,
