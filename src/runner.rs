@@ -95,6 +95,72 @@ pub fn unmeasured(bench: &Benchmark, kernel_source_hash: String) -> BenchResult 
     }
 }
 
+/// Marks `result` skipped, with the sizes, when `bench` needs more memory than there is.
+fn skip_if_too_big(bench: &Benchmark, result: &mut BenchResult) -> bool {
+    let Some(why) = too_big_for_memory(bench) else {
+        return false;
+    };
+    result.status = Status::Skipped;
+    result.error = Some(why);
+    true
+}
+
+/// Binds `bench`'s kernel to `inputs` and checks its output against the reference,
+/// recording the outcome in `result`: the workload, ready to time, only when the output is
+/// right. A kernel that cannot run on this device (another architecture, too little device
+/// memory) is `skipped`.
+fn prepare_verified<'a>(
+    backend: &'a mut dyn Backend,
+    bench: &Benchmark,
+    inputs: &'a crate::suite::Inputs,
+    result: &mut BenchResult,
+) -> Option<Box<dyn crate::backend::Workload + 'a>> {
+    let mut workload = match backend.prepare(bench, inputs) {
+        Ok(w) => w,
+        Err(e) => {
+            if matches!(e, crate::error::Error::NotApplicable { .. }) {
+                result.status = Status::Skipped;
+            }
+            result.error = Some(e.to_string());
+            return None;
+        }
+    };
+    let output = match workload.run_checked() {
+        Ok(out) => out,
+        Err(e) => {
+            result.error = Some(e.to_string());
+            return None;
+        }
+    };
+    let verification = verify(bench, inputs, &output);
+    let passed = verification.passed;
+    result.verification = Some(verification);
+    if !passed {
+        result.status = Status::VerificationFailed;
+        return None;
+    }
+    Some(workload)
+}
+
+/// `orac verify`'s work for one benchmark: the correctness check alone, no timing. Status
+/// `ok` means the output matches the reference.
+pub fn verify_one(backend: &mut dyn Backend, bench: &Benchmark, seed: u64) -> BenchResult {
+    let spec = KernelSpec::find(backend.kernels(), bench.family(), &bench.kernel);
+    let mut result = unmeasured(
+        bench,
+        spec.map(|k| k.source_hash.clone()).unwrap_or_default(),
+    );
+    result.reference = spec.is_some_and(|k| k.vendor.is_some());
+    if skip_if_too_big(bench, &mut result) {
+        return result;
+    }
+    let inputs = generate_inputs(bench, seed);
+    if prepare_verified(backend, bench, &inputs, &mut result).is_some() {
+        result.status = Status::Ok;
+    }
+    result
+}
+
 /// Verifies, then (only if the output is right) measures one benchmark.
 pub fn run_one(
     backend: &mut dyn Backend,
@@ -122,37 +188,14 @@ pub fn run_one(
         .gpu
         .as_ref()
         .map_or(0, |g| (g.sm_clock_khz / 1000) as u32);
-    if let Some(why) = too_big_for_memory(bench) {
-        result.status = Status::Skipped;
-        result.error = Some(why);
+    // Before the inputs exist: they alone could exhaust the host's memory.
+    if skip_if_too_big(bench, &mut result) {
         return result;
     }
     let inputs = generate_inputs(bench, seed);
-    let mut workload = match backend.prepare(bench, &inputs) {
-        Ok(w) => w,
-        Err(e) => {
-            if matches!(e, crate::error::Error::NotApplicable { .. }) {
-                result.status = Status::Skipped;
-            }
-            result.error = Some(e.to_string());
-            return result;
-        }
-    };
-    let output = match workload.run_checked() {
-        Ok(out) => out,
-        Err(e) => {
-            result.error = Some(e.to_string());
-            return result;
-        }
-    };
-    let verification = verify(bench, &inputs, &output);
-    drop(output);
-    let passed = verification.passed;
-    result.verification = Some(verification);
-    if !passed {
-        result.status = Status::VerificationFailed;
+    let Some(mut workload) = prepare_verified(backend, bench, &inputs, &mut result) else {
         return result;
-    }
+    };
     let checked = measure_checked(
         probe.as_deref(),
         default_sm_mhz,

@@ -51,6 +51,40 @@ fn crashing_and_hanging_kernels_fail_alone_and_the_rest_is_saved() {
     assert!(hang.contains("timed out after 2 s"), "{hang}");
 }
 
+/// `orac verify` checks in worker processes too: a crash and a hang fail their own checks,
+/// and the others are still checked and reported.
+#[test]
+fn verify_survives_crashing_and_hanging_kernels() {
+    let tmp = tempfile::tempdir().unwrap();
+    let kernels = copy_kernels(tmp.path());
+    add_gemm_kernel(&kernels, "crash", CRASH);
+    add_gemm_kernel(&kernels, "hang", HANG);
+    let out = orac(
+        &repo(),
+        &[
+            "--kernels",
+            kernels.to_str().unwrap(),
+            "verify",
+            "--filter",
+            "^gemm/(blocked|crash|hang)/f32/m128n128",
+            "--timeout",
+            "2",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let table = stdout(&out);
+    let line = |k: &str| {
+        table
+            .lines()
+            .find(|l| l.contains(&format!("gemm/{k}/")))
+            .unwrap_or_else(|| panic!("{k} missing from:\n{table}"))
+            .to_string()
+    };
+    assert!(line("blocked").contains("ok (err"), "{table}");
+    assert!(line("crash").contains("SIGSEGV"), "{table}");
+    assert!(line("hang").contains("timed out after 2 s"), "{table}");
+}
+
 fn spawn_run(cwd: &Path, results: &Path, extra: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_orac"))
         .args(["run", "--results-dir", results.to_str().unwrap()])

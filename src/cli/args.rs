@@ -178,6 +178,13 @@ pub struct VerifyArgs {
     pub profile: Profile,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Worker processes: a kernel that crashes, hangs or poisons the GPU context fails its
+    /// own check, and every other benchmark is still checked.
+    #[arg(long, value_enum, default_value_t = Isolation::Family)]
+    pub isolation: Isolation,
+    /// Kill a benchmark's check (and record it as failed) after SECS.
+    #[arg(long, value_name = "SECS", default_value_t = 600.0)]
+    pub timeout: f64,
 }
 
 #[derive(Debug, Args)]

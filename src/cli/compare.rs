@@ -181,6 +181,7 @@ pub(super) fn ab_isolated(
             base_commit: base_commit.to_string(),
             head_commit: head_commit.to_string(),
         }),
+        verify_only: false,
     };
     let benches: Vec<Benchmark> = cases.iter().map(|c| c.bench.clone()).collect();
     // Blame follows the side whose kernel was running; while both run interleaved the

@@ -267,6 +267,7 @@ fn execute(
                 seed: header.seed,
                 ids: Vec::new(),
                 ab: None,
+                verify_only: false,
             };
             let failed = |bench: &Benchmark, reason: String, _phase: Option<&str>| {
                 let mut r = runner::unmeasured(bench, hash_of(bench));

@@ -1,5 +1,7 @@
 //! `orac verify`: every benchmark's correctness check, once, no timing — the first command
-//! to run on a new machine, and the one that proves GPU kernels.
+//! to run on a new machine, and the one that proves GPU kernels. Checks run in worker
+//! processes like `orac run`'s, so a kernel that faults (and poisons its CUDA context) or
+//! hangs fails its own check and no other.
 
 use tabled::settings::Style;
 use tabled::{Table, Tabled};
@@ -7,13 +9,34 @@ use tabled::{Table, Tabled};
 use super::args::VerifyArgs;
 use crate::backend;
 use crate::error::{Error, Result};
+use crate::isolate::{Isolation, Job, install_interrupt_handler, run_isolated};
 use crate::kernels::KernelTree;
-use crate::suite::{Filter, build_suite, generate_inputs, verify as check};
+use crate::measure::Settings;
+use crate::runner::{self, Event};
+use crate::store::{BenchResult, Status};
+use crate::suite::{Benchmark, Filter, build_suite};
 
 #[derive(Tabled)]
 struct Row {
     benchmark: String,
     check: String,
+}
+
+/// The check column: the verification's summary, or why there is none.
+fn check_text(r: &BenchResult) -> String {
+    let first_line = |e: &Option<String>| {
+        e.as_deref()
+            .unwrap_or("")
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string()
+    };
+    match (r.status, &r.verification) {
+        (Status::Skipped, _) => first_line(&r.error),
+        (_, Some(v)) => v.summary(),
+        (_, None) => format!("ERROR: {}", first_line(&r.error)),
+    }
 }
 
 pub fn verify(tree: &KernelTree, args: VerifyArgs) -> Result<()> {
@@ -27,36 +50,103 @@ pub fn verify(tree: &KernelTree, args: VerifyArgs) -> Result<()> {
         return Err(Error::NoMatch(filter.as_str().unwrap_or("").to_string()));
     }
     let key = backend.hardware().key.clone();
-    let mut rows = Vec::new();
-    let mut failed = 0;
-    for (i, bench) in suite.iter().enumerate() {
-        eprint!("\r[{:>3}/{}] {}", i + 1, suite.len(), bench.id);
-        let inputs = generate_inputs(bench, args.seed);
-        let result = backend
-            .prepare(bench, &inputs)
-            .and_then(|mut w| w.run_checked())
-            .map(|out| check(bench, &inputs, &out));
-        let text = match result {
-            Ok(v) if v.passed => v.summary(),
-            Ok(v) => {
-                failed += 1;
-                v.summary()
+    let total = suite.len();
+    let mut results: Vec<BenchResult> = Vec::with_capacity(total);
+    let mut on_event = |event: Event| match event {
+        Event::Started { index, bench, .. } => {
+            eprint!("\r[{:>3}/{total}] {}", index + 1, bench.id);
+        }
+        Event::Finished { result, .. } => results.push(result.clone()),
+    };
+    match args.isolation {
+        Isolation::None => {
+            for (index, bench) in suite.iter().enumerate() {
+                on_event(Event::Started {
+                    index,
+                    total,
+                    bench,
+                });
+                let result = runner::verify_one(backend.as_mut(), bench, args.seed);
+                on_event(Event::Finished {
+                    index,
+                    total,
+                    result: &result,
+                });
             }
-            Err(e) => {
-                failed += 1;
-                format!("ERROR: {}", e.to_string().lines().next().unwrap_or(""))
+        }
+        isolation => {
+            install_interrupt_handler();
+            let job = Job {
+                backend: backend::resolved(backend.as_ref()),
+                kernels_dir: match tree {
+                    KernelTree::Dir(dir) => Some(dir.clone()),
+                    _ => None,
+                },
+                profile: args.profile,
+                settings: Settings::for_profile(args.profile),
+                seed: args.seed,
+                ids: Vec::new(),
+                ab: None,
+                verify_only: true,
+            };
+            // Workers open their own backend: let go of this one's GPU context first.
+            drop(backend);
+            let exe = std::env::current_exe()
+                .map_err(|e| Error::Usage(format!("cannot find the orac executable: {e}")))?;
+            let failed = |bench: &Benchmark, reason: String, _phase: Option<&str>| {
+                let mut r = runner::unmeasured(bench, String::new());
+                r.error = Some(reason);
+                r
+            };
+            let completed = run_isolated(
+                &exe,
+                &job,
+                &suite,
+                isolation,
+                super::run::seconds("--timeout", args.timeout)?,
+                &failed,
+                &mut on_event,
+                (0, total),
+            )?;
+            if !completed {
+                eprintln!();
+                return Err(Error::Usage(format!(
+                    "interrupted after {} of {total} checks",
+                    results.len()
+                )));
             }
-        };
-        rows.push(Row {
-            benchmark: bench.id.clone(),
-            check: text,
-        });
+        }
     }
     eprintln!();
+    // Planned order, whatever order the results arrived in.
+    let rows: Vec<Row> = suite
+        .iter()
+        .filter_map(|b| results.iter().find(|r| r.id == b.id))
+        .map(|r| Row {
+            benchmark: r.id.clone(),
+            check: check_text(r),
+        })
+        .collect();
+    let failed = results
+        .iter()
+        .filter(|r| !matches!(r.status, Status::Ok | Status::Skipped))
+        .count();
+    let skipped = results
+        .iter()
+        .filter(|r| r.status == Status::Skipped)
+        .count();
     println!("verify on {key}");
     println!("{}", Table::new(&rows).with(Style::rounded()));
     if failed == 0 {
-        println!("all {} benchmarks match the reference", rows.len());
+        let skipped_note = if skipped > 0 {
+            format!(" ({skipped} skipped: they cannot run on this device)")
+        } else {
+            String::new()
+        };
+        println!(
+            "all {} benchmarks match the reference{skipped_note}",
+            rows.len() - skipped
+        );
         Ok(())
     } else {
         Err(Error::BenchmarksFailed {

@@ -26,6 +26,9 @@ pub struct Job {
     /// Set for `orac ab`: measure each id on two revisions' kernels instead.
     #[serde(default)]
     pub ab: Option<AbJob>,
+    /// Set for `orac verify`: check each id against the reference, time nothing.
+    #[serde(default)]
+    pub verify_only: bool,
 }
 
 /// The two sides of an A/B job: kernels read from git objects of `repo`.

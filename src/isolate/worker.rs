@@ -7,7 +7,7 @@ use std::os::fd::FromRawFd;
 use super::{AbJob, Job, Message, Outcome, PairResult};
 use crate::error::{Error, Result};
 use crate::kernels::KernelTree;
-use crate::runner::{AbCase, run_ab_with_phases, run_one};
+use crate::runner::{AbCase, run_ab_with_phases, run_one, verify_one};
 use crate::suite::{Filter, build_suite};
 
 /// Keeps the protocol channel clean and the worker tied to its supervisor: the protocol
@@ -69,7 +69,11 @@ fn run_job(job: &Job, send: &mut dyn FnMut(String) -> Result<()>) -> Result<()> 
         send(message::<crate::store::BenchResult>(&Message::Started {
             id: id.clone(),
         }))?;
-        let result = run_one(backend.as_mut(), bench, &job.settings, job.seed);
+        let result = if job.verify_only {
+            verify_one(backend.as_mut(), bench, job.seed)
+        } else {
+            run_one(backend.as_mut(), bench, &job.settings, job.seed)
+        };
         let failed = result.status != crate::store::Status::Ok;
         send(message(&Message::Finished {
             result: Box::new(result),
