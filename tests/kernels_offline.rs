@@ -289,3 +289,55 @@ fn every_builtin_kernel_compiles_to_a_cubin_for_sm90() {
     .to_string();
     assert!(err.contains("nope") && err.contains("cuda/bad.cu"), "{err}");
 }
+
+/// The GPU experiments' fixtures (ci/gpu-experiments.sh): the slowed copy kernel of the A/B
+/// repository and the faulting and spinning kernels compile, so a GPU session's time goes
+/// to the experiments, not to fixing their inputs.
+#[test]
+#[ignore = "needs libnvrtc and ptxas (pip install nvidia-cuda-nvrtc nvidia-cuda-nvcc); .ci/run installs them and runs these"]
+fn the_gpu_experiment_fixtures_compile() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let prepared = std::process::Command::new("bash")
+        .arg(repo().join("ci/gpu-experiments.sh"))
+        .arg(&out)
+        .arg(env!("CARGO_BIN_EXE_orac"))
+        .env("ORAC_EXPERIMENTS_PREPARE_ONLY", "1")
+        .output()
+        .unwrap();
+    assert!(prepared.status.success(), "{}", stderr(&prepared));
+    // The head commit changes exactly the copy kernel.
+    let changed = git(
+        &out.join("ab-repo"),
+        &["diff", "--name-only", "base", "HEAD"],
+    );
+    assert_eq!(changed.trim(), "kernels/cuda/copy_vec.cu");
+    for (dir, kernels) in [
+        (out.join("ab-repo/kernels"), vec!["memcpy/copy-vec"]),
+        (
+            out.join("fault-kernels"),
+            vec!["memcpy/fault-oob", "memcpy/fault-spin"],
+        ),
+    ] {
+        let built = orac(
+            &repo(),
+            &[
+                "--kernels",
+                dir.to_str().unwrap(),
+                "kernels",
+                "--arch",
+                "sm_90",
+            ],
+        );
+        assert!(built.status.success(), "{}", stderr(&built));
+        let table = stdout(&built);
+        for k in kernels {
+            assert!(
+                table
+                    .lines()
+                    .any(|l| l.contains(k) && l.contains("compiled")),
+                "{k}: {table}"
+            );
+        }
+    }
+}

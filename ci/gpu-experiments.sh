@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# ci/gpu-experiments.sh OUT [ORAC]
+# The GPU steps of the regression and reliability work, in one command for a GPU session
+# (prebuilt binary; no Rust, no network):
+#   1. A/A and A/B through `orac ab --backend cuda`: a scratch repository whose head commit
+#      makes the vectorised copy kernel re-copy a tenth of its buffer (~10% more traffic);
+#      A/A three times, A/B three times, each report kept as OUT/ab/*.json.
+#   2. Faults inside a real suite run: the copy family plus a kernel writing far out of
+#      bounds (an illegal address that poisons its CUDA context) and one that spins
+#      forever; the run must record both as failed with the reason and keep the rest.
+# OUT/summary.txt has the verdicts; paste it into docs/REGRESSIONS.md and RELIABILITY.md.
+#
+# ORAC_EXPERIMENTS_PREPARE_ONLY=1 writes the scratch repository and the fault kernels under
+# OUT and stops (what the CPU tests check, with `orac kernels` compiling them offline).
+set -u
+out=${1:?usage: ci/gpu-experiments.sh OUT [ORAC]}
+orac=$(realpath "${2:-target/release/orac}")
+here=$(cd "$(dirname "$0")" && pwd)
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+status=0
+
+# --- 1. the scratch repository for the A/B experiment ---------------------------------
+repo=$out/ab-repo
+rm -rf "$repo"
+mkdir -p "$repo"
+cp -r "$here/../kernels" "$repo/"
+git_() { git -C "$repo" -c user.name=orac -c user.email=orac@example.com "$@"; }
+git_ init -q
+git_ add kernels
+git_ commit -qm base
+git_ tag base
+python3 - "$repo/kernels/cuda/copy_vec.cu" <<'EOF'
+import sys
+path = sys.argv[1]
+src = open(path).read()
+loop = "    for (unsigned long long i = words * 16 + tid; i < n; i += stride) {"
+extra = ("    // Deliberately slower: re-copy the first tenth of the words.\n"
+         "    for (unsigned long long i = tid; i < words / 10; i += stride) {\n"
+         "        d[i] = s[i];\n"
+         "    }\n")
+if loop not in src:
+    sys.exit("copy_vec.cu changed shape: update ci/gpu-experiments.sh")
+open(path, "w").write(src.replace(loop, extra + loop, 1))
+EOF
+git_ commit -qam "copy-vec re-copies a tenth of its buffer"
+
+# --- 2. the fault kernels ----------------------------------------------------------------
+faults=$out/fault-kernels
+rm -rf "$faults"
+cp -r "$here/../kernels" "$faults"
+cat > "$faults/cuda/fault_oob.cu" <<'EOF'
+// Writes a terabyte past the end of its buffer: an illegal address, a poisoned context.
+extern "C" __global__ void orac_fault_oob(const unsigned char *src, unsigned char *dst,
+                                          unsigned long long n) {
+    if (blockIdx.x == 0 && threadIdx.x == 0) dst[n + (1ull << 40)] = src[0];
+}
+EOF
+cat > "$faults/cuda/fault_spin.cu" <<'EOF'
+// Never returns: the run's per-benchmark timeout must end it.
+extern "C" __global__ void orac_fault_spin(const unsigned char *src, unsigned char *dst,
+                                           unsigned long long n) {
+    volatile unsigned long long spin = 1;
+    while (spin) {
+    }
+}
+EOF
+cat >> "$faults/cuda/manifest.toml" <<'EOF'
+
+[[kernel]]
+name = "fault-oob"
+op = "copy"
+dtype = "u8"
+source = "fault_oob.cu"
+entry = "orac_fault_oob"
+block = [32, 1, 1]
+grid = "threads:16"
+description = "test fixture: an out-of-bounds write (ci/gpu-experiments.sh)"
+
+[[kernel]]
+name = "fault-spin"
+op = "copy"
+dtype = "u8"
+source = "fault_spin.cu"
+entry = "orac_fault_spin"
+block = [32, 1, 1]
+grid = "threads:16"
+description = "test fixture: a kernel that never returns (ci/gpu-experiments.sh)"
+EOF
+
+if [ "${ORAC_EXPERIMENTS_PREPARE_ONLY:-0}" = 1 ]; then
+  echo "prepared $repo and $faults"
+  exit 0
+fi
+
+summary=$out/summary.txt
+: > "$summary"
+verdicts() { python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(" ".join(f"{e[\"id\"]}={e[\"verdict\"]} ({(e.get(\"ratio\") or 0):.4f})" for e in r["entries"]))' "$1"; }
+
+# --- A/A and A/B ---------------------------------------------------------------------------
+mkdir -p "$out/ab"
+for kind in aa ab; do
+  head=base
+  [ "$kind" = ab ] && head=HEAD
+  for i in 1 2 3; do
+    json=$out/ab/$kind-$i.json
+    "$orac" ab --backend cuda --repo "$repo" --base base --head "$head" \
+      --filter '^memcpy/copy-vec/' --json-out "$json" >"$out/ab/$kind-$i.txt" 2>&1
+    rc=$?
+    echo "$kind run $i (exit $rc): $(verdicts "$json" 2>/dev/null || echo 'no report')" | tee -a "$summary"
+    # A/A must flag nothing; A/B must say slower (exit 1). Anything else is a finding.
+    if { [ "$kind" = aa ] && [ "$rc" -ne 0 ]; } || { [ "$kind" = ab ] && [ "$rc" -ne 1 ]; }; then
+      [ "$status" -eq 0 ] && status=1
+    fi
+  done
+done
+
+# --- faults in a real run --------------------------------------------------------------
+"$orac" --kernels "$faults" run --backend cuda --filter '^memcpy/(copy-vec|dtod|fault-oob|fault-spin)/' \
+  --timeout 30 --max-time 0.5 --results-dir "$out/fault-results" >"$out/faults.txt" 2>&1
+echo "fault run exit: $? (3 expected: the two fixtures failed, the rest measured)" | tee -a "$summary"
+run_file=$(find "$out/fault-results" -name '*.json' | sort | tail -n 1)
+if [ -n "$run_file" ]; then
+  python3 - "$run_file" <<'EOF' | tee -a "$summary"
+import json, sys
+run = json.load(open(sys.argv[1]))
+for b in run["benchmarks"]:
+    why = (b.get("error") or "").splitlines()[:1]
+    print(f"{b['id']}: {b['status']} {why[0] if why else ''}")
+EOF
+else
+  echo "no run file: the fault run lost its results" | tee -a "$summary"
+  status=1
+fi
+exit "$status"
