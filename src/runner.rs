@@ -142,15 +142,22 @@ fn prepare_verified<'a>(
     Some(workload)
 }
 
-/// `orac verify`'s work for one benchmark: the correctness check alone, no timing. Status
-/// `ok` means the output matches the reference.
-pub fn verify_one(backend: &mut dyn Backend, bench: &Benchmark, seed: u64) -> BenchResult {
+/// [`unmeasured`] for `bench` as `backend` declares its kernel: the source hash, and whether
+/// it is a vendor reference.
+fn unmeasured_for(backend: &dyn Backend, bench: &Benchmark) -> BenchResult {
     let spec = KernelSpec::find(backend.kernels(), bench.family(), &bench.kernel);
     let mut result = unmeasured(
         bench,
         spec.map(|k| k.source_hash.clone()).unwrap_or_default(),
     );
     result.reference = spec.is_some_and(|k| k.vendor.is_some());
+    result
+}
+
+/// `orac verify`'s work for one benchmark: the correctness check alone, no timing. Status
+/// `ok` means the output matches the reference.
+pub fn verify_one(backend: &mut dyn Backend, bench: &Benchmark, seed: u64) -> BenchResult {
+    let mut result = unmeasured_for(backend, bench);
     if skip_if_too_big(bench, &mut result) {
         return result;
     }
@@ -168,12 +175,8 @@ pub fn run_one(
     settings: &Settings,
     seed: u64,
 ) -> BenchResult {
-    let spec = KernelSpec::find(backend.kernels(), bench.family(), &bench.kernel);
-    let source_hash = spec.map(|k| k.source_hash.clone()).unwrap_or_default();
-    let reference = spec.is_some_and(|k| k.vendor.is_some());
     let timing_method = backend.timing_method();
-    let mut result = unmeasured(bench, source_hash);
-    result.reference = reference;
+    let mut result = unmeasured_for(backend, bench);
     // Taken before the workload borrows the backend.
     let probe = match backend.clocks() {
         None => None,

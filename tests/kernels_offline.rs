@@ -10,6 +10,17 @@ use common::*;
 
 const NEEDS: &str = "needs libnvrtc and ptxas (pip install nvidia-cuda-nvrtc nvidia-cuda-nvcc); .ci/run installs them and runs these";
 
+/// `orac kernels` (with `args`, e.g. `--arch sm_90`) over the built-in kernels plus one CUDA
+/// GEMM kernel `name` (see [`add_cuda_kernel`]).
+fn check_with_kernel(name: &str, source: &str, extra: &str, args: &[&str]) -> std::process::Output {
+    let tmp = tempfile::tempdir().unwrap();
+    let kernels = copy_kernels(tmp.path());
+    add_cuda_kernel(&kernels, name, source, extra);
+    let mut all = vec!["--kernels", kernels.to_str().unwrap(), "kernels"];
+    all.extend_from_slice(args);
+    orac(&repo(), &all)
+}
+
 /// Adds a CUDA GEMM kernel to a copied tree.
 fn add_cuda_kernel(kernels: &Path, name: &str, source: &str, extra: &str) {
     let file = format!("{}.cu", name.replace('-', "_"));
@@ -91,24 +102,17 @@ fn every_builtin_kernel_compiles_for_sm80_and_sm90() {
 #[test]
 #[ignore = "needs libnvrtc, ptxas and nvdisasm (pip install nvidia-cuda-nvrtc nvidia-cuda-nvcc nvidia-cuda-nvdisasm); .ci/run installs them and runs these"]
 fn a_kernel_declared_tensor_cores_without_them_fails_the_check() {
-    let tmp = tempfile::tempdir().unwrap();
-    let kernels = copy_kernels(tmp.path());
     let source = r#"
 extern "C" __global__ void orac_test(const float *A, const float *B, float *C, int M, int N, int K) {
     int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i < M * N) C[i] = A[i] * B[i];
 }
 "#;
-    add_cuda_kernel(&kernels, "plain", source, "expect = [\"tensor-cores\"]");
-    let out = orac(
-        &repo(),
-        &[
-            "--kernels",
-            kernels.to_str().unwrap(),
-            "kernels",
-            "--arch",
-            "sm_90",
-        ],
+    let out = check_with_kernel(
+        "plain",
+        source,
+        "expect = [\"tensor-cores\"]",
+        &["--arch", "sm_90"],
     );
     assert_eq!(
         out.status.code(),
@@ -127,8 +131,6 @@ extern "C" __global__ void orac_test(const float *A, const float *B, float *C, i
 #[test]
 #[ignore = "needs libnvrtc and ptxas (pip install nvidia-cuda-nvrtc nvidia-cuda-nvcc); .ci/run installs them and runs these"]
 fn shared_memory_beyond_the_architectures_limit_fails_the_check() {
-    let tmp = tempfile::tempdir().unwrap();
-    let kernels = copy_kernels(tmp.path());
     let source = r#"
 extern "C" __global__ void orac_test(const float *A, const float *B, float *C, int M, int N, int K) {
     extern __shared__ float tile[];
@@ -139,11 +141,7 @@ extern "C" __global__ void orac_test(const float *A, const float *B, float *C, i
 }
 "#;
     // 200 KiB: fits an H100's 227 KiB, not an A100's 163 KiB.
-    add_cuda_kernel(&kernels, "greedy", source, "dynamic_shared_bytes = 204800");
-    let out = orac(
-        &repo(),
-        &["--kernels", kernels.to_str().unwrap(), "kernels"],
-    );
+    let out = check_with_kernel("greedy", source, "dynamic_shared_bytes = 204800", &[]);
     assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
     let err = stderr(&out);
     assert!(
@@ -156,17 +154,11 @@ extern "C" __global__ void orac_test(const float *A, const float *B, float *C, i
 #[test]
 #[ignore = "needs libnvrtc and ptxas (pip install nvidia-cuda-nvrtc nvidia-cuda-nvcc); .ci/run installs them and runs these"]
 fn a_kernel_that_does_not_compile_fails_with_nvrtc_log() {
-    let tmp = tempfile::tempdir().unwrap();
-    let kernels = copy_kernels(tmp.path());
-    add_cuda_kernel(
-        &kernels,
+    let out = check_with_kernel(
         "broken",
         "extern \"C\" __global__ void orac_test(float *C) { C[0] = undeclared_name; }\n",
         "",
-    );
-    let out = orac(
-        &repo(),
-        &["--kernels", kernels.to_str().unwrap(), "kernels"],
+        &[],
     );
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     let err = stderr(&out);
@@ -181,8 +173,6 @@ fn a_kernel_that_does_not_compile_fails_with_nvrtc_log() {
 #[test]
 #[ignore = "needs libnvrtc and ptxas (pip install nvidia-cuda-nvrtc nvidia-cuda-nvcc); .ci/run installs them and runs these"]
 fn a_broken_expectation_fails_the_check() {
-    let tmp = tempfile::tempdir().unwrap();
-    let kernels = copy_kernels(tmp.path());
     // 64 live accumulators under a 32-register cap (1024 threads, 2 blocks per SM): ptxas
     // must spill. Register caps belong in the source, where the PTX keeps them.
     let source = r#"
@@ -200,16 +190,11 @@ extern "C" __global__ void __launch_bounds__(1024, 2) orac_test(const float *A, 
     C[threadIdx.x] = s;
 }
 "#;
-    add_cuda_kernel(&kernels, "spills", source, "expect = [\"no-spills\"]");
-    let out = orac(
-        &repo(),
-        &[
-            "--kernels",
-            kernels.to_str().unwrap(),
-            "kernels",
-            "--arch",
-            "sm_90",
-        ],
+    let out = check_with_kernel(
+        "spills",
+        source,
+        "expect = [\"no-spills\"]",
+        &["--arch", "sm_90"],
     );
     assert_eq!(
         out.status.code(),
