@@ -5,10 +5,13 @@ use crate::backend::Backend;
 use crate::backend::clocks::{THROTTLE_PAUSE, THROTTLE_RETRIES, measure_checked};
 use crate::kernels::KernelSpec;
 use crate::measure::{Settings, StopReason, measure_pair, measure_with};
-use crate::regress::PairedOutcome;
+use crate::regress::{AbPlan, PairedOutcome};
 use crate::stats::Summary;
 use crate::store::{BenchResult, Status};
 use crate::suite::{Benchmark, generate_inputs, verify};
+
+/// How long a contended benchmark waits before its one retry.
+const CONTENTION_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Progress of a run, for whoever is watching.
 pub enum Event<'a, R = BenchResult> {
@@ -89,6 +92,7 @@ pub fn unmeasured(bench: &Benchmark, kernel_source_hash: String) -> BenchResult 
         flop_per_s: None,
         bytes_per_s: None,
         throttled: false,
+        contended: false,
         reference: false,
         clocks: None,
         warnings: Vec::new(),
@@ -199,15 +203,25 @@ pub fn run_one(
     let Some(mut workload) = prepare_verified(backend, bench, &inputs, &mut result) else {
         return result;
     };
+    // A contended measurement is retried once after a pause, the contention being
+    // another process's (a build, a second benchmark) and often over soon.
+    let mut measure = |after_warmup: &mut dyn FnMut()| {
+        let m = measure_with(&mut *workload, settings, after_warmup)?;
+        if m.contended.is_none() {
+            return Ok(m);
+        }
+        std::thread::sleep(CONTENTION_PAUSE);
+        measure_with(&mut *workload, settings, after_warmup)
+    };
     let checked = measure_checked(
         probe.as_deref(),
         default_sm_mhz,
         THROTTLE_RETRIES,
         THROTTLE_PAUSE,
-        &mut |after_warmup| measure_with(&mut *workload, settings, after_warmup),
+        &mut |after_warmup| measure(after_warmup),
     );
     result.warnings.extend(workload.timing_notes());
-    let m = match checked {
+    let mut m = match checked {
         Ok(c) => {
             result.clocks = c.check;
             result.warnings.extend(c.notes);
@@ -229,6 +243,11 @@ pub fn run_one(
         ));
         return result;
     }
+    if let Some(why) = m.contended.take() {
+        result.contended = true;
+        m.stop_reason = StopReason::Contended;
+        result.warnings.push(format!("contended: {why}"));
+    }
     let summary = Summary::from_samples(&m.samples);
     if let Some(s) = &summary {
         if s.median > 0.0 {
@@ -237,7 +256,7 @@ pub fn run_one(
             }
             result.bytes_per_s = Some(result.bytes as f64 / s.median);
         }
-        if m.stop_reason != StopReason::Converged {
+        if !matches!(m.stop_reason, StopReason::Converged | StopReason::Contended) {
             result.warnings.push(format!(
                 "noise target not met: median ±{:.2}% after {} samples ({:?})",
                 s.rel_ci * 100.0,
@@ -285,8 +304,19 @@ fn checked<'a>(
 /// One word or so on how an A/B case ended, for progress lines.
 pub fn outcome_status(outcome: &PairedOutcome) -> String {
     match outcome {
-        PairedOutcome::Measured { base, head, .. } => {
-            format!("{} pairs in {AB_BLOCKS} blocks", base.len().min(head.len()))
+        PairedOutcome::Measured {
+            base,
+            head,
+            blocks,
+            contended_blocks,
+            ..
+        } => {
+            let n = blocks.iter().max().map_or(0, |b| b + 1);
+            let mut s = format!("{} pairs in {n} blocks", base.len().min(head.len()));
+            if *contended_blocks > 0 {
+                s.push_str(&format!(" ({contended_blocks} contended, redone)"));
+            }
+            s
         }
         PairedOutcome::HeadFailed(_) => "HEAD FAILED".into(),
         PairedOutcome::BaseFailed(_) => "base failed".into(),
@@ -295,25 +325,64 @@ pub fn outcome_status(outcome: &PairedOutcome) -> String {
     }
 }
 
-/// Blocks of an A/B measurement. Each block allocates both sides' buffers afresh: where a
-/// buffer lands in physical memory changes cache conflicts and TLB reach, so with one
-/// allocation per side placement luck would look like a difference between identical
-/// kernels (seen: a few percent on the development VM). Blocks turn it into replicated
-/// noise the CI accounts for.
-pub const AB_BLOCKS: usize = 8;
+/// Where one block's buffers land. Each block allocates both sides' buffers afresh, but a
+/// fresh allocation of the same size lands where the last one was freed, on the same
+/// physical pages: placement luck (cache-set conflicts, TLB reach, DRAM banks) then repeats
+/// in every block and looks like a difference between identical kernels (seen: A/A runs
+/// of copy-st/64MiB at −13.7% with all blocks agreeing in sign, and the sign flipping
+/// between runs). So every block redraws it: the sides take turns allocating first, and a
+/// spacer of a random number of whole pages (4 KiB and 2 MiB, so buffers keep their page
+/// and huge-page alignment) is taken and touched before them and held until the block
+/// ends, which moves both sides onto other virtual addresses and other physical pages.
+struct Placement {
+    head_first: bool,
+    _spacer: crate::backend::cpu::AlignedBuf<u8>,
+}
 
-/// Measures `bench` on both sides in `AB_BLOCKS` blocks of ABBA pairs: per-run seconds of
-/// each pair and the block of each, or why it could not.
+impl Placement {
+    fn draw(block: usize, rng: &mut crate::stats::rng::SplitMix64) -> Placement {
+        const PAGE: usize = 4096;
+        let bytes = rng.below(512) * PAGE + rng.below(4) * (2 << 20);
+        let mut spacer = crate::backend::cpu::AlignedBuf::<u8>::zeroed(bytes);
+        // Touch each page so that it takes a physical page now.
+        for page in spacer.as_mut_slice().chunks_mut(PAGE) {
+            page[0] = 1;
+        }
+        Placement {
+            head_first: block % 2 == 1,
+            _spacer: spacer,
+        }
+    }
+}
+
+/// Measures `bench` on both sides in blocks of ABBA pairs, a block at a time, until the
+/// gate's rule decides it (at one of its looks), the blocks run out or the time budget
+/// does: per-run seconds of each pair and the block of each, or why it could not.
 fn measure_blocks(
     base: &mut dyn Backend,
     head: &mut dyn Backend,
     bench: &Benchmark,
     inputs: &crate::suite::Inputs,
     settings: &Settings,
+    plan: &AbPlan,
+    seed: u64,
 ) -> PairedOutcome {
-    match measure_blocks_inner(base, head, bench, inputs, settings) {
+    match measure_blocks_inner(base, head, bench, inputs, settings, plan, seed) {
         Ok(outcome) => outcome,
         Err(why) => PairedOutcome::HeadFailed(why),
+    }
+}
+
+/// Settings for one block: short, since the blocks, not the pairs inside one, are the
+/// replications that the verdict counts.
+fn block_settings(settings: &Settings) -> Settings {
+    Settings {
+        min_samples: 5,
+        max_time: settings.max_time / 8,
+        hard_timeout: settings.hard_timeout / 8,
+        min_time: settings.min_time / 16,
+        warmup_time: settings.warmup_time / 4,
+        ..*settings
     }
 }
 
@@ -323,31 +392,77 @@ fn measure_blocks_inner(
     bench: &Benchmark,
     inputs: &crate::suite::Inputs,
     settings: &Settings,
+    plan: &AbPlan,
+    seed: u64,
 ) -> Result<PairedOutcome, String> {
-    // Each block gets a quarter of a single run's budget: all blocks together, twice it.
-    let per_block = Settings {
-        min_samples: 5,
-        max_time: settings.max_time / 4,
-        hard_timeout: settings.hard_timeout / 4,
-        min_time: settings.min_time / AB_BLOCKS as u32,
-        warmup_time: settings.warmup_time / 4,
-        ..*settings
-    };
+    let per_block = block_settings(settings);
+    let rule = &plan.rule;
+    let threshold = plan.threshold(&bench.id);
+    let mut rng =
+        crate::stats::rng::SplitMix64::new(crate::stats::rng::seed_from(&bench.id, seed ^ 0x9ac3));
+    let started = std::time::Instant::now();
     let (mut b, mut h, mut blocks) = (Vec::new(), Vec::new(), Vec::new());
-    for block in 0..AB_BLOCKS {
-        let mut wb = base.prepare(bench, inputs).map_err(|e| e.to_string())?;
-        let mut wh = head.prepare(bench, inputs).map_err(|e| e.to_string())?;
+    let mut logs: Vec<f64> = Vec::new();
+    let mut contended_blocks = 0;
+    let mut stop = StopReason::SampleLimit;
+    // Contended blocks are redone, but not forever.
+    while logs.len() < rule.max_blocks() && contended_blocks <= rule.max_blocks() {
+        let block = logs.len();
+        let placement = Placement::draw(block + contended_blocks, &mut rng);
+        let (mut wb, mut wh);
+        if placement.head_first {
+            wh = head.prepare(bench, inputs).map_err(|e| e.to_string())?;
+            wb = base.prepare(bench, inputs).map_err(|e| e.to_string())?;
+        } else {
+            wb = base.prepare(bench, inputs).map_err(|e| e.to_string())?;
+            wh = head.prepare(bench, inputs).map_err(|e| e.to_string())?;
+        }
         let m = measure_pair(&mut *wb, &mut *wh, &per_block)
             .map_err(|e| format!("measurement error: {e}"))?;
-        blocks.extend(std::iter::repeat_n(block, m.base.len()));
-        b.extend(m.base);
-        h.extend(m.head);
+        drop((wb, wh, placement));
+        if m.contended {
+            contended_blocks += 1;
+        } else if let Some(log) = block_log_ratio(&m.base, &m.head) {
+            logs.push(log);
+            blocks.extend(std::iter::repeat_n(block, m.base.len()));
+            b.extend(m.base);
+            h.extend(m.head);
+        }
+        let out_of_time = started.elapsed() >= plan.budget;
+        if logs.len() >= 2 && (rule.is_look(logs.len()) || out_of_time) {
+            let d = rule.decide(&logs, threshold, out_of_time);
+            if d.decided {
+                stop = StopReason::Converged;
+                break;
+            }
+        }
+        if out_of_time {
+            stop = StopReason::TimeLimit;
+            break;
+        }
     }
     Ok(PairedOutcome::Measured {
         base: b,
         head: h,
         blocks,
+        contended_blocks,
+        stop_reason: Some(stop),
     })
+}
+
+/// A block's median ln(head/base) over its pairs.
+fn block_log_ratio(base: &[f64], head: &[f64]) -> Option<f64> {
+    let mut logs: Vec<f64> = base
+        .iter()
+        .zip(head)
+        .map(|(b, h)| (h / b).ln())
+        .filter(|x| x.is_finite())
+        .collect();
+    if logs.is_empty() {
+        return None;
+    }
+    logs.sort_by(f64::total_cmp);
+    Some(crate::stats::quantile(&logs, 0.5))
 }
 
 /// Interleaves base and head kernels benchmark by benchmark (both verified first) and
@@ -357,6 +472,7 @@ pub fn run_ab(
     head: &mut dyn Backend,
     cases: &[AbCase],
     settings: &Settings,
+    plan: &AbPlan,
     seed: u64,
     on_progress: &mut dyn FnMut(usize, usize, &str, &str),
 ) -> Vec<(String, crate::suite::Family, PairedOutcome)> {
@@ -365,6 +481,7 @@ pub fn run_ab(
         head,
         cases,
         settings,
+        plan,
         seed,
         on_progress,
         &mut |_, _| {},
@@ -387,6 +504,7 @@ pub fn run_ab_with_phases(
     head: &mut dyn Backend,
     cases: &[AbCase],
     settings: &Settings,
+    plan: &AbPlan,
     seed: u64,
     on_progress: &mut dyn FnMut(usize, usize, &str, &str),
     on_phase: &mut dyn FnMut(&str, &str),
@@ -413,7 +531,7 @@ pub fn run_ab_with_phases(
                     Err(failed) => failed,
                     Ok(()) => {
                         on_phase(&bench.id, ab_phase::BOTH);
-                        measure_blocks(base, head, bench, &inputs, settings)
+                        measure_blocks(base, head, bench, &inputs, settings, plan, seed)
                     }
                 }
             }

@@ -327,3 +327,72 @@ fn the_peer_check_flags_a_vendor_reference_off_its_peer() {
         "{table}"
     );
 }
+
+/// The verdict-accuracy benchmark's table comes from its state file alone: two hand-written
+/// trials (an A/A with two false flags, a detected +10% plant) give their rows and numbers,
+/// with nothing timed; `--help` works without a binary.
+#[test]
+fn the_verdict_benchmark_tabulates_its_state_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("state.jsonl");
+    let aa = serde_json::json!({
+        "type": "trial", "key": "h|cpu-test-x2|aa|full suite|0|None", "orac_hash": "h",
+        "hardware_key": "cpu-test-x2", "scenario": "aa", "variant": "full suite", "trial": 0,
+        "minutes": 1.25, "exit_code": 1, "gate_failed": true, "comparisons": 24,
+        "false_flags": 2, "verdicts": {"unchanged": 21, "ambiguous": 1, "slower": 1, "faster": 1},
+        "load_before": 0.5, "load_after": 1.75, "nproc": 2,
+        "argv": "python3 ci/verdicts.py --trials 1"
+    });
+    let lone = serde_json::json!({
+        "type": "trial", "key": "h|cpu-test-x2|lone|+10% --filter|0|None", "orac_hash": "h",
+        "hardware_key": "cpu-test-x2", "scenario": "lone", "variant": "+10% --filter",
+        "trial": 0, "minutes": 0.5, "exit_code": 1, "gate_failed": true, "size": "+10%",
+        "filter": true, "planted": "gemm/blocked/f32/m200n136k72", "expected": "slower",
+        "planted_verdict": "slower", "planted_ratio": 1.094, "detected": true,
+        "comparisons": 0, "false_flags": 0, "calibrated": {"ratio": 1.0987},
+        "a_field_from_the_future": [1, 2]
+    });
+    std::fs::write(&state, format!("{aa}\n{lone}\n")).unwrap();
+    let out = Command::new("python3")
+        .arg(repo().join("ci/verdicts.py"))
+        .args(["--table-only", "--state", state.to_str().unwrap()])
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let table = stdout(&out);
+    assert!(
+        table.contains("### Verdict accuracy on `cpu-test-x2`"),
+        "{table}"
+    );
+    assert!(
+        table.contains("| aa | full suite | 1 | 2/24 (8.3%) | 1/1 | — |"),
+        "{table}"
+    );
+    assert!(
+        table.contains(
+            "| lone | +10% --filter | 1 | 0/0 | 1/1 | 1/1 (100%) | slower 1 | +9.4% | gemm-blocked +9.9% | 0.50 | 0.50 |"
+        ),
+        "{table}"
+    );
+    assert!(table.contains("Total cost: 1.75 min"), "{table}");
+    assert!(
+        table.contains("python3 ci/verdicts.py --trials 1"),
+        "{table}"
+    );
+
+    let help = Command::new("python3")
+        .arg(repo().join("ci/verdicts.py"))
+        .arg("--help")
+        .output()
+        .expect("python3");
+    assert!(help.status.success(), "{}", stderr(&help));
+    assert!(stdout(&help).contains("--table-only"));
+    // A scenario that does not exist is a usage error.
+    let bad = Command::new("python3")
+        .arg(repo().join("ci/verdicts.py"))
+        .args(["--table-only", "--scenarios", "nope", "--state"])
+        .arg(&state)
+        .output()
+        .expect("python3");
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+}

@@ -31,6 +31,7 @@ fn bench(samples: Vec<f64>) -> SideBench {
         samples,
         noise: None,
         throttled: false,
+        contended: false,
     }
 }
 

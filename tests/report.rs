@@ -27,6 +27,7 @@ fn bench(family: Family, samples: Vec<f64>) -> SideBench {
         samples,
         noise: Some((0.004, NoiseSource::History)),
         throttled: false,
+        contended: false,
     }
 }
 

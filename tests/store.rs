@@ -47,6 +47,7 @@ fn record() -> RunRecord {
             flop_per_s: Some(1e6),
             bytes_per_s: Some(6e6),
             throttled: false,
+            contended: false,
             reference: false,
             clocks: None,
             warnings: vec![],

@@ -93,7 +93,9 @@ pub struct GateArgs {
     /// The threshold grows to K × the benchmark's noise.
     #[arg(long, value_name = "K")]
     pub noise_k: Option<f64>,
-    /// False-discovery rate across all benchmarks (Benjamini–Hochberg).
+    /// Per-benchmark false-alarm level for slower/faster, whatever else is compared
+    /// (default 0.05/300 ≈ 1.7e-4: one failed gate in twenty for a 300-benchmark suite of
+    /// unchanged kernels).
     #[arg(long)]
     pub alpha: Option<f64>,
     /// Verdicts that fail the command (comma-separated; default slower,failed).
@@ -155,6 +157,11 @@ pub struct AbArgs {
     /// Cap each side's sampling at SECS per benchmark.
     #[arg(long, value_name = "SECS")]
     pub max_time: Option<f64>,
+    /// Measuring time per benchmark: undecided benchmarks get more blocks until the gate's
+    /// rule decides them or this runs out (then `ambiguous`, with the smallest change this
+    /// budget could detect). Default: 12 × the profile's max time (quick: 12 s).
+    #[arg(long, value_name = "SECS")]
+    pub budget: Option<f64>,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Worker processes: a kernel that crashes or hangs fails its benchmark (verdict

@@ -16,7 +16,7 @@ use crate::history::bisect::{BisectResult, ProbeVerdict, bisect as search};
 use crate::isolate::Isolation;
 use crate::kernels::{KernelTree, resolve_revision};
 use crate::measure::Settings;
-use crate::regress::{CompareConfig, Entry, Verdict, compare_paired};
+use crate::regress::{AbPlan, CompareConfig, Entry, Verdict, compare_paired};
 use crate::runner::{AbCase, run_ab};
 use crate::suite::{Benchmark, Filter, Profile, build_suite};
 
@@ -64,24 +64,57 @@ struct Prober<'a> {
     settings: Settings,
     seed: u64,
     config: CompareConfig,
+    /// The gate's rule for the one benchmark; its budget grows while a probe is
+    /// inconclusive.
+    plan: AbPlan,
     rows: Vec<ProbeRow>,
     commits: &'a [(String, String)],
 }
 
 impl Prober<'_> {
+    /// The A/B of `commit`, measured longer (twice, then four times the budget) while it
+    /// is inconclusive.
+    fn measure_until_decided(&mut self, commit: &str) -> Result<Entry> {
+        let base_budget = self.plan.budget;
+        let mut entry = self.measure(commit);
+        for factor in [2, 4] {
+            match &entry {
+                Ok(e) if e.verdict == Verdict::Ambiguous => {
+                    eprintln!(
+                        "  inconclusive ({}): measuring {} s more",
+                        e.note.as_deref().unwrap_or(""),
+                        (base_budget * factor).as_secs_f64()
+                    );
+                    self.plan.budget = base_budget * factor;
+                    entry = self.measure(commit);
+                    self.plan.budget = base_budget;
+                }
+                _ => break,
+            }
+        }
+        entry
+    }
+
     fn probe(&mut self, index: usize) -> ProbeVerdict {
         let (commit, subject) = &self.commits[index];
         eprintln!("probing {} {subject}", &commit[..7]);
-        let (verdict, entry, note) = match self.measure(commit) {
+        let commit = commit.clone();
+        let (verdict, entry, note) = match self.measure_until_decided(&commit) {
             Ok(entry) => {
+                // Only what the gate would call a regression is bad; what stays
+                // inconclusive after measuring longer cannot be placed on either side.
                 let v = match entry.verdict {
                     Verdict::Slower => ProbeVerdict::Bad,
-                    Verdict::Failed => ProbeVerdict::Skip,
+                    Verdict::Failed | Verdict::Ambiguous | Verdict::Contended => ProbeVerdict::Skip,
                     _ => ProbeVerdict::Good,
                 };
                 let note = match entry.verdict {
-                    Verdict::Failed => {
-                        format!("skipped: {}", entry.note.clone().unwrap_or_default())
+                    Verdict::Failed | Verdict::Ambiguous | Verdict::Contended => {
+                        format!(
+                            "skipped ({}): {}",
+                            entry.verdict.name(),
+                            entry.note.clone().unwrap_or_default()
+                        )
                     }
                     v => format!(
                         "{} ({})",
@@ -98,6 +131,7 @@ impl Prober<'_> {
             Err(e) => (ProbeVerdict::Skip, None, format!("skipped: {e}")),
         };
         let pct = |r: f64| format!("{:+.1}%", 100.0 * (r - 1.0));
+        let commit = &commit;
         self.rows.push(ProbeRow {
             order: self.rows.len() + 1,
             commit: commit[..7].to_string(),
@@ -135,10 +169,14 @@ impl Prober<'_> {
             in_base: true,
             in_head: true,
         };
-        if let Some(plan) = &self.workers {
+        if let Some(workers) = &self.workers {
             drop(head);
+            let plan = AbWorkers {
+                gate: self.plan.clone(),
+                ..workers.clone()
+            };
             let outcomes = ab_isolated(
-                plan,
+                &plan,
                 &self.repo,
                 (&self.good_commit, commit),
                 &[case],
@@ -151,6 +189,7 @@ impl Prober<'_> {
             head.as_mut(),
             &[case],
             &self.settings,
+            &self.plan,
             self.seed,
             &mut |_, _, _, _| {},
         );
@@ -241,6 +280,11 @@ pub fn bisect(args: BisectArgs) -> Result<()> {
         &good_commit[..7],
         &bad_commit[..7]
     );
+    let plan = AbPlan::new(
+        &config,
+        [bench.id.as_str()],
+        settings.max_time * super::compare::BUDGET_PER_MAX_TIME,
+    );
     let workers = match args.isolation {
         Isolation::None => None,
         isolation => Some(AbWorkers {
@@ -250,6 +294,7 @@ pub fn bisect(args: BisectArgs) -> Result<()> {
             timeout: super::run::seconds("--timeout", args.timeout)?,
             isolation,
             progress: false,
+            gate: plan.clone(),
         }),
     };
     let mut prober = Prober {
@@ -263,6 +308,7 @@ pub fn bisect(args: BisectArgs) -> Result<()> {
         settings,
         seed: args.seed,
         config,
+        plan,
         rows: Vec::new(),
         commits: &commits,
     };

@@ -11,7 +11,7 @@ use crate::isolate::{
 };
 use crate::kernels::{KernelSpec, KernelTree, resolve_revision};
 use crate::measure::Settings;
-use crate::regress::PairedOutcome;
+use crate::regress::{AbPlan, PairedOutcome};
 use crate::regress::{
     CompareConfig, Comparison, SideContext, SideInfo, compare_independent, compare_paired, outcome,
     parse_fail_on, resolve_side,
@@ -149,6 +149,7 @@ pub(super) fn side_info(
 /// `failed` verdict for its benchmark instead of ending the gate without a report.
 /// How isolated A/B cases run: the suite's profile and seed, the per-case timeout, the
 /// worker grouping, and whether each finished case is printed.
+#[derive(Clone)]
 pub(super) struct AbWorkers {
     /// The backend both sides run on, resolved (never `auto`).
     pub backend: BackendChoice,
@@ -157,6 +158,8 @@ pub(super) struct AbWorkers {
     pub timeout: std::time::Duration,
     pub isolation: Isolation,
     pub progress: bool,
+    /// The gate's stopping rule, thresholds and per-benchmark budget.
+    pub gate: crate::regress::AbPlan,
 }
 
 pub(super) fn ab_isolated(
@@ -180,6 +183,7 @@ pub(super) fn ab_isolated(
             repo: repo.to_path_buf(),
             base_commit: base_commit.to_string(),
             head_commit: head_commit.to_string(),
+            plan: plan.gate.clone(),
         }),
         verify_only: false,
     };
@@ -244,6 +248,10 @@ pub(super) fn ab_isolated(
         .map(|r| (r.id.clone(), r.family, r.outcome.clone()))
         .collect())
 }
+
+/// An A/B benchmark's default measuring budget, in multiples of the profile's `max_time`:
+/// about what the rule's most blocks take (each block samples for a quarter of it).
+pub(super) const BUDGET_PER_MAX_TIME: u32 = 12;
 
 pub fn ab(args: AbArgs) -> Result<()> {
     let config = config(&args.gate)?;
@@ -326,6 +334,11 @@ pub fn ab(args: AbArgs) -> Result<()> {
     if let Some(secs) = args.max_time {
         settings = settings.with_max_time(super::run::seconds("--max-time", secs)?);
     }
+    let budget = match args.budget {
+        Some(secs) => super::run::seconds("--budget", secs)?,
+        None => settings.max_time * BUDGET_PER_MAX_TIME,
+    };
+    let gate = AbPlan::new(&config, cases.iter().map(|c| c.bench.id.as_str()), budget);
     eprintln!(
         "A/B {} ({}) vs {} ({}): {} benchmarks, interleaved on {}",
         args.base,
@@ -343,6 +356,7 @@ pub fn ab(args: AbArgs) -> Result<()> {
             head.as_mut(),
             &cases,
             &settings,
+            &gate,
             args.seed,
             &mut |i, n, id, status| {
                 eprintln!("[{:>3}/{n}] {id} {status}", i + 1);
@@ -357,6 +371,7 @@ pub fn ab(args: AbArgs) -> Result<()> {
                 timeout: super::run::seconds("--timeout", args.timeout)?,
                 isolation,
                 progress: true,
+                gate,
             };
             ab_isolated(&plan, &repo, (&base_commit, &head_commit), &cases, settings)?
         }

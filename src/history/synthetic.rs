@@ -98,6 +98,7 @@ pub fn run(
                 flop_per_s: (flops > 0).then(|| flops as f64 / median),
                 bytes_per_s: Some(bytes as f64 / median),
                 throttled: false,
+                contended: false,
                 reference: false,
                 clocks: None,
                 warnings: Vec::new(),

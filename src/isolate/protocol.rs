@@ -37,6 +37,9 @@ pub struct AbJob {
     pub repo: PathBuf,
     pub base_commit: String,
     pub head_commit: String,
+    /// The gate's stopping rule, thresholds and budget.
+    #[serde(default)]
+    pub plan: crate::regress::AbPlan,
 }
 
 /// What a worker reports per benchmark: a run's result, or an A/B pair's outcome.

@@ -119,6 +119,7 @@ fn ab_job(job: &Job, ab: &AbJob, send: &mut dyn FnMut(String) -> Result<()>) -> 
             head.as_mut(),
             &[case],
             &job.settings,
+            &ab.plan,
             job.seed,
             &mut |_, _, _, _| {},
             &mut |id, phase| {

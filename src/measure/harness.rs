@@ -18,6 +18,9 @@ pub enum StopReason {
     TimeLimit,
     /// The sample limit came first.
     SampleLimit,
+    /// Another process took the CPUs the kernel ran on (see `measure::contention`): the
+    /// samples are not this kernel's speed.
+    Contended,
 }
 
 #[derive(Debug, Clone)]
@@ -28,6 +31,8 @@ pub struct Measurement {
     pub warmup_runs: u64,
     pub warmup_seconds: f64,
     pub stop_reason: StopReason,
+    /// Why the samples look contended, when they do (host workloads only).
+    pub contended: Option<String>,
 }
 
 /// Never fewer samples than this, however slow the kernel: a summary needs them.
@@ -60,9 +65,11 @@ pub fn measure_with(
 
     let start = Instant::now();
     let mut samples = Vec::new();
+    let mut usage = Vec::new();
     let mut next_check = 0;
     let stop_reason = loop {
-        let seconds = w.time_batch(runs_per_sample)?;
+        let (seconds, used) = super::sample(w, runs_per_sample)?;
+        usage.extend(used);
         samples.push(seconds / runs_per_sample as f64);
         let elapsed = start.elapsed();
         if samples.len() < MIN_SAMPLES {
@@ -88,12 +95,16 @@ pub fn measure_with(
             break StopReason::SampleLimit;
         }
     };
+    let contended = w
+        .host_threads()
+        .and_then(|threads| super::contended(&usage, threads));
     Ok(Measurement {
         samples,
         runs_per_sample,
         warmup_runs,
         warmup_seconds,
         stop_reason,
+        contended,
     })
 }
 

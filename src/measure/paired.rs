@@ -16,6 +16,8 @@ pub struct PairedMeasurement {
     pub head: Vec<f64>,
     pub runs_per_sample: u64,
     pub stop_reason: StopReason,
+    /// Either side's samples looked contended (host workloads only).
+    pub contended: bool,
 }
 
 /// Half-width of the 95% CI of the median log ratio (≈ relative precision of the ratio).
@@ -45,16 +47,19 @@ pub fn measure_pair(
 
     let start = Instant::now();
     let (mut b, mut h) = (Vec::new(), Vec::new());
+    let (mut base_usage, mut head_usage) = (Vec::new(), Vec::new());
     let mut next_check = 0;
     let stop_reason = loop {
         // ABBA: even rounds run base first, odd rounds head first.
-        let (tb, th) = if b.len() % 2 == 0 {
-            let tb = base.time_batch(runs)?;
-            (tb, head.time_batch(runs)?)
+        let ((tb, ub), (th, uh)) = if b.len() % 2 == 0 {
+            let tb = super::sample(base, runs)?;
+            (tb, super::sample(head, runs)?)
         } else {
-            let th = head.time_batch(runs)?;
-            (base.time_batch(runs)?, th)
+            let th = super::sample(head, runs)?;
+            (super::sample(base, runs)?, th)
         };
+        base_usage.extend(ub);
+        head_usage.extend(uh);
         b.push(tb / runs as f64);
         h.push(th / runs as f64);
         let elapsed = start.elapsed();
@@ -75,7 +80,12 @@ pub fn measure_pair(
             break StopReason::SampleLimit;
         }
     };
+    let contended = |w: &dyn Timed, usage: &[super::SampleUsage]| {
+        w.host_threads()
+            .is_some_and(|t| super::contended(usage, t).is_some())
+    };
     Ok(PairedMeasurement {
+        contended: contended(base, &base_usage) || contended(head, &head_usage),
         base: b,
         head: h,
         runs_per_sample: runs,

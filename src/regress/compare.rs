@@ -6,12 +6,13 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
+use super::sequential::StoppingRule;
 use super::side::Side;
 use super::{CompareConfig, Thresholds, Verdict, decide};
 use crate::error::{Error, Result};
-use crate::stats::bootstrap::{ratio_from_log_means, ratio_of_medians};
+use crate::stats::bootstrap::ratio_of_medians;
 use crate::stats::rng::seed_from;
-use crate::stats::{benjamini_hochberg, mann_whitney_u, quantile, robust_cv, wilcoxon_signed_rank};
+use crate::stats::{mann_whitney_u, quantile, robust_cv};
 use crate::store::NoiseSource;
 use crate::suite::Family;
 
@@ -51,7 +52,9 @@ pub struct Entry {
     pub ci_low: Option<f64>,
     pub ci_high: Option<f64>,
     pub p_value: Option<f64>,
-    /// Benjamini–Hochberg adjusted p-value across this comparison.
+    /// Benjamini–Hochberg adjusted p-value, in comparisons written before the level
+    /// became per benchmark; no longer set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub q_value: Option<f64>,
     pub noise: Option<f64>,
     pub noise_source: Option<NoiseSource>,
@@ -129,22 +132,22 @@ fn median(samples: &[f64]) -> Option<f64> {
     Some(quantile(&s, 0.5))
 }
 
-/// Adjusts the p-values of compared entries and assigns their verdicts.
+/// Assigns the verdicts of compared entries, each at the per-benchmark level.
 fn finalize(entries: &mut [Entry], config: &CompareConfig) {
-    let compared: Vec<usize> = (0..entries.len())
-        .filter(|&i| entries[i].p_value.is_some() && entries[i].verdict == Verdict::Unchanged)
-        .collect();
-    let p: Vec<f64> = compared
-        .iter()
-        .map(|&i| entries[i].p_value.unwrap())
-        .collect();
-    for (&i, q) in compared.iter().zip(benjamini_hochberg(&p)) {
-        let e = &mut entries[i];
+    for e in entries
+        .iter_mut()
+        .filter(|e| e.p_value.is_some() && e.verdict == Verdict::Unchanged)
+    {
         let t = config.for_id(&e.id);
         let threshold = t.threshold(e.noise.unwrap_or(0.0));
-        e.q_value = Some(q);
         e.threshold = Some(threshold);
-        e.verdict = decide(e.ci_low.unwrap(), e.ci_high.unwrap(), q, threshold, t.alpha);
+        e.verdict = decide(
+            e.ci_low.unwrap(),
+            e.ci_high.unwrap(),
+            e.p_value.unwrap(),
+            threshold,
+            t.alpha,
+        );
     }
 }
 
@@ -246,6 +249,18 @@ fn compare_one(id: &str, b: &super::SideBench, h: &super::SideBench) -> Entry {
         e.note = Some("base failed: nothing to compare with".into());
         return e;
     }
+    if b.contended || h.contended {
+        e.verdict = Verdict::Contended;
+        e.note = Some(
+            if h.contended {
+                "head measured under CPU contention"
+            } else {
+                "base measured under CPU contention"
+            }
+            .into(),
+        );
+        return e;
+    }
     if b.throttled || h.throttled {
         e.verdict = Verdict::Throttled;
         e.note = Some(
@@ -304,6 +319,13 @@ pub enum PairedOutcome {
         base: Vec<f64>,
         head: Vec<f64>,
         blocks: Vec<usize>,
+        /// Blocks thrown away and redone because another process took the CPUs.
+        #[serde(default)]
+        contended_blocks: usize,
+        /// Why the blocks stopped: `converged` (the rule decided), `time_limit` (the
+        /// budget ran out), `sample_limit` (the most blocks the rule allows).
+        #[serde(default)]
+        stop_reason: Option<crate::measure::StopReason>,
     },
     /// The head kernel failed (verification, compile, run).
     HeadFailed(String),
@@ -330,10 +352,10 @@ fn block_log_ratios(base: &[f64], head: &[f64], blocks: &[usize]) -> Vec<f64> {
         .collect()
 }
 
-/// Compares interleaved A/B measurements. Drift between runs cancels out in pairs, and
-/// buffer placement is replicated across blocks, so the noise term of the threshold is
-/// zero: only `min_threshold` applies. The CI (a t-interval) and the signed-rank test are
-/// over the blocks' median log ratios.
+/// Compares interleaved A/B measurements with the gate's sequential rule
+/// (`regress::sequential`): the blocks' median log ratios are the replications, drift
+/// cancels in pairs and placement is redrawn per block, so the threshold is the plain
+/// `min_threshold` (no noise term) and the interval carries all the uncertainty.
 pub fn compare_paired(
     base: SideInfo,
     head: SideInfo,
@@ -341,6 +363,7 @@ pub fn compare_paired(
     config: &CompareConfig,
 ) -> Result<Comparison> {
     let warnings = check_hardware(&base, &head, false)?;
+    let rule = StoppingRule::new(config.defaults.alpha);
     let mut entries = Vec::new();
     for (id, family, outcome) in outcomes {
         let entry = match outcome {
@@ -354,32 +377,23 @@ pub fn compare_paired(
                 note: Some(format!("base failed: {why}")),
                 ..Entry::bare(&id, family, Verdict::New)
             },
-            PairedOutcome::Measured { base, head, blocks } => {
-                let logs = block_log_ratios(&base, &head, &blocks);
-                if logs.len() < 2 {
-                    entries.push(Entry {
-                        note: Some("fewer than two measured blocks".into()),
-                        ..Entry::bare(&id, family, Verdict::Ambiguous)
-                    });
-                    continue;
-                }
-                let ci = ratio_from_log_means(&logs);
-                Entry {
-                    base_median: median(&base),
-                    head_median: median(&head),
-                    ratio: Some(ci.ratio),
-                    ci_low: Some(ci.low),
-                    ci_high: Some(ci.high),
-                    p_value: Some(wilcoxon_signed_rank(&logs).p_value),
-                    noise: Some(0.0),
-                    noise_source: Some(NoiseSource::Paired),
-                    ..Entry::bare(&id, family, Verdict::Unchanged)
-                }
-            }
+            PairedOutcome::Measured {
+                base,
+                head,
+                blocks,
+                contended_blocks,
+                ..
+            } => paired_entry(
+                &id,
+                family,
+                (&base, &head, &blocks),
+                contended_blocks,
+                &rule,
+                config,
+            ),
         };
         entries.push(entry);
     }
-    finalize(&mut entries, config);
     Ok(Comparison {
         mode: Mode::Paired,
         base,
@@ -388,4 +402,54 @@ pub fn compare_paired(
         entries,
         warnings,
     })
+}
+
+/// One measured A/B benchmark's entry under `rule`.
+fn paired_entry(
+    id: &str,
+    family: Family,
+    (base, head, blocks): (&[f64], &[f64], &[usize]),
+    contended_blocks: usize,
+    rule: &StoppingRule,
+    config: &CompareConfig,
+) -> Entry {
+    let logs = block_log_ratios(base, head, blocks);
+    let mut e = Entry {
+        base_median: median(base),
+        head_median: median(head),
+        noise: Some(0.0),
+        noise_source: Some(NoiseSource::Paired),
+        ..Entry::bare(id, family, Verdict::Ambiguous)
+    };
+    if logs.len() < 2 {
+        if contended_blocks > 0 {
+            e.verdict = Verdict::Contended;
+            e.note = Some(format!(
+                "contended: {contended_blocks} blocks measured while another process took the CPUs; none usable"
+            ));
+        } else {
+            e.note = Some("fewer than two measured blocks".into());
+        }
+        return e;
+    }
+    let threshold = config.for_id(id).min_threshold;
+    let d = rule.decide(&logs, threshold, true);
+    e.ratio = Some(d.ratio);
+    (e.ci_low, e.ci_high) = (Some(d.ci95.0), Some(d.ci95.1));
+    e.p_value = Some(d.p_value);
+    e.threshold = Some(threshold);
+    e.verdict = d.verdict;
+    let mut notes = Vec::new();
+    if d.verdict == Verdict::Ambiguous {
+        notes.push(format!(
+            "inconclusive: minimum detectable change {:.1}% at this budget ({} blocks)",
+            d.min_detectable * 100.0,
+            logs.len()
+        ));
+    }
+    if contended_blocks > 0 {
+        notes.push(format!("{contended_blocks} contended blocks redone"));
+    }
+    e.note = (!notes.is_empty()).then(|| notes.join("; "));
+    e
 }

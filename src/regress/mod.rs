@@ -1,9 +1,11 @@
 //! Turning two sets of measurements into verdicts a CI job can trust: thresholds that
-//! adapt to each benchmark's noise, rank tests with false-alarm control across the whole
-//! comparison, and exit codes that fail on regressions only.
+//! adapt to each benchmark's noise, a false-alarm level per benchmark that does not depend
+//! on what else is compared, a sequential rule that measures undecided A/B benchmarks
+//! more, and exit codes that fail on regressions only.
 
 mod compare;
 mod config;
+pub mod sequential;
 mod side;
 mod verdict;
 
@@ -11,5 +13,6 @@ pub use compare::{
     Comparison, Entry, Mode, PairedOutcome, SideInfo, compare_independent, compare_paired,
 };
 pub use config::{CompareConfig, Override, Thresholds, parse_fail_on};
+pub use sequential::{AbPlan, StoppingRule};
 pub use side::{Side, SideBench, SideContext, resolve_side};
 pub use verdict::{Verdict, decide, outcome};

@@ -23,6 +23,7 @@ pub struct SideBench {
     /// Run-to-run noise when this side knows it (several runs, or a baseline).
     pub noise: Option<(f64, NoiseSource)>,
     pub throttled: bool,
+    pub contended: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -79,6 +80,7 @@ impl Side {
                         samples: b.samples.clone(),
                         noise: None,
                         throttled: b.throttled,
+                        contended: b.contended,
                     },
                 );
             }
@@ -161,6 +163,7 @@ fn from_baseline(ctx: &SideContext) -> Result<Side> {
                 samples: e.points.clone(),
                 noise: Some((e.noise, e.noise_source)),
                 throttled: false,
+                contended: false,
             };
             (id.clone(), bench)
         })

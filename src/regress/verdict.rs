@@ -1,10 +1,12 @@
 //! Verdicts, and the rule that assigns them.
 //!
-//! With `ratio` = head time / base time and its 95% CI [lo, hi], a threshold t and the
-//! Benjamini–Hochberg-adjusted p-value q:
-//! - `slower`: q < α and lo > 1 + t — significant, and even the optimistic end of the CI is
+//! For independent runs (`orac compare`), with `ratio` = head time / base time and its CI
+//! [lo, hi], a threshold t and the benchmark's own p-value p (never adjusted for what else
+//! was compared: α is a per-benchmark level, 0.05/300 by default); the A/B gate's rule on
+//! blocks is `regress::sequential`:
+//! - `slower`: p < α and lo > 1 + t — significant, and even the optimistic end of the CI is
 //!   a regression bigger than the threshold;
-//! - `faster`: q < α and hi < 1 / (1 + t);
+//! - `faster`: p < α and hi < 1 / (1 + t);
 //! - `unchanged`: the whole CI lies within [1 / (1 + t), 1 + t] — any change is smaller than
 //!   we care about;
 //! - `ambiguous`: anything else — a significant change whose CI straddles the threshold, or a
@@ -24,18 +26,21 @@ pub enum Verdict {
     Faster,
     Ambiguous,
     Throttled,
+    /// Another process took the CPUs while it ran: not this kernel's speed.
+    Contended,
     Missing,
     New,
     Unchanged,
 }
 
 impl Verdict {
-    pub const ALL: [Verdict; 8] = [
+    pub const ALL: [Verdict; 9] = [
         Verdict::Slower,
         Verdict::Failed,
         Verdict::Faster,
         Verdict::Ambiguous,
         Verdict::Throttled,
+        Verdict::Contended,
         Verdict::Missing,
         Verdict::New,
         Verdict::Unchanged,
@@ -48,6 +53,7 @@ impl Verdict {
             Verdict::Faster => "faster",
             Verdict::Ambiguous => "ambiguous",
             Verdict::Throttled => "throttled",
+            Verdict::Contended => "contended",
             Verdict::Missing => "missing",
             Verdict::New => "new",
             Verdict::Unchanged => "unchanged",
@@ -60,10 +66,10 @@ impl Verdict {
 }
 
 /// The verdict for a compared benchmark (see the module docs).
-pub fn decide(ratio_low: f64, ratio_high: f64, q: f64, threshold: f64, alpha: f64) -> Verdict {
+pub fn decide(ratio_low: f64, ratio_high: f64, p: f64, threshold: f64, alpha: f64) -> Verdict {
     let band = (1.0 + threshold).ln();
     let (lo, hi) = (ratio_low.ln(), ratio_high.ln());
-    let significant = q < alpha;
+    let significant = p < alpha;
     if significant && lo > band {
         Verdict::Slower
     } else if significant && hi < -band {

@@ -79,7 +79,7 @@ struct Row {
     delta: String,
     #[tabled(rename = "95% CI")]
     ci: String,
-    q: String,
+    p: String,
     threshold: String,
     verdict: String,
     note: String,
@@ -93,7 +93,7 @@ pub fn compare_table(c: &Comparison) -> String {
         head: time(e.head_median),
         delta: e.ratio.map(percent).unwrap_or_default(),
         ci: ci(e),
-        q: e.q_value.map(|q| format!("{q:.2e}")).unwrap_or_default(),
+        p: e.p_value.map(|p| format!("{p:.2e}")).unwrap_or_default(),
         threshold: e
             .threshold
             .map(|t| format!("±{:.1}%", t * 100.0))
@@ -161,7 +161,7 @@ fn md_row(e: &Entry, full: bool) -> String {
         ci(e),
     ];
     if full {
-        cells.push(e.q_value.map(|q| format!("{q:.1e}")).unwrap_or_default());
+        cells.push(e.p_value.map(|p| format!("{p:.1e}")).unwrap_or_default());
         cells.push(
             e.threshold
                 .map(|t| format!("±{:.1}%", t * 100.0))
@@ -179,7 +179,7 @@ fn md_row(e: &Entry, full: bool) -> String {
 }
 
 const MD_HEAD_SHORT: &str = "| benchmark | base | head | Δ time | 95% CI | verdict | note |\n|:--|--:|--:|--:|:--|:--|:--|\n";
-const MD_HEAD_FULL: &str = "| benchmark | base | head | Δ time | 95% CI | q | threshold | verdict | note |\n|:--|--:|--:|--:|:--|--:|--:|:--|:--|\n";
+const MD_HEAD_FULL: &str = "| benchmark | base | head | Δ time | 95% CI | p | threshold | verdict | note |\n|:--|--:|--:|--:|:--|--:|--:|:--|:--|\n";
 
 /// Appends `rows` to `out` while it stays under `limit`, noting how many were left out.
 fn push_rows(out: &mut String, rows: &[String], limit: usize) {
@@ -192,6 +192,23 @@ fn push_rows(out: &mut String, rows: &[String], limit: usize) {
             return;
         }
         out.push_str(row);
+    }
+}
+
+/// What made a change count, in one sentence.
+fn rule_text(c: &Comparison) -> String {
+    match c.mode {
+        Mode::Paired => format!(
+            "A change counts when its interval over the blocks (level 1 − {:.1e} per benchmark, spent over the looks) lies beyond ±{:.0}%; `unchanged` when a 99% interval lies inside; `ambiguous` when the budget ran out first.",
+            c.defaults.alpha,
+            c.defaults.min_threshold * 100.0
+        ),
+        Mode::Independent => format!(
+            "A change counts when it is significant (p < {:.1e} per benchmark) and its 95% CI lies beyond max({:.0}%, {} × noise).",
+            c.defaults.alpha,
+            c.defaults.min_threshold * 100.0,
+            c.defaults.noise_k
+        ),
     }
 }
 
@@ -230,12 +247,7 @@ pub fn compare_markdown(c: &Comparison) -> String {
         .map(|e| md_row(e, false))
         .collect();
     // Reserve room for the folded table's frame and the footer.
-    let footer = format!(
-        "\nThresholds: a change counts when it is significant (BH-adjusted q < {}) and its 95% CI lies beyond max({:.0}%, {} × noise). Δ time > 0 is slower.\n",
-        c.defaults.alpha,
-        c.defaults.min_threshold * 100.0,
-        c.defaults.noise_k
-    );
+    let footer = format!("\n{} Δ time > 0 is slower.\n", rule_text(c));
     let budget = MARKDOWN_LIMIT - footer.len() - 200;
     if notable.is_empty() {
         out.push_str("No regressions or improvements beyond the thresholds.\n");

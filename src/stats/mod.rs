@@ -11,6 +11,7 @@ pub mod rng;
 mod spread;
 mod student;
 mod summary;
+pub mod t_interval;
 mod trend;
 mod wilcoxon;
 

@@ -84,6 +84,11 @@ pub struct BenchResult {
     /// checks); a throttled result is never compared as a regression.
     #[serde(default)]
     pub throttled: bool,
+    /// Measured while another process took the CPUs the kernel ran on, even after a retry
+    /// (the CPU backend's getrusage check): like `throttled`, never compared as a
+    /// regression. Absent (false) in files written before the check existed.
+    #[serde(default)]
+    pub contended: bool,
     /// A vendor library call (cuBLAS, cuMemcpy): the yardstick for the hand-written kernels
     /// measured on the same shape and dtype in the same run.
     #[serde(default)]

@@ -8,6 +8,7 @@ mod library;
 pub mod reference;
 mod workload;
 
+pub use buffer::AlignedBuf;
 pub use compiler::{CCompiler, cache_dir};
 pub use host::{available_memory, cpu_flags, host_hardware};
 
@@ -94,6 +95,15 @@ impl Backend for CpuBackend {
         inputs: &'a Inputs,
     ) -> Result<Box<dyn Workload + 'a>> {
         let kernel = self.kernel(bench)?;
-        Ok(Box::new(workload::CpuWorkload::new(kernel, bench, inputs)?))
+        let openmp = KernelSpec::find(&self.kernels, bench.family(), &bench.kernel)
+            .is_some_and(|k| k.openmp);
+        let threads = if openmp {
+            crate::measure::openmp_threads()
+        } else {
+            1
+        };
+        Ok(Box::new(workload::CpuWorkload::new(
+            kernel, bench, inputs, threads,
+        )?))
     }
 }

@@ -42,10 +42,17 @@ pub struct CpuWorkload {
     kernel: Arc<LoadedKernel>,
     shape: Shape,
     bufs: Buffers,
+    /// Threads each launch runs (OpenMP kernels use every CPU), for the contention check.
+    threads: usize,
 }
 
 impl CpuWorkload {
-    pub fn new(kernel: Arc<LoadedKernel>, bench: &Benchmark, inputs: &Inputs) -> Result<Self> {
+    pub fn new(
+        kernel: Arc<LoadedKernel>,
+        bench: &Benchmark,
+        inputs: &Inputs,
+        threads: usize,
+    ) -> Result<Self> {
         let bufs = match (bench.shape, inputs, kernel.func) {
             (Shape::Copy { bytes }, Inputs::Copy { src }, KernelFn::Copy(_)) => Buffers::Copy {
                 src: AlignedBuf::from_slice(src),
@@ -87,6 +94,7 @@ impl CpuWorkload {
             kernel,
             shape: bench.shape,
             bufs,
+            threads,
         })
     }
 
@@ -172,6 +180,10 @@ impl Timed for CpuWorkload {
             self.launch();
         }
         Ok(start.elapsed().as_secs_f64())
+    }
+
+    fn host_threads(&self) -> Option<usize> {
+        Some(self.threads)
     }
 }
 
