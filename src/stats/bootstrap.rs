@@ -77,9 +77,11 @@ fn median_range(samples: &[f64], sorted: &[f64], cut: Option<f64>, level: f64) -
 /// trustworthy while the density at the median is positive. When a side has two separate
 /// modes ([`two_modes`]) and the mixing share is near one half, the sample median sits at
 /// the edge of whichever mode happens to hold the majority, and its bootstrap, centred on
-/// the observed share, stays inside that mode: the interval is narrow around a ratio the
-/// next run would not repeat. So when either side has two modes the interval is widened to
-/// cover a distribution-free one too: the order-statistic CI of each median at level
+/// the observed share and redrawing it as if every sample drew its mode afresh, stays
+/// inside that mode whenever the mode persists over stretches of the run (a clock state
+/// that lasts): the interval is narrow around a ratio the next run would not repeat. So
+/// when either side has two modes the interval is widened to cover a distribution-free one
+/// too: the order-statistic CI of each median at level
 /// √`level` covers both true medians at once with probability ≥ `level` (the sides are
 /// independent), hence the ratio lies in [low_head / high_base, high_head / low_base]. It
 /// spans the gap exactly when the share is close enough to one half for either mode to hold
