@@ -5,10 +5,13 @@
 //! 1. Candidates: the series is cut into overlapping windows (`window` points, stride half a
 //!    window) so the cost stays O(n · window). In each window, binary segmentation picks the
 //!    split that maximises the energy statistic Q̂ and keeps it when the t-test between its two
-//!    sides is significant, then recurses into both sides.
-//! 2. Pruning: with all candidates in place, each is re-tested against its neighbouring
-//!    change points (at most `window` points each side); the weakest insignificant (or too
-//!    small) one is dropped, and so on until every survivor passes.
+//!    sides passes the *lenient* `candidate_p`, then recurses into both sides. Lenient, because
+//!    a window that holds two steps tests the first against a side that mixes both levels:
+//!    the other step's variance can hide a real step there.
+//! 2. Pruning, where `max_p` applies: with all candidates in place, each is re-tested against
+//!    its neighbouring candidates only (the segments up to them, at most `window` points each
+//!    side); the weakest insignificant (or too small) one is dropped, its neighbours are
+//!    re-tested against the wider segments, and so on until every survivor passes.
 
 use super::student::pooled_t_test;
 
@@ -23,6 +26,11 @@ pub struct ChangePointConfig {
     /// Fewest points on each side of a change point: a step in the last nights is only
     /// reported once this many points confirm it.
     pub min_segment: usize,
+    /// The lenient level of the candidate search (never below `max_p`). A step whose window
+    /// also holds another one can fail `max_p` there, the other step's variance hiding it;
+    /// the candidates are only proposals, and each has to pass `max_p` against its
+    /// neighbouring change points in the pruning.
+    pub candidate_p: f64,
 }
 
 impl Default for ChangePointConfig {
@@ -32,6 +40,7 @@ impl Default for ChangePointConfig {
             max_p: 0.001,
             min_magnitude: 0.0,
             min_segment: 3,
+            candidate_p: 0.05,
         }
     }
 }
@@ -61,12 +70,13 @@ pub fn change_points(series: &[f64], cfg: &ChangePointConfig) -> Vec<ChangePoint
     if series.len() < 2 * min_seg || series.iter().any(|v| !v.is_finite()) {
         return Vec::new();
     }
+    let candidate_p = cfg.candidate_p.max(cfg.max_p);
     let mut candidates = Vec::new();
     let stride = (window / 2).max(1);
     let mut start = 0;
     loop {
         let end = (start + window).min(series.len());
-        split(series, start, end, min_seg, cfg.max_p, &mut candidates);
+        split(series, start, end, min_seg, candidate_p, &mut candidates);
         if end == series.len() {
             break;
         }
@@ -332,6 +342,46 @@ mod tests {
             assert_eq!(cps.len(), 1, "seed {seed}: {cps:?}");
             assert_eq!(cps[0].index, 30, "seed {seed}: {cps:?}");
         }
+    }
+
+    /// +4% at 20, then −6% (of the new level) at 45, in 60 points: the first step sits in
+    /// one candidate window together with the second, whose variance hides it there.
+    /// Returns (steps found, steps in all) over `seeds` series.
+    fn two_close_steps_recall(seeds: u64) -> (usize, usize, usize) {
+        let (mut found, mut missed_first) = (0, 0);
+        for seed in 0..seeds {
+            let mut rng = SplitMix64::new(50_000 + seed);
+            let mut s = noisy(&mut rng, 1.0, 20);
+            s.extend(noisy(&mut rng, 1.04, 25));
+            s.extend(noisy(&mut rng, 1.04 * 0.94, 15));
+            let cps = change_points(&s, &ChangePointConfig::default());
+            let hit = |at: usize, up: bool| {
+                cps.iter()
+                    .any(|c| c.index.abs_diff(at) <= 2 && (c.relative_change() > 0.0) == up)
+            };
+            let (first, second) = (hit(20, true), hit(45, false));
+            found += usize::from(first) + usize::from(second);
+            missed_first += usize::from(!first);
+        }
+        (found, 2 * seeds as usize, missed_first)
+    }
+
+    #[test]
+    fn a_step_next_to_another_is_not_missed() {
+        let (found, all, missed_first) = two_close_steps_recall(100);
+        eprintln!("two close steps: {found} of {all} found; the +4% missed in {missed_first}");
+        assert!(found * 100 >= all * 98, "{found} of {all} steps found");
+    }
+
+    /// No change point at all in 50 noise-only series of 60 points.
+    #[test]
+    fn short_noise_only_series_have_no_change_points() {
+        let mut cps = 0;
+        for seed in 0..50 {
+            let mut rng = SplitMix64::new(60_000 + seed);
+            cps += change_points(&noisy(&mut rng, 1.0, 60), &ChangePointConfig::default()).len();
+        }
+        assert_eq!(cps, 0, "{cps} change points in 50 noise-only series");
     }
 
     #[test]
