@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use orac::ExitCode;
 use orac::regress::{
-    CompareConfig, Side, SideBench, SideInfo, Verdict, compare_independent, outcome,
+    CompareConfig, RunSpread, Side, SideBench, SideInfo, Verdict, compare_independent, outcome,
 };
 use orac::stats::rng::SplitMix64;
 use orac::store::{Hardware, NoiseSource, Status};
@@ -32,6 +32,7 @@ fn bench(samples: Vec<f64>) -> SideBench {
         noise: None,
         throttled: false,
         contended: false,
+        runs: None,
     }
 }
 
@@ -90,13 +91,53 @@ fn identical_distributions_raise_no_alarm_across_many_benchmarks() {
     assert!(outcome(&c.verdicts(), &CompareConfig::default().fail_on).is_ok());
 }
 
+/// `b` as if it came from `n` runs whose medians spread by `sd` (log units) around its own.
+fn with_runs(mut b: SideBench, n: usize, sd: f64) -> SideBench {
+    let mut s = b.samples.clone();
+    s.sort_by(f64::total_cmp);
+    b.runs = Some(RunSpread {
+        n,
+        mean_log: s[s.len() / 2].ln(),
+        sd_log: Some(sd),
+    });
+    b
+}
+
 #[test]
-fn five_percent_shift_with_low_noise_is_slower() {
+fn five_percent_shift_with_low_run_to_run_noise_is_slower() {
     let v = verdict_of(
-        bench(timings(1.0, 0.005, 50, 1)),
-        bench(timings(1.05, 0.005, 50, 2)),
+        with_runs(bench(timings(1.0, 0.005, 50, 1)), 5, 0.003),
+        with_runs(bench(timings(1.05, 0.005, 50, 2)), 3, 0.003),
     );
     assert_eq!(v, Verdict::Slower);
+}
+
+#[test]
+fn one_run_per_side_cannot_tell_a_change_from_run_to_run_noise() {
+    // Tight within-run spread, 5% apart: that is all one run per side can say, and two runs
+    // of the same code often differ by more (A/A compares failed 5 of 7 gates).
+    let c = compare_independent(
+        &side(
+            "hw",
+            vec![("gemm/k/f32/x", bench(timings(1.0, 0.005, 50, 1)))],
+        ),
+        &side(
+            "hw",
+            vec![("gemm/k/f32/x", bench(timings(1.05, 0.005, 50, 2)))],
+        ),
+        &CompareConfig::default(),
+        false,
+    )
+    .unwrap();
+    let e = &c.entries[0];
+    assert_eq!(e.verdict, Verdict::Ambiguous);
+    assert!(e.note.as_deref().unwrap().contains("inconclusive"), "{e:?}");
+    // The same shift against runs whose medians wander by 3%: not enough to flag either.
+    let v = verdict_of(
+        with_runs(bench(timings(1.0, 0.005, 50, 1)), 5, 0.03),
+        with_runs(bench(timings(1.05, 0.005, 50, 2)), 3, 0.03),
+    );
+    assert_ne!(v, Verdict::Slower);
 }
 
 #[test]
@@ -120,8 +161,8 @@ fn noisy_runs_widen_the_threshold_from_their_own_spread() {
 #[test]
 fn a_speedup_is_faster_and_passes_the_gate() {
     let v = verdict_of(
-        bench(timings(1.0, 0.005, 50, 1)),
-        bench(timings(0.9, 0.005, 50, 2)),
+        with_runs(bench(timings(1.0, 0.005, 50, 1)), 5, 0.003),
+        with_runs(bench(timings(0.9, 0.005, 50, 2)), 3, 0.003),
     );
     assert_eq!(v, Verdict::Faster);
     assert!(outcome(&[v], &CompareConfig::default().fail_on).is_ok());

@@ -28,6 +28,7 @@ fn bench(family: Family, samples: Vec<f64>) -> SideBench {
         noise: Some((0.004, NoiseSource::History)),
         throttled: false,
         contended: false,
+        runs: None,
     }
 }
 

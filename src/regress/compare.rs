@@ -7,13 +7,14 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use super::sequential::StoppingRule;
-use super::side::Side;
+use super::side::{RunSpread, Side};
 use super::{CompareConfig, Thresholds, Verdict, decide};
 use crate::error::{Error, Result};
 use crate::stats::bootstrap::ratio_of_medians;
 use crate::stats::rng::seed_from;
+use crate::stats::t_interval::interval_from;
 use crate::stats::{mann_whitney_u, quantile, robust_cv};
-use crate::store::NoiseSource;
+use crate::store::{MIN_HISTORY_RUNS, NoiseSource};
 use crate::suite::Family;
 
 const LEVEL: f64 = 0.95;
@@ -61,6 +62,10 @@ pub struct Entry {
     pub threshold: Option<f64>,
     pub verdict: Verdict,
     pub note: Option<String>,
+    /// Runs per side (base, head) whose medians the interval rests on, when it is a
+    /// between-run interval; absent when it is the newest run's samples alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runs: Option<[usize; 2]>,
 }
 
 impl Entry {
@@ -80,6 +85,7 @@ impl Entry {
             threshold: None,
             verdict,
             note: None,
+            runs: None,
         }
     }
 }
@@ -132,14 +138,21 @@ fn median(samples: &[f64]) -> Option<f64> {
     Some(quantile(&s, 0.5))
 }
 
-/// Assigns the verdicts of compared entries, each at the per-benchmark level.
+/// Assigns the verdicts of compared entries, each at the per-benchmark level. A
+/// between-run interval carries the run-to-run noise itself, so its threshold is the plain
+/// minimum; an interval from one run's samples does not, so the threshold grows with the
+/// noise, and without any run-to-run knowledge no change can be told from that noise.
 fn finalize(entries: &mut [Entry], config: &CompareConfig) {
     for e in entries
         .iter_mut()
         .filter(|e| e.p_value.is_some() && e.verdict == Verdict::Unchanged)
     {
         let t = config.for_id(&e.id);
-        let threshold = t.threshold(e.noise.unwrap_or(0.0));
+        let threshold = if e.runs.is_some() {
+            t.min_threshold
+        } else {
+            t.threshold(e.noise.unwrap_or(0.0))
+        };
         e.threshold = Some(threshold);
         e.verdict = decide(
             e.ci_low.unwrap(),
@@ -148,7 +161,40 @@ fn finalize(entries: &mut [Entry], config: &CompareConfig) {
             threshold,
             t.alpha,
         );
+        if e.noise_source == Some(NoiseSource::WithinRun)
+            && matches!(e.verdict, Verdict::Slower | Verdict::Faster)
+        {
+            e.note = Some(format!(
+                "inconclusive: {} beyond one run's own spread, but one run per side says nothing of the run-to-run noise (compare against a baseline of {MIN_HISTORY_RUNS} or more runs, several runs per side, or gate with `orac ab`)",
+                e.verdict.name()
+            ));
+            e.verdict = Verdict::Ambiguous;
+        }
     }
+}
+
+/// A between-run interval for ln(head/base) from both sides' run medians: the pooled
+/// standard deviation of the sides that have two or more runs (a baseline's run-to-run
+/// noise counts as its runs), Student's t on their degrees of freedom. `None` when
+/// neither side knows its run-to-run spread.
+fn between_runs(b: &RunSpread, h: &RunSpread) -> Option<(f64, f64, f64)> {
+    let parts: Vec<(f64, usize)> = [b, h]
+        .iter()
+        .filter_map(|s| s.sd_log.filter(|_| s.n >= 2).map(|sd| (sd, s.n)))
+        .collect();
+    let df: usize = parts.iter().map(|(_, n)| n - 1).sum();
+    if df == 0 {
+        return None;
+    }
+    let pooled = (parts
+        .iter()
+        .map(|(sd, n)| sd * sd * (n - 1) as f64)
+        .sum::<f64>()
+        / df as f64)
+        .sqrt();
+    let se = pooled * (1.0 / b.n as f64 + 1.0 / h.n as f64).sqrt();
+    let ci = interval_from(h.mean_log - b.mean_log, se, df as f64, 1.0 - LEVEL);
+    Some((ci.mean, ci.half_width, ci.p_value.max(f64::MIN_POSITIVE)))
 }
 
 fn check_hardware(base: &SideInfo, head: &SideInfo, allow_cross: bool) -> Result<Vec<String>> {
@@ -277,6 +323,19 @@ fn compare_one(id: &str, b: &super::SideBench, h: &super::SideBench) -> Entry {
     if !valid(&b.samples) || !valid(&h.samples) {
         e.verdict = Verdict::Ambiguous;
         e.note = Some("no usable samples (empty, zero, negative or non-finite times)".into());
+        return e;
+    }
+    if let (Some(rb), Some(rh)) = (&b.runs, &h.runs)
+        && let Some((diff, half, p)) = between_runs(rb, rh)
+    {
+        e.ratio = Some(diff.exp());
+        e.ci_low = Some((diff - half).exp());
+        e.ci_high = Some((diff + half).exp());
+        e.p_value = Some(p);
+        e.runs = Some([rb.n, rh.n]);
+        let sd = [rb, rh].iter().filter_map(|s| s.sd_log).fold(0.0, f64::max);
+        e.noise = Some(sd);
+        e.noise_source = Some(NoiseSource::History);
         return e;
     }
     let ci = ratio_of_medians(&b.samples, &h.samples, LEVEL, seed_from(id, 0));

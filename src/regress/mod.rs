@@ -14,5 +14,5 @@ pub use compare::{
 };
 pub use config::{CompareConfig, Override, Thresholds, parse_fail_on};
 pub use sequential::{AbPlan, StoppingRule};
-pub use side::{Side, SideBench, SideContext, resolve_side};
+pub use side::{RunSpread, Side, SideBench, SideContext, resolve_side};
 pub use verdict::{Verdict, decide, outcome};

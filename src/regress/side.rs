@@ -24,6 +24,45 @@ pub struct SideBench {
     pub noise: Option<(f64, NoiseSource)>,
     pub throttled: bool,
     pub contended: bool,
+    /// The spread of this benchmark's run medians, the replications a comparison between
+    /// runs rests on; `None` when nothing is known beyond the newest run.
+    pub runs: Option<RunSpread>,
+}
+
+/// Run medians of one benchmark on one side, in log space.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RunSpread {
+    /// Runs that contributed.
+    pub n: usize,
+    /// Mean of ln(run median).
+    pub mean_log: f64,
+    /// Standard deviation of ln(run median), when there are two or more runs (for a
+    /// baseline: its run-to-run noise).
+    pub sd_log: Option<f64>,
+}
+
+impl RunSpread {
+    /// The spread of `medians` (positive, at least one).
+    pub fn of(medians: &[f64]) -> Option<RunSpread> {
+        let logs: Vec<f64> = medians
+            .iter()
+            .filter(|m| m.is_finite() && **m > 0.0)
+            .map(|m| m.ln())
+            .collect();
+        let n = logs.len();
+        if n == 0 {
+            return None;
+        }
+        let mean_log = logs.iter().sum::<f64>() / n as f64;
+        let sd_log = (n >= 2).then(|| {
+            (logs.iter().map(|x| (x - mean_log).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
+        });
+        Some(RunSpread {
+            n,
+            mean_log,
+            sd_log,
+        })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -63,7 +102,9 @@ impl Side {
         let mut medians: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
         for (_, run) in runs {
             for b in &run.benchmarks {
-                if let (Status::Ok, Some(s)) = (b.status, &b.summary) {
+                if let (Status::Ok, Some(s), false, false) =
+                    (b.status, &b.summary, b.throttled, b.contended)
+                {
                     medians.entry(&b.id).or_default().push(s.median);
                 }
                 benches.insert(
@@ -81,11 +122,15 @@ impl Side {
                         noise: None,
                         throttled: b.throttled,
                         contended: b.contended,
+                        runs: None,
                     },
                 );
             }
         }
         for (id, m) in medians {
+            if let Some(bench) = benches.get_mut(id) {
+                bench.runs = RunSpread::of(&m);
+            }
             if m.len() >= MIN_HISTORY_RUNS
                 && let (Some(cv), Some(bench)) = (robust_cv(&m), benches.get_mut(id))
             {
@@ -164,6 +209,11 @@ fn from_baseline(ctx: &SideContext) -> Result<Side> {
                 noise: Some((e.noise, e.noise_source)),
                 throttled: false,
                 contended: false,
+                runs: Some(RunSpread {
+                    n: e.runs.max(1),
+                    mean_log: e.median.ln(),
+                    sd_log: (e.noise_source == NoiseSource::History).then_some(e.noise),
+                }),
             };
             (id.clone(), bench)
         })
