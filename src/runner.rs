@@ -409,17 +409,8 @@ fn measure_blocks_inner(
     while logs.len() < rule.max_blocks() && contended_blocks <= rule.max_blocks() {
         let block = logs.len();
         let placement = Placement::draw(block + contended_blocks, &mut rng);
-        let (mut wb, mut wh);
-        if placement.head_first {
-            wh = head.prepare(bench, inputs).map_err(|e| e.to_string())?;
-            wb = base.prepare(bench, inputs).map_err(|e| e.to_string())?;
-        } else {
-            wb = base.prepare(bench, inputs).map_err(|e| e.to_string())?;
-            wh = head.prepare(bench, inputs).map_err(|e| e.to_string())?;
-        }
-        let m = measure_pair(&mut *wb, &mut *wh, &per_block)
-            .map_err(|e| format!("measurement error: {e}"))?;
-        drop((wb, wh, placement));
+        let m = measure_block(base, head, bench, inputs, &per_block, placement.head_first)?;
+        drop(placement);
         if m.contended {
             contended_blocks += 1;
         } else if let Some(log) = block_log_ratio(&m.base, &m.head) {
@@ -448,6 +439,35 @@ fn measure_blocks_inner(
         contended_blocks,
         stop_reason: Some(stop),
     })
+}
+
+/// One block's pairs: on the CPU both kernels share one set of buffers (`SharedPair`);
+/// elsewhere each side has its own, `head_first` saying which allocates first.
+fn measure_block(
+    base: &mut dyn Backend,
+    head: &mut dyn Backend,
+    bench: &Benchmark,
+    inputs: &crate::suite::Inputs,
+    settings: &Settings,
+    head_first: bool,
+) -> Result<crate::measure::PairedMeasurement, String> {
+    let failed = |e: crate::error::Error| format!("measurement error: {e}");
+    if let (Some(cb), Some(ch)) = (base.as_cpu(), head.as_cpu())
+        && let Some(pair) = crate::backend::cpu::SharedPair::new(cb, ch, bench, inputs)
+            .map_err(|e| e.to_string())?
+    {
+        let (mut b, mut h) = pair.sides();
+        return measure_pair(&mut b, &mut h, settings).map_err(failed);
+    }
+    let (mut wb, mut wh);
+    if head_first {
+        wh = head.prepare(bench, inputs).map_err(|e| e.to_string())?;
+        wb = base.prepare(bench, inputs).map_err(|e| e.to_string())?;
+    } else {
+        wb = base.prepare(bench, inputs).map_err(|e| e.to_string())?;
+        wh = head.prepare(bench, inputs).map_err(|e| e.to_string())?;
+    }
+    measure_pair(&mut *wb, &mut *wh, settings).map_err(failed)
 }
 
 /// A block's median ln(head/base) over its pairs.

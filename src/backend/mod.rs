@@ -37,6 +37,11 @@ pub trait Backend {
     }
 
     /// Compiles (or takes from the cache) the kernel of `bench` and binds it to `inputs`.
+    /// The CPU backend itself, for what only it can do (an A/B block on shared buffers).
+    fn as_cpu(&mut self) -> Option<&mut cpu::CpuBackend> {
+        None
+    }
+
     fn prepare<'a>(
         &'a mut self,
         bench: &Benchmark,

@@ -76,9 +76,95 @@ impl CpuBackend {
     }
 }
 
+impl CpuBackend {
+    /// Threads `bench`'s kernel runs: every CPU for OpenMP kernels, else one.
+    fn threads(&self, bench: &Benchmark) -> usize {
+        let openmp = KernelSpec::find(&self.kernels, bench.family(), &bench.kernel)
+            .is_some_and(|k| k.openmp);
+        if openmp {
+            crate::measure::openmp_threads()
+        } else {
+            1
+        }
+    }
+}
+
+/// Both revisions' kernels of one benchmark on **one** set of buffers, for an A/B block:
+/// the two sides then share their placement (cache sets, pages, TLB reach) exactly, and
+/// the ratio of a block says nothing of where its buffers happened to land. Placement
+/// still varies from block to block, so a kernel change that interacts with it is
+/// averaged over placements rather than judged on one.
+pub struct SharedPair {
+    workload: std::cell::RefCell<workload::CpuWorkload>,
+    kernels: [Arc<LoadedKernel>; 2],
+    threads: [usize; 2],
+}
+
+/// One side (0 base, 1 head) of a [`SharedPair`].
+pub struct SharedSide<'a> {
+    pair: &'a SharedPair,
+    side: usize,
+}
+
+impl SharedPair {
+    /// The pair for `bench`, or `None` when the two kernels do not share a signature (a
+    /// revision changed the op) and need buffers of their own.
+    pub fn new(
+        base: &mut CpuBackend,
+        head: &mut CpuBackend,
+        bench: &Benchmark,
+        inputs: &Inputs,
+    ) -> Result<Option<SharedPair>> {
+        let kernels = [base.kernel(bench)?, head.kernel(bench)?];
+        if std::mem::discriminant(&kernels[0].func) != std::mem::discriminant(&kernels[1].func) {
+            return Ok(None);
+        }
+        let threads = [base.threads(bench), head.threads(bench)];
+        let workload =
+            workload::CpuWorkload::new(Arc::clone(&kernels[0]), bench, inputs, threads[0])?;
+        Ok(Some(SharedPair {
+            workload: std::cell::RefCell::new(workload),
+            kernels,
+            threads,
+        }))
+    }
+
+    pub fn sides(&self) -> (SharedSide<'_>, SharedSide<'_>) {
+        (
+            SharedSide {
+                pair: self,
+                side: 0,
+            },
+            SharedSide {
+                pair: self,
+                side: 1,
+            },
+        )
+    }
+}
+
+impl crate::measure::Timed for SharedSide<'_> {
+    fn time_batch(&mut self, runs: u64) -> Result<f64> {
+        let mut w = self.pair.workload.borrow_mut();
+        w.use_kernel(
+            Arc::clone(&self.pair.kernels[self.side]),
+            self.pair.threads[self.side],
+        );
+        w.time_batch(runs)
+    }
+
+    fn host_threads(&self) -> Option<usize> {
+        Some(self.pair.threads[self.side])
+    }
+}
+
 impl Backend for CpuBackend {
     fn name(&self) -> &'static str {
         "cpu"
+    }
+
+    fn as_cpu(&mut self) -> Option<&mut CpuBackend> {
+        Some(self)
     }
 
     fn hardware(&self) -> &Hardware {
@@ -95,13 +181,7 @@ impl Backend for CpuBackend {
         inputs: &'a Inputs,
     ) -> Result<Box<dyn Workload + 'a>> {
         let kernel = self.kernel(bench)?;
-        let openmp = KernelSpec::find(&self.kernels, bench.family(), &bench.kernel)
-            .is_some_and(|k| k.openmp);
-        let threads = if openmp {
-            crate::measure::openmp_threads()
-        } else {
-            1
-        };
+        let threads = self.threads(bench);
         Ok(Box::new(workload::CpuWorkload::new(
             kernel, bench, inputs, threads,
         )?))

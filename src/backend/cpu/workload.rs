@@ -98,6 +98,12 @@ impl CpuWorkload {
         })
     }
 
+    /// Runs `kernel` (same op, another revision) on these buffers from now on.
+    pub fn use_kernel(&mut self, kernel: Arc<LoadedKernel>, threads: usize) {
+        self.kernel = kernel;
+        self.threads = threads;
+    }
+
     fn launch(&mut self) {
         // SAFETY: every buffer was allocated for exactly this shape in `new`, and the
         // kernel's signature is the one its op declares.
