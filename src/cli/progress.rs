@@ -39,6 +39,9 @@ impl Progress {
                 result,
             } => {
                 let what = match (result.status, &result.summary) {
+                    (Status::Ok, Some(s)) if result.contended => {
+                        format!("CONTENDED {}", format_seconds(s.median))
+                    }
                     (Status::Ok, Some(s)) => format!("ok {}", format_seconds(s.median)),
                     (Status::VerificationFailed, _) => "VERIFICATION FAILED".to_string(),
                     (Status::Skipped, _) => "skipped".to_string(),

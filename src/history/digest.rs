@@ -41,12 +41,14 @@ pub struct BenchDigest {
     pub bytes_per_s: Option<f64>,
     #[serde(default)]
     pub throttled: bool,
+    #[serde(default)]
+    pub contended: bool,
 }
 
 impl BenchDigest {
-    /// Median seconds per run of a verified, unthrottled result.
+    /// Median seconds per run of a verified, unthrottled, uncontended result.
     pub fn usable_median(&self) -> Option<f64> {
-        match (self.status, &self.summary, self.throttled) {
+        match (self.status, &self.summary, self.throttled || self.contended) {
             (Status::Ok, Some(s), false) => Some(s.median),
             _ => None,
         }

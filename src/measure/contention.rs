@@ -143,6 +143,49 @@ mod tests {
         assert!(contended(&burst, 2).is_some());
     }
 
+    /// Pins the calling thread (pid 0) or process `pid` to CPU 0.
+    #[cfg(target_os = "linux")]
+    fn pin_to_cpu0(pid: libc::pid_t) {
+        // SAFETY: a zeroed cpu_set_t is empty; CPU_SET and sched_setaffinity only read it.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(0, &mut set);
+            assert_eq!(
+                libc::sched_setaffinity(pid, size_of::<libc::cpu_set_t>(), &set),
+                0,
+                "sched_setaffinity"
+            );
+        }
+    }
+
+    /// A real contender: another process spinning on the CPU this thread is pinned to.
+    /// Each sample of a single-threaded loop then gets about half the CPU it needs, and
+    /// the rule must say so. (Nothing here asserts a duration: the rule compares the
+    /// process's own CPU time with its wall time.)
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_process_spinning_on_the_same_cpu_is_detected() {
+        let mut spinner = std::process::Command::new("sh")
+            .args(["-c", "while :; do :; done"])
+            .spawn()
+            .expect("sh");
+        pin_to_cpu0(spinner.id() as libc::pid_t);
+        pin_to_cpu0(0);
+        let samples: Vec<SampleUsage> = (0..40)
+            .filter_map(|_| {
+                with_usage(|| {
+                    // About a scheduler slice of work, so the spinner gets its turns.
+                    std::hint::black_box((0..3_000_000u64).fold(0u64, |a, i| a ^ (i * 31)))
+                })
+                .1
+            })
+            .collect();
+        let _ = spinner.kill();
+        let _ = spinner.wait();
+        let why = contended(&samples, 1);
+        assert!(why.is_some(), "not detected: {samples:?}");
+    }
+
     #[test]
     fn usage_is_read_on_this_platform() {
         let (sum, usage) = with_usage(|| (0..200_000u64).map(|i| i ^ (i >> 3)).sum::<u64>());

@@ -1,6 +1,6 @@
 //! Formats other tools ingest: Bencher Metric Format, github-action-benchmark's custom JSON,
 //! and CSV. Only verified, timed, unthrottled results are exported to the benchmark trackers
-//! (a failed benchmark has no time; a throttled one would make them alert on the machine,
+//! (a failed benchmark has no time; a throttled or contended one would make them alert on the machine,
 //! not the code); CSV keeps every row with its status and throttled flag.
 
 use serde_json::{Map, Value, json};
@@ -13,7 +13,8 @@ use crate::store::{RunRecord, Status};
 pub fn bencher_json(run: &RunRecord) -> String {
     let mut out = Map::new();
     for b in &run.benchmarks {
-        let (Status::Ok, Some(s), false) = (b.status, &b.summary, b.throttled) else {
+        let (Status::Ok, Some(s), false) = (b.status, &b.summary, b.throttled || b.contended)
+        else {
             continue;
         };
         let mut measures = Map::new();
@@ -51,7 +52,8 @@ pub fn github_action_benchmark_json(run: &RunRecord, tool: GabTool) -> String {
     let commit = run.git.short();
     let mut rows = Vec::new();
     for b in &run.benchmarks {
-        let (Status::Ok, Some(s), false) = (b.status, &b.summary, b.throttled) else {
+        let (Status::Ok, Some(s), false) = (b.status, &b.summary, b.throttled || b.contended)
+        else {
             continue;
         };
         let extra = format!("{} samples, commit {commit}, {}", s.n, run.hardware.key);

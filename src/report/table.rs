@@ -84,8 +84,12 @@ fn row(run: &RunRecord, b: &BenchResult) -> Row {
     }
 }
 
-/// `*` on a result whose sampling stopped before its noise target was met.
+/// `*` on a result whose sampling stopped before its noise target was met, `!` on one
+/// measured under CPU contention.
 fn noisy_mark(b: &BenchResult) -> &'static str {
+    if b.contended {
+        return "!";
+    }
     match b.stop_reason {
         Some(StopReason::Converged) | None => "",
         Some(_) => "*",
@@ -143,11 +147,16 @@ fn styled_run_table(run: &RunRecord, markdown: bool) -> String {
     let numeric = 4 + usize::from(any_ref) + usize::from(any_peak);
     table.modify(Columns::new(1..numeric), Alignment::right());
     let mut text = table.to_string();
-    if run.benchmarks.iter().any(|b| !noisy_mark(b).is_empty()) {
+    if run.benchmarks.iter().any(|b| noisy_mark(b) == "*") {
         text.push_str(&format!(
             "\n* noise target (±{}% on the median) not met before the time limit",
             run.settings.target_rel_ci * 100.0
         ));
+    }
+    if run.benchmarks.iter().any(|b| b.contended) {
+        text.push_str(
+            "\n! contended: another process took the CPUs while it ran, even after a retry; not this kernel's speed, never compared",
+        );
     }
     text
 }

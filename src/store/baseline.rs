@@ -94,7 +94,12 @@ pub fn entries_from_runs(
     let mut history: BTreeMap<&str, Vec<(&RunRecord, &BenchResult)>> = BTreeMap::new();
     for run in runs {
         for b in &run.benchmarks {
-            if b.status == Status::Ok && b.summary.is_some() && !b.throttled && keep(&b.id) {
+            if b.status == Status::Ok
+                && b.summary.is_some()
+                && !b.throttled
+                && !b.contended
+                && keep(&b.id)
+            {
                 history.entry(&b.id).or_default().push((run, b));
             }
         }
