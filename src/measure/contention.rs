@@ -61,9 +61,16 @@ pub fn contended(samples: &[SampleUsage], threads: usize) -> Option<String> {
 /// The process's CPU seconds and involuntary context switches so far.
 #[cfg(unix)]
 pub fn usage_now() -> Option<(f64, u64)> {
+    usage_of(libc::RUSAGE_SELF)
+}
+
+/// [`usage_now`] for `who` (`RUSAGE_SELF`, or `RUSAGE_THREAD` where the process runs other
+/// work too, as a test binary does).
+#[cfg(unix)]
+fn usage_of(who: libc::c_int) -> Option<(f64, u64)> {
     // SAFETY: getrusage fills the struct it is given; zeroed is a valid rusage.
     let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
+    if unsafe { libc::getrusage(who, &mut u) } != 0 {
         return None;
     }
     let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
@@ -77,11 +84,18 @@ pub fn usage_now() -> Option<(f64, u64)> {
 
 /// Runs `f` and returns its result with what it cost the process.
 pub fn with_usage<T>(f: impl FnOnce() -> T) -> (T, Option<SampleUsage>) {
-    let before = usage_now();
+    measured(usage_now, f)
+}
+
+fn measured<T>(
+    read: impl Fn() -> Option<(f64, u64)>,
+    f: impl FnOnce() -> T,
+) -> (T, Option<SampleUsage>) {
+    let before = read();
     let start = std::time::Instant::now();
     let out = f();
     let wall_s = start.elapsed().as_secs_f64();
-    let usage = match (before, usage_now()) {
+    let usage = match (before, read()) {
         (Some((c0, i0)), Some((c1, i1))) => Some(SampleUsage {
             wall_s,
             cpu_s: (c1 - c0).max(0.0),
@@ -171,12 +185,16 @@ mod tests {
             .expect("sh");
         pin_to_cpu0(spinner.id() as libc::pid_t);
         pin_to_cpu0(0);
+        // This thread's own usage: other tests run in this process meanwhile.
         let samples: Vec<SampleUsage> = (0..40)
             .filter_map(|_| {
-                with_usage(|| {
-                    // About a scheduler slice of work, so the spinner gets its turns.
-                    std::hint::black_box((0..3_000_000u64).fold(0u64, |a, i| a ^ (i * 31)))
-                })
+                measured(
+                    || usage_of(libc::RUSAGE_THREAD),
+                    || {
+                        // About a scheduler slice of work, so the spinner gets its turns.
+                        std::hint::black_box((0..3_000_000u64).fold(0u64, |a, i| a ^ (i * 31)))
+                    },
+                )
                 .1
             })
             .collect();
