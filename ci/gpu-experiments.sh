@@ -8,6 +8,11 @@
 #   2. Faults inside a real suite run: the copy family plus a kernel writing far out of
 #      bounds (an illegal address that poisons its CUDA context) and one that spins
 #      forever; the run must record both as failed with the reason and keep the rest.
+#   3. Verdict accuracy (the verdicts issue), in a budget of its own (ORAC_VERDICTS_BUDGET_S,
+#      default 300 s): A/A x5 and +3% x5 through the sequential gate on a copy kernel
+#      (copy-vec re-copies 3% of its words) and a GEMM (tiled f32 m1024n1024k1024: one
+#      block in 33 computes its tile twice); OUT/verdicts.txt has one line per A/B, for
+#      the table in docs/REGRESSIONS.md.
 # OUT/summary.txt has the verdicts; paste it into docs/REGRESSIONS.md and RELIABILITY.md.
 #
 # ORAC_EXPERIMENTS_PREPARE_ONLY=1 writes the scratch repository and the fault kernels under
@@ -44,6 +49,35 @@ if loop not in src:
 open(path, "w").write(src.replace(loop, extra + loop, 1))
 EOF
 git_ commit -qam "copy-vec re-copies a tenth of its buffer"
+# Plants for the verdict-accuracy section, on a tag of their own off base: ~3% more work.
+git_ checkout -q -b plants base
+python3 - "$repo/kernels/cuda/copy_vec.cu" "$repo/kernels/cuda/gemm_tiled.cu" <<'EOF'
+import sys
+copy_path, gemm_path = sys.argv[1], sys.argv[2]
+src = open(copy_path).read()
+loop = "    for (unsigned long long i = words * 16 + tid; i < n; i += stride) {"
+extra = ("    // Deliberately slower: re-copy 3% of the words.\n"
+         "    for (unsigned long long i = tid; i < words * 3 / 100; i += stride) {\n"
+         "        d[i] = s[i];\n"
+         "    }\n")
+if loop not in src:
+    sys.exit("copy_vec.cu changed shape: update ci/gpu-experiments.sh")
+open(copy_path, "w").write(src.replace(loop, extra + loop, 1))
+src = open(gemm_path).read()
+start = "    const int row = blockIdx.y * TILE + threadIdx.y;\n"
+store = "    if (row < M && col < N) C[(long long)row * N + col] = acc;\n}"
+if start not in src or store not in src:
+    sys.exit("gemm_tiled.cu changed shape: update ci/gpu-experiments.sh")
+# A block-uniform repeat count keeps the __syncthreads inside uniform.
+src = src.replace(start, "    // Deliberately slower: one block in 33 computes its tile twice.\n"
+                  "    const int reps = 1 + ((blockIdx.x + blockIdx.y * gridDim.x) % 33 == 0);\n"
+                  "    for (int rep = 0; rep < reps; ++rep) {\n" + start, 1)
+src = src.replace(store, "    if (row < M && col < N) C[(long long)row * N + col] = acc;\n    }\n}", 1)
+open(gemm_path, "w").write(src)
+EOF
+git_ commit -qam "copy-vec and tiled GEMM do ~3% more work"
+git_ tag plant3
+git_ checkout -q -
 
 # --- 2. the fault kernels ----------------------------------------------------------------
 faults=$out/fault-kernels
@@ -114,6 +148,32 @@ for kind in aa ab; do
     fi
   done
 done
+
+# --- verdict accuracy: A/A x5 and +3% x5 on a copy kernel and a GEMM, in a budget -------
+verdict_budget=${ORAC_VERDICTS_BUDGET_S:-300}
+verdict_start=$(date +%s)
+vsum=$out/verdicts.txt
+: > "$vsum"
+mkdir -p "$out/verdicts"
+for bench in '^memcpy/copy-vec/u8/64MiB$' '^gemm/tiled/f32/m1024n1024k1024$'; do
+  for kind in aa plant3; do
+    head=base
+    [ "$kind" = plant3 ] && head=plant3
+    for i in 1 2 3 4 5; do
+      left=$((verdict_budget - ($(date +%s) - verdict_start)))
+      if [ "$left" -le 10 ]; then
+        echo "budget spent: $bench $kind $i not run" | tee -a "$vsum"
+        continue
+      fi
+      name=$(echo "$bench" | tr -c 'a-zA-Z0-9\n' '-')$kind-$i
+      json=$out/verdicts/$name.json
+      timeout "$left" "$orac" ab --backend cuda --repo "$repo" --base base --head "$head" \
+        --filter "$bench" --json-out "$json" >"$out/verdicts/$name.txt" 2>&1
+      echo "$bench $kind $i (exit $?): $(verdicts "$json" 2>/dev/null || echo 'no report')" | tee -a "$vsum"
+    done
+  done
+done
+cat "$vsum" >> "$summary"
 
 # --- faults in a real run --------------------------------------------------------------
 "$orac" --kernels "$faults" run --backend cuda --filter '^memcpy/(copy-vec|dtod|fault-oob|fault-spin)/' \

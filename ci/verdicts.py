@@ -38,6 +38,12 @@ SHORT = {COPY: "copy-st", GEMM: "gemm-blocked", ATTN: "attn-tiled"}
 # planted in a kernel that does no spare work, so "-10%" is the +11.1% plant measured the
 # other way round (base = planted commit, head = A): 1 / 1.111 = 0.90.
 SIZES = {"+3%": (30, False), "+5%": (50, False), "+10%": (100, False), "-10%": (111, True)}
+# Extra work per unit of extra time, per planted benchmark: a re-copied prefix of the copy
+# is partly served from the last-level cache, so it needs about twice the work for the
+# nominal effect (calibrated once on the 2-vCPU VM: 30/1000 and 50/1000 of re-copy gave
+# +1.5% and +3.1%). The calibrating A/B still measures the true effect of every plant,
+# and the table prints it beside the detection rate.
+WORK_PER_EFFECT = {COPY: 2.0, GEMM: 1.0, ATTN: 1.0}
 SCENARIOS = ["aa", "lone", "cross", "baseline", "history", "aa-contend", "lone-contend"]
 DEFAULT_SCENARIOS = ["aa", "lone", "cross", "baseline", "history"]
 FLAGS = ("slower", "faster")
@@ -79,8 +85,8 @@ def _replace_once(src, old, new):
 
 
 def plant_copy(src, pm):
-    # Only the 64 MiB size: the 1 MiB benchmark of the same kernel stays unchanged. The
-    # re-copied head of the buffer has long left the caches, so the extra cost is ~pm/1000.
+    # Only the 64 MiB size: the 1 MiB benchmark of the same kernel stays unchanged. Part
+    # of the re-copied head is still cached, so the cost is below pm/1000 (WORK_PER_EFFECT).
     return _replace_once(src, "    memcpy(dst, src, n);\n", (
         "    memcpy(dst, src, n);\n"
         f"    if (n == ((size_t)64 << 20)) {{ /* ci/verdicts.py plant: re-copy {pm}/1000 */\n"
@@ -90,23 +96,30 @@ def plant_copy(src, pm):
 
 
 def plant_gemm(src, pm):
-    # Every row i where floor((i+1)*pm/1000) steps is computed a second time, inside its own
-    # row block (so the threads' balance is kept), with the same summation order.
-    code = (
-        f"        /* ci/verdicts.py plant: {pm}/1000 of the rows are computed twice */\n"
-        "        if (M == 200 && N == 136 && K == 72) {\n"
-        "            for (long i = i0; i < i1; i++) {\n"
-        f"                if ((i + 1) * {pm} / 1000 == i * {pm} / 1000) continue;\n"
-        "                float *restrict c = C + i * N;\n"
-        "                for (long j = 0; j < N; j++) c[j] = 0.0f;\n"
-        "                for (long k = 0; k < K; k++) {\n"
-        "                    const float a = A[i * K + k];\n"
-        "                    const float *restrict b = B + k * N;\n"
-        "                    for (long j = 0; j < N; j++) c[j] += a * b[j];\n"
-        "                }\n"
-        "            }\n"
-        "        }\n")
-    return _after_block(src, "        for (long k0 = 0; k0 < K; k0 += BK) {", code)
+    # The kernel itself is left as it was compiled (renamed, never inlined: its code, and
+    # so every other shape's speed, stays the same); after it, for the planted shape only,
+    # the first pm/1000 of the rows of C are computed again, in the same summation order,
+    # split over the threads.
+    src = _replace_once(src, "void orac_gemm_blocked(",
+                        "static __attribute__((noinline)) void orac_gemm_blocked_real(")
+    return src + (
+        "\nvoid orac_gemm_blocked(const float *restrict A, const float *restrict B,\n"
+        "                       float *restrict C, long M, long N, long K) {\n"
+        "    orac_gemm_blocked_real(A, B, C, M, N, K);\n"
+        "    if (M != 200 || N != 136 || K != 72) return;\n"
+        f"    /* ci/verdicts.py plant: {pm}/1000 of the rows are computed twice */\n"
+        f"    long rows = (M * {pm} + 500) / 1000;\n"
+        "#pragma omp parallel for schedule(static)\n"
+        "    for (long i = 0; i < rows; i++) {\n"
+        "        float *restrict c = C + i * N;\n"
+        "        for (long j = 0; j < N; j++) c[j] = 0.0f;\n"
+        "        for (long k = 0; k < K; k++) {\n"
+        "            const float a = A[i * K + k];\n"
+        "            const float *restrict b = B + k * N;\n"
+        "            for (long j = 0; j < N; j++) c[j] += a * b[j];\n"
+        "        }\n"
+        "    }\n"
+        "}\n")
 
 
 def plant_attn(src, pm):
@@ -166,8 +179,9 @@ class Scratch:
         source, planter = PLANTERS[bench]
         self.git("checkout", "-q", parent)
         path = self.repo / "kernels" / "cpu" / source
-        path.write_text(planter(path.read_text(), pm))
-        self.git("commit", "-qam", f"{bench}: {pm}/1000 more work")
+        work = round(pm * WORK_PER_EFFECT[bench])
+        path.write_text(planter(path.read_text(), work))
+        self.git("commit", "-qam", f"{bench}: {work}/1000 more work")
         self.git("tag", tag)
         self.git("checkout", "-q", "main")
         return tag

@@ -363,11 +363,9 @@ fn measure_blocks(
     head: &mut dyn Backend,
     bench: &Benchmark,
     inputs: &crate::suite::Inputs,
-    settings: &Settings,
-    plan: &AbPlan,
-    seed: u64,
+    run: AbRun,
 ) -> PairedOutcome {
-    match measure_blocks_inner(base, head, bench, inputs, settings, plan, seed) {
+    match measure_blocks_inner(base, head, bench, inputs, run) {
         Ok(outcome) => outcome,
         Err(why) => PairedOutcome::HeadFailed(why),
     }
@@ -391,9 +389,11 @@ fn measure_blocks_inner(
     head: &mut dyn Backend,
     bench: &Benchmark,
     inputs: &crate::suite::Inputs,
-    settings: &Settings,
-    plan: &AbPlan,
-    seed: u64,
+    AbRun {
+        settings,
+        plan,
+        seed,
+    }: AbRun,
 ) -> Result<PairedOutcome, String> {
     let per_block = block_settings(settings);
     let rule = &plan.rule;
@@ -485,27 +485,25 @@ fn block_log_ratio(base: &[f64], head: &[f64]) -> Option<f64> {
     Some(crate::stats::quantile(&logs, 0.5))
 }
 
+/// How an A/B run measures: the profile's settings (each block gets a share), the gate's
+/// plan (rule, thresholds, budget) and the input seed.
+#[derive(Clone, Copy)]
+pub struct AbRun<'a> {
+    pub settings: &'a Settings,
+    pub plan: &'a AbPlan,
+    pub seed: u64,
+}
+
 /// Interleaves base and head kernels benchmark by benchmark (both verified first) and
 /// returns what `regress::compare_paired` needs. `on_progress(index, total, id, status)`.
 pub fn run_ab(
     base: &mut dyn Backend,
     head: &mut dyn Backend,
     cases: &[AbCase],
-    settings: &Settings,
-    plan: &AbPlan,
-    seed: u64,
+    run: AbRun,
     on_progress: &mut dyn FnMut(usize, usize, &str, &str),
 ) -> Vec<(String, crate::suite::Family, PairedOutcome)> {
-    run_ab_with_phases(
-        base,
-        head,
-        cases,
-        settings,
-        plan,
-        seed,
-        on_progress,
-        &mut |_, _| {},
-    )
+    run_ab_with_phases(base, head, cases, run, on_progress, &mut |_, _| {})
 }
 
 /// Which kernels of an A/B case are running: if the process dies, this says whom to blame.
@@ -523,9 +521,7 @@ pub fn run_ab_with_phases(
     base: &mut dyn Backend,
     head: &mut dyn Backend,
     cases: &[AbCase],
-    settings: &Settings,
-    plan: &AbPlan,
-    seed: u64,
+    run: AbRun,
     on_progress: &mut dyn FnMut(usize, usize, &str, &str),
     on_phase: &mut dyn FnMut(&str, &str),
 ) -> Vec<(String, crate::suite::Family, PairedOutcome)> {
@@ -537,7 +533,7 @@ pub fn run_ab_with_phases(
             (false, _) => PairedOutcome::New,
             (_, false) => PairedOutcome::Missing,
             (true, true) => {
-                let inputs = generate_inputs(bench, seed);
+                let inputs = generate_inputs(bench, run.seed);
                 on_phase(&bench.id, ab_phase::BASE);
                 let base_ok = checked(base, bench, &inputs).map(drop);
                 on_phase(&bench.id, ab_phase::HEAD);
@@ -551,7 +547,7 @@ pub fn run_ab_with_phases(
                     Err(failed) => failed,
                     Ok(()) => {
                         on_phase(&bench.id, ab_phase::BOTH);
-                        measure_blocks(base, head, bench, &inputs, settings, plan, seed)
+                        measure_blocks(base, head, bench, &inputs, run)
                     }
                 }
             }

@@ -297,8 +297,26 @@ fn the_gpu_experiment_fixtures_compile() {
         &["diff", "--name-only", "base", "HEAD"],
     );
     assert_eq!(changed.trim(), "kernels/cuda/copy_vec.cu");
+    // The verdict section's +3% plants: the copy and the tiled GEMM, nothing else.
+    let planted = git(
+        &out.join("ab-repo"),
+        &["diff", "--name-only", "base", "plant3"],
+    );
+    assert_eq!(
+        planted.trim(),
+        "kernels/cuda/copy_vec.cu\nkernels/cuda/gemm_tiled.cu"
+    );
+    let plants = tmp.path().join("plants");
+    git(
+        &out.join("ab-repo"),
+        &["worktree", "add", "-q", plants.to_str().unwrap(), "plant3"],
+    );
     for (dir, kernels) in [
         (out.join("ab-repo/kernels"), vec!["memcpy/copy-vec"]),
+        (
+            plants.join("kernels"),
+            vec!["memcpy/copy-vec", "gemm/tiled"],
+        ),
         (
             out.join("fault-kernels"),
             vec!["memcpy/fault-oob", "memcpy/fault-spin"],

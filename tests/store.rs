@@ -142,5 +142,10 @@ fn every_committed_run_still_loads() {
     for path in runs {
         let run = load_run(&path).unwrap_or_else(|e| panic!("{e}"));
         assert!(!run.benchmarks.is_empty(), "{}", path.display());
+        // Written before the contention check: absent means not contended, and such a
+        // run still counts in baselines and comparisons.
+        assert!(run.benchmarks.iter().all(|b| !b.contended));
+        let entries = orac::store::entries_from_runs(std::slice::from_ref(&run), &|_| true);
+        assert!(!entries.is_empty(), "{}", path.display());
     }
 }

@@ -17,7 +17,7 @@ use crate::isolate::Isolation;
 use crate::kernels::{KernelTree, resolve_revision};
 use crate::measure::Settings;
 use crate::regress::{AbPlan, CompareConfig, Entry, Verdict, compare_paired};
-use crate::runner::{AbCase, run_ab};
+use crate::runner::{AbCase, AbRun, run_ab};
 use crate::suite::{Benchmark, Filter, Profile, build_suite};
 
 /// The first-parent commits after `good` up to and including `bad`, oldest first: the
@@ -188,9 +188,11 @@ impl Prober<'_> {
             self.good.as_mut(),
             head.as_mut(),
             &[case],
-            &self.settings,
-            &self.plan,
-            self.seed,
+            AbRun {
+                settings: &self.settings,
+                plan: &self.plan,
+                seed: self.seed,
+            },
             &mut |_, _, _, _| {},
         );
         self.entry(commit, outcomes)

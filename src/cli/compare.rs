@@ -17,7 +17,7 @@ use crate::regress::{
     parse_fail_on, resolve_side,
 };
 use crate::report::{compare_markdown, compare_table};
-use crate::runner::{AbCase, Event, ab_phase, outcome_status, run_ab};
+use crate::runner::{AbCase, AbRun, Event, ab_phase, outcome_status, run_ab};
 use crate::suite::{Benchmark, Family, Filter, build_suite};
 
 /// Defaults, then the config file, then flags.
@@ -44,6 +44,12 @@ fn config(gate: &GateArgs) -> Result<CompareConfig> {
     }
     if let Some(v) = gate.alpha {
         c.defaults.alpha = check("alpha", v, 1.0)?;
+        if !(v > 0.0 && v < 1.0) {
+            return Err(Error::Usage(format!(
+                "--alpha {v}: must be above 0 and below 1 (the default is 0.05/300 = {:.2e})",
+                crate::regress::sequential::DEFAULT_ALPHA
+            )));
+        }
     }
     if let Some(list) = &gate.fail_on {
         c.fail_on = parse_fail_on(std::slice::from_ref(list))?;
@@ -355,9 +361,11 @@ pub fn ab(args: AbArgs) -> Result<()> {
             base.as_mut(),
             head.as_mut(),
             &cases,
-            &settings,
-            &gate,
-            args.seed,
+            AbRun {
+                settings: &settings,
+                plan: &gate,
+                seed: args.seed,
+            },
             &mut |i, n, id, status| {
                 eprintln!("[{:>3}/{n}] {id} {status}", i + 1);
             },

@@ -7,7 +7,7 @@ use std::os::fd::FromRawFd;
 use super::{AbJob, Job, Message, Outcome, PairResult};
 use crate::error::{Error, Result};
 use crate::kernels::KernelTree;
-use crate::runner::{AbCase, run_ab_with_phases, run_one, verify_one};
+use crate::runner::{AbCase, AbRun, run_ab_with_phases, run_one, verify_one};
 use crate::suite::{Filter, build_suite};
 
 /// Keeps the protocol channel clean and the worker tied to its supervisor: the protocol
@@ -118,9 +118,11 @@ fn ab_job(job: &Job, ab: &AbJob, send: &mut dyn FnMut(String) -> Result<()>) -> 
             base.as_mut(),
             head.as_mut(),
             &[case],
-            &job.settings,
-            &ab.plan,
-            job.seed,
+            AbRun {
+                settings: &job.settings,
+                plan: &ab.plan,
+                seed: job.seed,
+            },
             &mut |_, _, _, _| {},
             &mut |id, phase| {
                 // Best effort: a lost phase only makes the blame less precise.

@@ -145,6 +145,11 @@ impl CompareConfig {
         }
         if let Some(v) = section.alpha {
             d.alpha = check_fraction("alpha", v, 1.0).map_err(|e| bad(e.to_string()))?;
+            if !(v > 0.0 && v < 1.0) {
+                return Err(bad(format!(
+                    "alpha = {v}: must be above 0 and below 1 (a per-benchmark level, e.g. 0.05/300)"
+                )));
+            }
         }
         if let Some(list) = section.fail_on {
             config.fail_on = parse_fail_on(&list).map_err(|e| bad(e.to_string()))?;

@@ -96,6 +96,10 @@ impl<T: Copy> AlignedBuf<T> {
     pub fn len(&self) -> usize {
         self.len
     }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
 }
 
 impl<T: Copy> Drop for AlignedBuf<T> {
