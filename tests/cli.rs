@@ -255,10 +255,18 @@ fn running_outside_a_git_repository_works_and_says_so() {
 
 #[test]
 fn usage_errors_exit_2_with_a_clear_message() {
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 6] = [
         (
             &["run", "--filter", "gemm[", "--no-save"],
             "invalid filter regex",
+        ),
+        (
+            &["ab", "--base", "HEAD", "--head", "HEAD", "--alpha", "0"],
+            "--alpha 0: must be above 0",
+        ),
+        (
+            &["ab", "--base", "HEAD", "--head", "HEAD", "--budget=-1"],
+            "--budget",
         ),
         (
             &["run", "--filter", "^nothing$", "--no-save"],
