@@ -405,15 +405,24 @@ fn measure_blocks_inner(
     let mut logs: Vec<f64> = Vec::new();
     let mut contended_blocks = 0;
     let mut stop = StopReason::SampleLimit;
-    // Contended blocks are redone, but not forever.
-    while logs.len() < rule.max_blocks() && contended_blocks <= rule.max_blocks() {
+    while logs.len() < rule.max_blocks() {
+        // Contended blocks are redone, but not forever.
+        if contended_blocks >= rule.max_blocks() {
+            stop = StopReason::Contended;
+            break;
+        }
         let block = logs.len();
         let placement = Placement::draw(block + contended_blocks, &mut rng);
         let m = measure_block(base, head, bench, inputs, &per_block, placement.head_first)?;
         drop(placement);
         if m.contended {
             contended_blocks += 1;
-        } else if let Some(log) = block_log_ratio(&m.base, &m.head) {
+        } else {
+            let log = block_log_ratio(&m.base, &m.head).ok_or_else(|| {
+                format!(
+                    "block {block}: no finite head/base ratio (zero or non-finite times from the timer)"
+                )
+            })?;
             logs.push(log);
             blocks.extend(std::iter::repeat_n(block, m.base.len()));
             b.extend(m.base);

@@ -64,30 +64,37 @@ struct Prober<'a> {
     settings: Settings,
     seed: u64,
     config: CompareConfig,
-    /// The gate's rule for the one benchmark; its budget grows while a probe is
-    /// inconclusive.
+    /// The gate's rule for the one benchmark; its blocks and budget grow while a probe is
+    /// inconclusive, the budget never beyond `max_budget` (under the workers' timeout).
     plan: AbPlan,
+    max_budget: std::time::Duration,
     rows: Vec<ProbeRow>,
     commits: &'a [(String, String)],
 }
 
 impl Prober<'_> {
-    /// The A/B of `commit`, measured longer (twice, then four times the budget) while it
-    /// is inconclusive.
+    /// The A/B of `commit`, measured again with two, then four times the blocks and the
+    /// budget while it is inconclusive. Each retry is a fresh test at the full level, so a
+    /// probe's false-alarm chance is at most three times the gate's α (still ≈ 5·10⁻⁴ by
+    /// default); the budget stays under the workers' timeout.
     fn measure_until_decided(&mut self, commit: &str) -> Result<Entry> {
-        let base_budget = self.plan.budget;
+        let plan = self.plan.clone();
         let mut entry = self.measure(commit);
         for factor in [2, 4] {
             match &entry {
                 Ok(e) if e.verdict == Verdict::Ambiguous => {
+                    let mut longer = plan.clone();
+                    longer.rule.looks = plan.rule.looks.iter().map(|n| n * factor).collect();
+                    longer.budget = (plan.budget * factor as u32).min(self.max_budget);
                     eprintln!(
-                        "  inconclusive ({}): measuring {} s more",
+                        "  inconclusive ({}): measuring again, up to {} blocks in {:.0} s",
                         e.note.as_deref().unwrap_or(""),
-                        (base_budget * factor).as_secs_f64()
+                        longer.rule.max_blocks(),
+                        longer.budget.as_secs_f64()
                     );
-                    self.plan.budget = base_budget * factor;
+                    self.plan = longer;
                     entry = self.measure(commit);
-                    self.plan.budget = base_budget;
+                    self.plan = plan.clone();
                 }
                 _ => break,
             }
@@ -287,6 +294,7 @@ pub fn bisect(args: BisectArgs) -> Result<()> {
         [bench.id.as_str()],
         settings.max_time * super::compare::BUDGET_PER_MAX_TIME,
     );
+    let timeout = super::run::seconds("--timeout", args.timeout)?;
     let workers = match args.isolation {
         Isolation::None => None,
         isolation => Some(AbWorkers {
@@ -311,6 +319,7 @@ pub fn bisect(args: BisectArgs) -> Result<()> {
         seed: args.seed,
         config,
         plan,
+        max_budget: timeout.mul_f64(0.8),
         rows: Vec::new(),
         commits: &commits,
     };

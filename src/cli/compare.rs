@@ -344,6 +344,13 @@ pub fn ab(args: AbArgs) -> Result<()> {
         Some(secs) => super::run::seconds("--budget", secs)?,
         None => settings.max_time * BUDGET_PER_MAX_TIME,
     };
+    if args.isolation != Isolation::None && budget.as_secs_f64() >= args.timeout * 0.8 {
+        return Err(Error::Usage(format!(
+            "--budget {:.0} s leaves no room under --timeout {:.0} s (a worker is killed at the timeout): raise --timeout or lower --budget",
+            budget.as_secs_f64(),
+            args.timeout
+        )));
+    }
     let gate = AbPlan::new(&config, cases.iter().map(|c| c.bench.id.as_str()), budget);
     eprintln!(
         "A/B {} ({}) vs {} ({}): {} benchmarks, interleaved on {}",

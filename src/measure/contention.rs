@@ -23,12 +23,49 @@ pub struct SampleUsage {
     pub involuntary: u64,
 }
 
-/// A sample is starved when the process was preempted during it and its threads got less
-/// than this share of the CPU time they would have used running unhindered.
+/// Samples are judged in windows of at least this much wall time: the kernel brings the
+/// CPU time of the process's *other* threads up to date only at scheduler ticks (1–4 ms)
+/// and switches, so over one short sample an OpenMP kernel's CPU time reads low even when
+/// nothing else runs. Over 50 ms a tick's error is a few percent.
+pub const WINDOW_S: f64 = 0.05;
+
+/// A window is starved when the process was preempted in it and its threads got less than
+/// this share of the CPU time they would have used running unhindered.
 pub const STARVED_SHARE: f64 = 0.85;
 
-/// A measurement is contended when at least this share of its samples were starved.
-pub const CONTENDED_SAMPLES: f64 = 0.2;
+/// A measurement is contended when at least this share of its windows were starved.
+pub const CONTENDED_WINDOWS: f64 = 0.2;
+
+/// Consecutive samples summed into windows of at least `WINDOW_S` (a short tail joins the
+/// window before it).
+fn windows(samples: &[SampleUsage]) -> Vec<SampleUsage> {
+    let mut out: Vec<SampleUsage> = Vec::new();
+    let mut open: Option<SampleUsage> = None;
+    for s in samples {
+        let w = open.get_or_insert(SampleUsage {
+            wall_s: 0.0,
+            cpu_s: 0.0,
+            involuntary: 0,
+        });
+        w.wall_s += s.wall_s;
+        w.cpu_s += s.cpu_s;
+        w.involuntary += s.involuntary;
+        if w.wall_s >= WINDOW_S {
+            out.extend(open.take());
+        }
+    }
+    if let Some(tail) = open {
+        match out.last_mut() {
+            Some(last) if tail.wall_s < WINDOW_S / 2.0 => {
+                last.wall_s += tail.wall_s;
+                last.cpu_s += tail.cpu_s;
+                last.involuntary += tail.involuntary;
+            }
+            _ => out.push(tail),
+        }
+    }
+    out
+}
 
 /// Whether a measurement of a kernel running `threads` threads was contended, from its
 /// samples' usage; `Some(why)` if so. Pure, so the rule is tested on scripted readings.
@@ -36,21 +73,23 @@ pub fn contended(samples: &[SampleUsage], threads: usize) -> Option<String> {
     if samples.len() < 2 || threads == 0 {
         return None;
     }
-    let starved = samples
+    let windows = windows(samples);
+    let share = |w: &SampleUsage| w.cpu_s / (threads as f64 * w.wall_s);
+    let starved = windows
         .iter()
-        .filter(|s| s.involuntary > 0 && s.cpu_s < STARVED_SHARE * threads as f64 * s.wall_s)
+        .filter(|w| w.wall_s > 0.0 && w.involuntary > 0 && share(w) < STARVED_SHARE)
         .count();
-    let share = starved as f64 / samples.len() as f64;
-    (share >= CONTENDED_SAMPLES).then(|| {
-        let mut used: Vec<f64> = samples
+    (starved as f64 >= CONTENDED_WINDOWS * windows.len() as f64 && starved > 0).then(|| {
+        let mut used: Vec<f64> = windows
             .iter()
-            .filter(|s| s.wall_s > 0.0)
-            .map(|s| s.cpu_s / (threads as f64 * s.wall_s))
+            .filter(|w| w.wall_s > 0.0)
+            .map(share)
             .collect();
         used.sort_by(f64::total_cmp);
         let median = used.get(used.len() / 2).copied().unwrap_or(0.0);
         format!(
-            "{starved} of {} samples preempted with their {threads} thread(s) getting under {:.0}% of the CPU (median {:.0}%): another process shares these CPUs",
+            "{starved} of {} windows ({} samples) preempted with their {threads} thread(s) getting under {:.0}% of the CPU (median {:.0}%): another process shares these CPUs",
+            windows.len(),
             samples.len(),
             STARVED_SHARE * 100.0,
             median * 100.0
@@ -130,31 +169,49 @@ mod tests {
 
     #[test]
     fn the_rule_on_scripted_readings() {
-        // Unhindered: two threads busy the whole sample.
-        let idle = vec![sample(1e-3, 2e-3, 0); 20];
+        // Unhindered: two threads busy the whole time, 1 ms samples (200 ms: 4 windows).
+        let idle = vec![sample(1e-3, 2e-3, 0); 200];
         assert_eq!(contended(&idle, 2), None);
         // A preemption now and then, but the threads still got their CPU: a timer tick.
         let mut ticks = idle.clone();
         ticks[3] = sample(1e-3, 1.98e-3, 1);
-        ticks[9] = sample(1e-3, 1.99e-3, 2);
+        ticks[90] = sample(1e-3, 1.99e-3, 2);
         assert_eq!(contended(&ticks, 2), None);
+        // The other thread's CPU time lands at ticks: per sample it reads 1 ms or 3 ms, but
+        // every window adds up to two threads' worth. Not contention.
+        let ticking: Vec<_> = (0..200)
+            .map(|i| {
+                sample(
+                    1e-3,
+                    if i % 2 == 0 { 1e-3 } else { 3e-3 },
+                    u64::from(i % 7 == 0),
+                )
+            })
+            .collect();
+        assert_eq!(contended(&ticking, 2), None);
         // One of two threads waiting a quantum in every sample: 8 ms for 60 µs of work.
         let starved = vec![sample(8e-3, 8.1e-3, 1); 20];
         let why = contended(&starved, 2).expect("contended");
-        assert!(why.contains("20 of 20") && why.contains("51%"), "{why}");
-        // Short CPU time without any preemption is not contention (e.g. page faults
-        // served by the kernel count as system time anyway).
-        assert_eq!(contended(&vec![sample(1e-3, 0.5e-3, 0); 20], 1), None);
-        // Below the share of starved samples: a burst in 3 of 20.
+        assert!(
+            why.contains("3 of 3 windows") && why.contains("51%"),
+            "{why}"
+        );
+        // Short CPU time without any preemption is not contention.
+        assert_eq!(contended(&vec![sample(1e-3, 0.5e-3, 0); 200], 1), None);
+        // A burst inside one window does not starve the window.
         let mut burst = idle.clone();
         for s in &mut burst[..3] {
             *s = sample(2e-3, 2e-3, 1);
         }
         assert_eq!(contended(&burst, 2), None);
-        for s in &mut burst[..4] {
+        // Contention through one whole window of five: 20% of the windows.
+        for s in &mut burst[..25] {
             *s = sample(2e-3, 2e-3, 1);
         }
         assert!(contended(&burst, 2).is_some());
+        // A measurement shorter than a window is one window.
+        assert!(contended(&[sample(2e-3, 2e-3, 1); 5], 2).is_some());
+        assert_eq!(contended(&[sample(2e-3, 4e-3, 1); 5], 2), None);
     }
 
     /// Pins the calling thread (pid 0) or process `pid` to CPU 0.
