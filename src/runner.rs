@@ -418,7 +418,7 @@ fn measure_blocks_inner(
         if m.contended {
             contended_blocks += 1;
         } else {
-            let log = block_log_ratio(&m.base, &m.head).ok_or_else(|| {
+            let log = crate::regress::block_log_ratio(&m.base, &m.head).ok_or_else(|| {
                 format!(
                     "block {block}: no finite head/base ratio (zero or non-finite times from the timer)"
                 )
@@ -477,21 +477,6 @@ fn measure_block(
         wh = head.prepare(bench, inputs).map_err(|e| e.to_string())?;
     }
     measure_pair(&mut *wb, &mut *wh, settings).map_err(failed)
-}
-
-/// A block's median ln(head/base) over its pairs.
-fn block_log_ratio(base: &[f64], head: &[f64]) -> Option<f64> {
-    let mut logs: Vec<f64> = base
-        .iter()
-        .zip(head)
-        .map(|(b, h)| (h / b).ln())
-        .filter(|x| x.is_finite())
-        .collect();
-    if logs.is_empty() {
-        return None;
-    }
-    logs.sort_by(f64::total_cmp);
-    Some(crate::stats::quantile(&logs, 0.5))
 }
 
 /// How an A/B run measures: the profile's settings (each block gets a share), the gate's

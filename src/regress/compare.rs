@@ -295,29 +295,20 @@ fn compare_one(id: &str, b: &super::SideBench, h: &super::SideBench) -> Entry {
         e.note = Some("base failed: nothing to compare with".into());
         return e;
     }
-    if b.contended || h.contended {
-        e.verdict = Verdict::Contended;
-        e.note = Some(
-            if h.contended {
-                "head measured under CPU contention"
-            } else {
-                "base measured under CPU contention"
-            }
-            .into(),
-        );
-        return e;
-    }
-    if b.throttled || h.throttled {
-        e.verdict = Verdict::Throttled;
-        e.note = Some(
-            if h.throttled {
-                "head throttled"
-            } else {
-                "base throttled"
-            }
-            .into(),
-        );
-        return e;
+    // Measured off its real speed on either side: set aside, never compared.
+    for (verdict, (on_base, on_head), what) in [
+        (
+            Verdict::Contended,
+            (b.contended, h.contended),
+            "measured under CPU contention",
+        ),
+        (Verdict::Throttled, (b.throttled, h.throttled), "throttled"),
+    ] {
+        if on_base || on_head {
+            e.verdict = verdict;
+            e.note = Some(format!("{} {what}", if on_head { "head" } else { "base" }));
+            return e;
+        }
     }
     let valid = |s: &[f64]| !s.is_empty() && s.iter().all(|x| x.is_finite() && *x > 0.0);
     if !valid(&b.samples) || !valid(&h.samples) {
@@ -401,14 +392,24 @@ fn block_log_ratios(base: &[f64], head: &[f64], blocks: &[usize]) -> Vec<f64> {
     ids.dedup();
     ids.into_iter()
         .filter_map(|block| {
-            let logs: Vec<f64> = (0..base.len().min(head.len()))
+            let (b, h): (Vec<f64>, Vec<f64>) = (0..base.len().min(head.len()))
                 .filter(|&i| blocks.get(i) == Some(&block))
-                .map(|i| (head[i] / base[i]).ln())
-                .filter(|x| x.is_finite())
-                .collect();
-            median(&logs)
+                .map(|i| (base[i], head[i]))
+                .unzip();
+            block_log_ratio(&b, &h)
         })
         .collect()
+}
+
+/// One block's median ln(head/base) over its pairs (non-finite ratios left out).
+pub fn block_log_ratio(base: &[f64], head: &[f64]) -> Option<f64> {
+    let logs: Vec<f64> = base
+        .iter()
+        .zip(head)
+        .map(|(b, h)| (h / b).ln())
+        .filter(|x| x.is_finite())
+        .collect();
+    median(&logs)
 }
 
 /// Compares interleaved A/B measurements with the gate's sequential rule

@@ -10,7 +10,8 @@ mod side;
 mod verdict;
 
 pub use compare::{
-    Comparison, Entry, Mode, PairedOutcome, SideInfo, compare_independent, compare_paired,
+    Comparison, Entry, Mode, PairedOutcome, SideInfo, block_log_ratio, compare_independent,
+    compare_paired,
 };
 pub use config::{CompareConfig, Override, Thresholds, parse_fail_on};
 pub use sequential::{AbPlan, StoppingRule};

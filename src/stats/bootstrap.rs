@@ -128,30 +128,6 @@ fn percentile_ratio(base: &[f64], head: &[f64], level: f64, seed: u64) -> (f64, 
     interval(stats, level)
 }
 
-/// Two-sided 95% quantiles of Student's t for 1..=30 degrees of freedom (standard tables).
-const T_975: [f64; 30] = [
-    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
-    2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
-    2.052, 2.048, 2.045, 2.042,
-];
-
-/// 95% t-interval of the mean of `logs` (log ratios), returned as ratios:
-/// exp(mean ± t·s/√n). Used for the block means of an A/B run, where the blocks — not the
-/// pairs inside one — are the independent replications. Needs at least 2 values.
-pub fn ratio_from_log_means(logs: &[f64]) -> RatioCi {
-    let n = logs.len();
-    assert!(n >= 2, "a t-interval needs at least two values");
-    let mean = logs.iter().sum::<f64>() / n as f64;
-    let var = logs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-    let t = T_975.get(n - 2).copied().unwrap_or(1.96);
-    let half = t * (var / n as f64).sqrt();
-    RatioCi {
-        ratio: mean.exp(),
-        low: (mean - half).exp(),
-        high: (mean + half).exp(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,15 +158,6 @@ mod tests {
         let ci = ratio_of_medians(&a, &a, 0.95, 7);
         assert!(ci.low <= 1.0 && ci.high >= 1.0, "{ci:?}");
         assert_eq!(ci, ratio_of_medians(&a, &a, 0.95, 7));
-    }
-
-    #[test]
-    fn t_interval_by_hand() {
-        // logs 0.1, 0.2, 0.3: mean 0.2, s = 0.1, t(2) = 4.303 → ±0.2484.
-        let ci = ratio_from_log_means(&[0.1, 0.2, 0.3]);
-        assert!((ci.ratio - 0.2f64.exp()).abs() < 1e-12);
-        assert!((ci.low.ln() - (0.2 - 4.303 * 0.1 / 3f64.sqrt())).abs() < 1e-12);
-        assert!((ci.high.ln() - (0.2 + 4.303 * 0.1 / 3f64.sqrt())).abs() < 1e-12);
     }
 }
 
