@@ -304,6 +304,7 @@ def summarize(entries, planted=None, expected=None):
         e = mine[0]
         res.update(planted_verdict=verdict(e), planted_ratio=e.get("ratio"),
                    planted_ci=[e.get("ci_low"), e.get("ci_high")],
+                   planted_min_detectable=e.get("min_detectable"),
                    detected=verdict(e) == expected)
     return res
 
@@ -664,6 +665,10 @@ def table(state):
                     v = str(t.get("planted_verdict"))
                     vc[v] = vc.get(v, 0) + 1
                 pv = ", ".join(f"{v} {c}" for v, c in sorted(vc.items(), key=lambda x: -x[1]))
+                mdcs = [t["planted_min_detectable"] for t in planted
+                        if isinstance(t.get("planted_min_detectable"), (int, float))]
+                if mdcs:  # what an inconclusive verdict could have detected
+                    pv += f" (min. detectable {statistics.median(mdcs):.0%})"
                 ratios = [t["planted_ratio"] for t in planted if isinstance(t.get("planted_ratio"), (int, float))]
                 delta = pct(statistics.median(ratios)) if ratios else "—"
                 cal = {}

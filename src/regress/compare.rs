@@ -12,7 +12,7 @@ use super::{CompareConfig, Thresholds, Verdict, decide};
 use crate::error::{Error, Result};
 use crate::stats::bootstrap::ratio_of_medians;
 use crate::stats::rng::seed_from;
-use crate::stats::t_interval::interval_from;
+use crate::stats::t_interval::{interval_from, t_quantile_two_sided};
 use crate::stats::{mann_whitney_u, quantile, robust_cv};
 use crate::store::{MIN_HISTORY_RUNS, NoiseSource};
 use crate::suite::Family;
@@ -66,6 +66,13 @@ pub struct Entry {
     /// between-run interval; absent when it is the newest run's samples alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runs: Option<[usize; 2]>,
+    /// For an inconclusive verdict: the smallest change (as a fraction, 0.1 = 10%) that
+    /// this much data could have called `slower` or `faster`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_detectable: Option<f64>,
+    /// Standard error and degrees of freedom of a between-run interval (log space).
+    #[serde(skip)]
+    between: Option<(f64, f64)>,
 }
 
 impl Entry {
@@ -86,6 +93,8 @@ impl Entry {
             verdict,
             note: None,
             runs: None,
+            min_detectable: None,
+            between: None,
         }
     }
 }
@@ -161,6 +170,16 @@ fn finalize(entries: &mut [Entry], config: &CompareConfig) {
             threshold,
             t.alpha,
         );
+        if let (Verdict::Ambiguous, Some((se, df)), Some([nb, nh])) = (e.verdict, e.between, e.runs)
+        {
+            let mdc = min_detectable_between(se, df, threshold, t.alpha);
+            e.min_detectable = Some(mdc);
+            e.note = Some(format!(
+                "inconclusive: minimum detectable change {:.1}% ({nb} + {nh} runs, run-to-run spread {:.1}%)",
+                mdc * 100.0,
+                e.noise.unwrap_or(0.0) * 100.0
+            ));
+        }
         if e.noise_source == Some(NoiseSource::WithinRun)
             && matches!(e.verdict, Verdict::Slower | Verdict::Faster)
         {
@@ -177,7 +196,7 @@ fn finalize(entries: &mut [Entry], config: &CompareConfig) {
 /// standard deviation of the sides that have two or more runs (a baseline's run-to-run
 /// noise counts as its runs), Student's t on their degrees of freedom. `None` when
 /// neither side knows its run-to-run spread.
-fn between_runs(b: &RunSpread, h: &RunSpread) -> Option<(f64, f64, f64)> {
+fn between_runs(b: &RunSpread, h: &RunSpread) -> Option<BetweenRuns> {
     let parts: Vec<(f64, usize)> = [b, h]
         .iter()
         .filter_map(|s| s.sd_log.filter(|_| s.n >= 2).map(|sd| (sd, s.n)))
@@ -194,7 +213,30 @@ fn between_runs(b: &RunSpread, h: &RunSpread) -> Option<(f64, f64, f64)> {
         .sqrt();
     let se = pooled * (1.0 / b.n as f64 + 1.0 / h.n as f64).sqrt();
     let ci = interval_from(h.mean_log - b.mean_log, se, df as f64, 1.0 - LEVEL);
-    Some((ci.mean, ci.half_width, ci.p_value.max(f64::MIN_POSITIVE)))
+    Some(BetweenRuns {
+        diff: ci.mean,
+        half_width: ci.half_width,
+        p_value: ci.p_value.max(f64::MIN_POSITIVE),
+        se,
+        df: df as f64,
+    })
+}
+
+struct BetweenRuns {
+    diff: f64,
+    half_width: f64,
+    p_value: f64,
+    se: f64,
+    df: f64,
+}
+
+/// The smallest change a between-run interval with this standard error and these degrees
+/// of freedom could call `slower` (by symmetry, `faster`): its estimate must be significant
+/// at `alpha` and its 95% interval must clear the threshold.
+fn min_detectable_between(se: f64, df: f64, threshold: f64, alpha: f64) -> f64 {
+    let significant = t_quantile_two_sided(alpha, df) * se;
+    let clears = (1.0 + threshold).ln() + t_quantile_two_sided(1.0 - LEVEL, df) * se;
+    significant.max(clears).exp() - 1.0
 }
 
 fn check_hardware(base: &SideInfo, head: &SideInfo, allow_cross: bool) -> Result<Vec<String>> {
@@ -257,7 +299,7 @@ pub fn compare_independent(
         .count();
     if within > 0 {
         warnings.push(format!(
-            "{within} benchmarks have no run-to-run history, so their thresholds use the spread within one run, which underestimates run-to-run noise: set a baseline from 3 or more runs, or gate with `orac ab`"
+            "{within} benchmarks have no run-to-run history, so their thresholds use the spread within one run, which underestimates run-to-run noise: set a baseline from {MIN_HISTORY_RUNS} or more runs, or gate with `orac ab`"
         ));
     }
     Ok(Comparison {
@@ -317,13 +359,15 @@ fn compare_one(id: &str, b: &super::SideBench, h: &super::SideBench) -> Entry {
         return e;
     }
     if let (Some(rb), Some(rh)) = (&b.runs, &h.runs)
-        && let Some((diff, half, p)) = between_runs(rb, rh)
+        && let Some(br) = between_runs(rb, rh)
     {
+        let (diff, half) = (br.diff, br.half_width);
         e.ratio = Some(diff.exp());
         e.ci_low = Some((diff - half).exp());
         e.ci_high = Some((diff + half).exp());
-        e.p_value = Some(p);
+        e.p_value = Some(br.p_value);
         e.runs = Some([rb.n, rh.n]);
+        e.between = Some((br.se, br.df));
         let sd = [rb, rh].iter().filter_map(|s| s.sd_log).fold(0.0, f64::max);
         e.noise = Some(sd);
         e.noise_source = Some(NoiseSource::History);
@@ -501,6 +545,7 @@ fn paired_entry(
     e.verdict = d.verdict;
     let mut notes = Vec::new();
     if d.verdict == Verdict::Ambiguous {
+        e.min_detectable = Some(d.min_detectable);
         notes.push(format!(
             "inconclusive: minimum detectable change {:.1}% at this budget ({} blocks)",
             d.min_detectable * 100.0,
@@ -512,4 +557,38 @@ fn paired_entry(
     }
     e.note = (!notes.is_empty()).then(|| notes.join("; "));
     e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A between-run comparison of two groups of run medians, ln(head/base) = `shift`
+    /// (log space), each side with the same scatter.
+    fn spread(n: usize, centre: f64, scatter: f64) -> RunSpread {
+        let medians: Vec<f64> = (0..n)
+            .map(|i| (centre + scatter * (i as f64 - (n - 1) as f64 / 2.0)).exp())
+            .collect();
+        RunSpread::of(&medians).unwrap()
+    }
+
+    #[test]
+    fn minimum_detectable_change_is_where_the_verdict_turns() {
+        let (threshold, alpha) = (0.03, 0.05 / 300.0);
+        let (b, h0) = (spread(5, 0.0, 0.02), spread(3, 0.0, 0.02));
+        let br = between_runs(&b, &h0).unwrap();
+        let mdc = min_detectable_between(br.se, br.df, threshold, alpha);
+        assert!(mdc > threshold, "{mdc}");
+        for (scale, want) in [(1.02, Verdict::Slower), (0.98, Verdict::Ambiguous)] {
+            let shift = (1.0 + mdc).ln() * scale;
+            let h = spread(3, shift, 0.02);
+            let br = between_runs(&b, &h).unwrap();
+            let (lo, hi) = (br.diff - br.half_width, br.diff + br.half_width);
+            let v = decide(lo.exp(), hi.exp(), br.p_value, threshold, alpha);
+            assert_eq!(v, want, "shift {shift} against mdc {mdc}");
+        }
+        // More runs, the same scatter: a smaller change is detectable.
+        let more = between_runs(&spread(20, 0.0, 0.005), &spread(20, 0.0, 0.005)).unwrap();
+        assert!(min_detectable_between(more.se, more.df, threshold, alpha) < mdc);
+    }
 }
