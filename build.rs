@@ -41,6 +41,25 @@ fn main() {
         .unwrap();
     }
     code.push_str("];\n");
+    // The commit the binary was built from, so a run of the built-in kernels can be filed
+    // under it when the current checkout holds other kernels.
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(manifest)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    if let Some(commit) = git(&["rev-parse", "HEAD"]) {
+        println!("cargo:rustc-env=ORAC_BUILD_COMMIT={commit}");
+    }
+    if let Some(git_dir) = git(&["rev-parse", "--absolute-git-dir"]) {
+        println!("cargo:rerun-if-changed={git_dir}/HEAD");
+        println!("cargo:rerun-if-changed={git_dir}/refs");
+    }
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("embedded_kernels.rs");
     std::fs::write(out, code).expect("write embedded kernel table");
 }

@@ -107,6 +107,15 @@ pub enum Error {
 
     #[error("{failed} of {total} benchmarks failed (see the table above)")]
     BenchmarksFailed { failed: usize, total: usize },
+
+    /// The run finished but its record could not be written (a full disk): the journal
+    /// still holds it.
+    #[error("the run record could not be saved in {}: {source}; {kept}", dir.display())]
+    NotSaved {
+        dir: PathBuf,
+        source: std::io::Error,
+        kept: String,
+    },
 }
 
 impl Error {
@@ -127,7 +136,8 @@ impl Error {
                 if matches!(
                     source.kind(),
                     NotFound | IsADirectory | NotADirectory | InvalidInput | InvalidFilename
-                ) {
+                ) || source.raw_os_error() == Some(libc::ELOOP)
+                {
                     ExitCode::Usage
                 } else {
                     ExitCode::Environment
@@ -138,7 +148,9 @@ impl Error {
             | Error::KernelUnavailable { .. }
             | Error::NotApplicable { .. }
             | Error::BenchmarksFailed { .. } => ExitCode::BenchmarkFailed,
-            Error::CompilerMissing { .. } | Error::ToolMissing(_) => ExitCode::Environment,
+            Error::CompilerMissing { .. } | Error::ToolMissing(_) | Error::NotSaved { .. } => {
+                ExitCode::Environment
+            }
             Error::Regression(_) => ExitCode::Regression,
             Error::Interrupted { .. } | Error::AbInterrupted { .. } => ExitCode::Interrupted,
         }

@@ -54,6 +54,7 @@ fn record() -> RunRecord {
         }],
         warnings: vec![],
         shard: None,
+        run_id: None,
     }
 }
 

@@ -277,8 +277,9 @@ pub struct RunArgs {
     /// Kill a benchmark (and record it as failed) after SECS.
     #[arg(long, value_name = "SECS", default_value_t = 600.0)]
     pub timeout: f64,
-    /// Finish the newest interrupted run of this machine in --results-dir (its journal).
-    #[arg(long)]
+    /// Finish the newest interrupted run of this machine in --results-dir (its journal), with
+    /// the selection, profile, settings and kernels it started with.
+    #[arg(long, conflicts_with_all = ["no_save", "filter", "shard", "profile", "max_time", "seed", "backend"])]
     pub resume: bool,
     /// Run only shard K of N (deterministic, balanced); `orac merge` joins the shards.
     #[arg(long, value_name = "K/N")]

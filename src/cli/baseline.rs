@@ -63,7 +63,7 @@ pub fn set(args: BaselineSetArgs) -> Result<()> {
     let runs = collect_runs(&args.runs)?;
     let latest = runs.last().expect("at least one run");
     let key = latest.hardware.key.clone();
-    let path = baseline_path(&args.baselines_dir, &key);
+    let path = baseline_path(&args.baselines_dir, &key)?;
     let fresh = entries_from_runs(&runs, &|id| filter.matches(id));
     if fresh.is_empty() {
         return Err(Error::Usage(
@@ -146,7 +146,7 @@ fn baseline_table(b: &Baseline) -> String {
 
 pub fn show(args: BaselineShowArgs) -> Result<()> {
     let key = args.hardware.unwrap_or_else(|| host_hardware(None).key);
-    let path = baseline_path(&args.baselines_dir, &key);
+    let path = baseline_path(&args.baselines_dir, &key)?;
     if !path.exists() {
         return Err(Error::Usage(format!(
             "no baseline for hardware {key} at {} (create it with `orac baseline set RUN`)",

@@ -104,7 +104,7 @@ fn key_report(opts: &HistoryOptions, filter: &Filter, baselines: &Path) -> Resul
             .collect(),
         None => Vec::new(),
     };
-    let (verdicts, verdicts_note) = match (&newest, baseline_path(baselines, &key).is_file()) {
+    let (verdicts, verdicts_note) = match (&newest, baseline_path(baselines, &key)?.is_file()) {
         (None, _) => (None, Some("no readable run".to_string())),
         (Some(_), false) => (
             None,

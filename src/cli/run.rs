@@ -45,6 +45,11 @@ pub fn run(tree: &KernelTree, args: RunArgs) -> Result<()> {
     install_interrupt_handler();
     let timeout = seconds("--timeout", args.timeout)?;
     if args.resume {
+        if !matches!(tree, KernelTree::Embedded) {
+            return Err(Error::Usage(
+                "--resume uses the kernels the run started with (its journal names them): drop --kernels".into(),
+            ));
+        }
         return resume(args, timeout);
     }
     let filter = Filter::new(args.filter.as_deref())?;
@@ -71,11 +76,9 @@ pub fn run(tree: &KernelTree, args: RunArgs) -> Result<()> {
         }
     }
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let (git, git_warning) = store::provenance(&cwd);
-    let mut warnings = Vec::new();
-    if let Some(w) = git_warning {
+    let (git, warnings) = kernel_provenance(tree, &cwd);
+    for w in &warnings {
         eprintln!("warning: {w}");
-        warnings.push(w);
     }
     let header = JournalHeader {
         journal_version: JOURNAL_VERSION,
@@ -97,11 +100,13 @@ pub fn run(tree: &KernelTree, args: RunArgs) -> Result<()> {
             benchmarks: Vec::new(),
             warnings,
             shard: args.shard,
+            run_id: Some(new_run_id()),
         },
         planned: suite.iter().map(|b| b.id.clone()).collect(),
         seed: args.seed,
+        // Absolute, so that a resume from another directory finds the same tree.
         kernels_dir: match tree {
-            KernelTree::Dir(dir) => Some(dir.clone()),
+            KernelTree::Dir(dir) => Some(std::path::absolute(dir).unwrap_or_else(|_| dir.clone())),
             _ => None,
         },
     };
@@ -139,7 +144,25 @@ fn resume(args: RunArgs, timeout: Duration) -> Result<()> {
             args.results_dir.display()
         ))
     })?;
-    let (journal, header, done) = Journal::resume(&path)?;
+    let store::Resumed {
+        journal,
+        header,
+        results: done,
+        warnings,
+    } = Journal::resume(&path)?;
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
+    if let Some(saved) = already_saved(&args.results_dir, &header.record)? {
+        // The run was saved and orac stopped before it removed the journal.
+        journal.remove()?;
+        eprintln!(
+            "{} was already saved as {}: removed the journal",
+            path.display(),
+            saved.display()
+        );
+        return Ok(());
+    }
     let tree = match &header.kernels_dir {
         Some(dir) => KernelTree::Dir(dir.clone()),
         None => KernelTree::Embedded,
@@ -185,6 +208,81 @@ fn resume(args: RunArgs, timeout: Duration) -> Result<()> {
     execute(header, done, Some(journal), backend, suite, &args, timeout)
 }
 
+/// The commit whose kernels this run measures: a `--kernels` directory's repository; for
+/// the built-in kernels, the checkout's commit only when its `kernels/` is what the binary
+/// carries, else the binary's build commit when that one matches, else unknown.
+fn kernel_provenance(tree: &KernelTree, cwd: &std::path::Path) -> (store::GitInfo, Vec<String>) {
+    let (mut git, warning) = match tree {
+        KernelTree::Dir(dir) => store::provenance(dir),
+        _ => store::provenance(cwd),
+    };
+    let mut warnings: Vec<String> = warning.into_iter().collect();
+    let (KernelTree::Embedded, Some(checkout)) = (tree, git.commit.clone()) else {
+        return (git, warnings);
+    };
+    let built_in = KernelTree::embedded();
+    if store::kernels_match(cwd, &checkout, built_in) != Some(false) {
+        return (git, warnings);
+    }
+    let short = |c: &str| c.chars().take(7).collect::<String>();
+    match option_env!("ORAC_BUILD_COMMIT") {
+        Some(build) if store::kernels_match(cwd, build, built_in) == Some(true) => {
+            warnings.push(format!(
+                "the built-in kernels are those of commit {} (this orac's build), not of the checkout's {}: the run is filed under {} (rebuild orac here, or pass --kernels kernels)",
+                short(build),
+                short(&checkout),
+                short(build)
+            ));
+            git = store::GitInfo {
+                commit: Some(build.to_string()),
+                branch: None,
+                dirty: Some(false),
+            };
+        }
+        _ => {
+            warnings.push(format!(
+                "the built-in kernels differ from those of the checkout's commit {}: the run is recorded with commit unknown (rebuild orac here, or pass --kernels kernels)",
+                short(&checkout)
+            ));
+            git = store::GitInfo::unknown();
+        }
+    }
+    (git, warnings)
+}
+
+/// A fresh id for a run: its start, this process and some randomness.
+fn new_run_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let mut rng = crate::stats::rng::SplitMix64::new(nanos as u64 ^ u64::from(std::process::id()));
+    format!("{nanos:x}-{:x}-{:016x}", std::process::id(), rng.next_u64())
+}
+
+/// The saved record of the run `planned` describes, if there is one (same run id).
+fn already_saved(results_dir: &std::path::Path, planned: &RunRecord) -> Result<Option<PathBuf>> {
+    let Some(id) = &planned.run_id else {
+        return Ok(None);
+    };
+    let stem = store::record_stem(planned);
+    let dir = results_dir.join(&planned.hardware.key);
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Ok(None);
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(&stem)
+            && name.ends_with(".json")
+            && let Ok(r) = store::load_run(&entry.path())
+            && r.run_id.as_ref() == Some(id)
+        {
+            return Ok(Some(entry.path()));
+        }
+    }
+    Ok(None)
+}
+
 fn execute(
     header: JournalHeader,
     done: Vec<BenchResult>,
@@ -199,16 +297,21 @@ fn execute(
         .into_iter()
         .filter(|b| !done.iter().any(|r| r.id == b.id))
         .collect();
+    // Results the journal holds; the others are only in memory.
+    let mut journaled: Vec<bool> = vec![true; done.len()];
     let mut results = done;
     let mut journal_error: Option<Error> = None;
     let mut progress = Progress::new();
     let mut on_event = |event: Event| {
         if let Event::Finished { result, .. } = &event {
+            let mut held = true;
             if let Some(j) = journal.as_mut()
                 && let Err(e) = j.append(result)
             {
+                held = false;
                 journal_error.get_or_insert(e);
             }
+            journaled.push(held);
             results.push((*result).clone());
         }
         progress.on_event(event);
@@ -287,9 +390,11 @@ fn execute(
         }
     };
     // A journal that could not be written loses the resume safety net, not the results:
-    // they are still in memory and are saved below.
+    // they are still in memory, and saved below.
     let journal_warning = journal_error.map(|e| {
-        let w = format!("the journal could not be written ({e}); the run is saved whole below");
+        let w = format!(
+            "the journal could not be written ({e}); the results are in memory and saved with the record"
+        );
         eprintln!("warning: {w}");
         w
     });
@@ -305,11 +410,14 @@ fn execute(
         });
     }
     // Planned order, whatever order the results arrived in.
-    results.sort_by_key(|r| header.planned.iter().position(|id| id == &r.id));
+    let mut order: Vec<usize> = (0..results.len()).collect();
+    order.sort_by_key(|&i| header.planned.iter().position(|id| id == &results[i].id));
+    let journaled: Vec<bool> = order.iter().map(|&i| journaled[i]).collect();
+    let mut results: Vec<BenchResult> = order.iter().map(|&i| results[i].clone()).collect();
     let mut record = header.record;
     record.warnings.extend(journal_warning);
     record.finished_at = store::utc_now().rfc3339();
-    record.benchmarks = results;
+    record.benchmarks = std::mem::take(&mut results);
     println!("{}", report::run_header(&record));
     println!("{}", report::run_table(&record));
     for b in &record.benchmarks {
@@ -319,8 +427,21 @@ fn execute(
     }
     match journal {
         None => eprintln!("not saved (--no-save)"),
-        Some(journal) => {
-            let path = store::save_run(&args.results_dir, &record)?;
+        Some(mut journal) => {
+            let path = match store::save_run(&args.results_dir, &record) {
+                Ok(path) => path,
+                Err(Error::Write { source, .. }) => {
+                    return Err(keep_in_journal(
+                        &mut journal,
+                        &record,
+                        &journaled,
+                        source,
+                        args,
+                    ));
+                }
+                Err(e) => return Err(e),
+            };
+            store::fault::crash("after-save");
             journal.remove()?;
             eprintln!("saved {}", path.display());
         }
@@ -331,5 +452,45 @@ fn execute(
             failed,
             total: record.benchmarks.len(),
         }),
+    }
+}
+
+/// The record could not be written: the journal becomes the run. Results it missed (its own
+/// appends failed) are written to it again, and the error says how to finish.
+fn keep_in_journal(
+    journal: &mut Journal,
+    record: &RunRecord,
+    journaled: &[bool],
+    source: std::io::Error,
+    args: &RunArgs,
+) -> Error {
+    let mut lost = 0;
+    for (r, held) in record.benchmarks.iter().zip(journaled) {
+        if !held && journal.append(r).is_err() {
+            lost += 1;
+        }
+    }
+    let resume = format!(
+        "free some space, then `orac run --resume --results-dir {}` saves it",
+        args.results_dir.display()
+    );
+    let kept = if lost == 0 {
+        format!(
+            "all {} results are kept in {}: {resume}",
+            record.benchmarks.len(),
+            journal.path().display()
+        )
+    } else {
+        format!(
+            "{} of {} results are kept in {} ({lost} could not be written anywhere and run again): {resume}",
+            record.benchmarks.len() - lost,
+            record.benchmarks.len(),
+            journal.path().display()
+        )
+    };
+    Error::NotSaved {
+        dir: args.results_dir.join(&record.hardware.key),
+        source,
+        kept,
     }
 }

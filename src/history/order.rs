@@ -30,12 +30,23 @@ impl BranchLine {
 
     /// Reads the first-parent history of `rev` in the repository containing `dir`.
     pub fn read(dir: &Path, rev: &str) -> Result<BranchLine> {
-        let repo = git2::Repository::discover(dir).map_err(|_| {
-            Error::Usage(format!(
-                "{} is not inside a git repository: history orders runs along a branch's commits",
-                dir.display()
-            ))
+        let repo = git2::Repository::discover(dir).map_err(|e| {
+            Error::Usage(if e.code() == git2::ErrorCode::NotFound {
+                format!(
+                    "{} is not inside a git repository: history orders runs along a branch's commits",
+                    dir.display()
+                )
+            } else {
+                format!("cannot open the git repository of {}: {}", dir.display(), e.message())
+            })
         })?;
+        // A shallow clone (GitHub's default checkout) hides most of the line: every run
+        // would be set aside and a gate pass without having looked.
+        if repo.is_shallow() {
+            return Err(Error::Usage(
+                "the repository is a shallow clone: history needs the full history (`git fetch --unshallow`, or `fetch-depth: 0` in actions/checkout)".into(),
+            ));
+        }
         let tip = repo
             .revparse_single(rev)
             .and_then(|o| o.peel_to_commit())

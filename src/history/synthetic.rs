@@ -127,5 +127,6 @@ pub fn run(
         benchmarks,
         warnings: Vec::new(),
         shard: None,
+        run_id: None,
     }
 }

@@ -52,6 +52,11 @@ impl KernelTree {
         }
     }
 
+    /// Every built-in kernel file: its path relative to `kernels/`, and its text.
+    pub fn embedded() -> &'static [(&'static str, &'static str)] {
+        embedded::EMBEDDED
+    }
+
     /// Paths of every built-in kernel file, for tests and `orac info`.
     pub fn embedded_files() -> impl Iterator<Item = &'static str> {
         embedded::EMBEDDED.iter().map(|(path, _)| *path)

@@ -102,6 +102,15 @@ fn check_fraction(name: &str, v: f64, max: f64) -> Result<f64> {
 
 /// Parses a comma-separated verdict list such as `slower,failed`.
 pub fn parse_fail_on(items: &[String]) -> Result<Vec<Verdict>> {
+    // An empty list would turn the gate off without a word: say so instead.
+    if items
+        .iter()
+        .all(|s| s.split(',').all(|v| v.trim().is_empty()))
+    {
+        return Err(Error::Usage(
+            "fail-on is empty: name the verdicts that fail (e.g. slower,failed); to never fail, use `|| true` in the script".into(),
+        ));
+    }
     items
         .iter()
         .flat_map(|s| s.split(','))

@@ -189,7 +189,7 @@ fn from_baseline(ctx: &SideContext) -> Result<Side> {
                 .into(),
         )
     })?;
-    let path = baseline_path(ctx.baselines_dir, key);
+    let path = baseline_path(ctx.baselines_dir, key)?;
     if !path.exists() {
         return Err(Error::Usage(format!(
             "no baseline for hardware {key}: {} does not exist (create it with `orac baseline set RUN`)",

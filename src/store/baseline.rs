@@ -65,9 +65,10 @@ pub struct Baseline {
     pub benchmarks: BTreeMap<String, BaselineEntry>,
 }
 
-/// `baselines_dir/<key>.json`.
-pub fn baseline_path(baselines_dir: &Path, key: &str) -> PathBuf {
-    baselines_dir.join(format!("{key}.json"))
+/// `baselines_dir/<key>.json`, for a key that is a safe file name.
+pub fn baseline_path(baselines_dir: &Path, key: &str) -> Result<PathBuf> {
+    super::validate::path_component("hardware key", key).map_err(Error::Usage)?;
+    Ok(baselines_dir.join(format!("{key}.json")))
 }
 
 /// `n` evenly spaced order statistics of `samples` (all of them if there are fewer).
@@ -168,7 +169,9 @@ pub fn load_baseline(path: &Path) -> Result<Baseline> {
         }
         None => return Err(corrupt("no schema_version: not an orac baseline".into())),
     }
-    serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))
+    let baseline: Baseline = serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))?;
+    super::validate::baseline(&baseline).map_err(corrupt)?;
+    Ok(baseline)
 }
 
 /// An exclusive lock on `baselines_dir/.lock`, held while a baseline is read, merged and
@@ -209,7 +212,8 @@ pub fn save_baseline(baselines_dir: &Path, baseline: &Baseline) -> Result<PathBu
         move |source| Error::Write { path, source }
     };
     fs::create_dir_all(baselines_dir).map_err(err(baselines_dir))?;
-    let path = baseline_path(baselines_dir, &baseline.hardware_key);
+    super::validate::baseline(baseline).map_err(Error::Usage)?;
+    let path = baseline_path(baselines_dir, &baseline.hardware_key)?;
     let temp = baselines_dir.join(format!(
         ".{}.{}.tmp",
         baseline.hardware_key,

@@ -37,13 +37,19 @@ impl GitInfo {
 pub fn provenance(dir: &Path) -> (GitInfo, Option<String>) {
     let repo = match git2::Repository::discover(dir) {
         Ok(repo) => repo,
-        Err(_) => {
+        Err(e) => {
+            let why = if e.code() == git2::ErrorCode::NotFound {
+                format!("{} is not in a git repository", dir.display())
+            } else {
+                format!(
+                    "the git repository of {} is unreadable ({})",
+                    dir.display(),
+                    e.message()
+                )
+            };
             return (
                 GitInfo::unknown(),
-                Some(format!(
-                    "{} is not in a git repository: the run is recorded with commit unknown",
-                    dir.display()
-                )),
+                Some(format!("{why}: the run is recorded with commit unknown")),
             );
         }
     };
@@ -93,6 +99,45 @@ pub fn provenance(dir: &Path) -> (GitInfo, Option<String>) {
         },
         warning,
     )
+}
+
+/// Whether `kernels/` at `commit` of the repository containing `dir` holds exactly `files`
+/// (paths relative to `kernels/`, and their text). `None` when that cannot be read.
+pub fn kernels_match(dir: &Path, commit: &str, files: &[(&str, &str)]) -> Option<bool> {
+    let repo = git2::Repository::discover(dir).ok()?;
+    let tree = repo
+        .revparse_single(commit)
+        .ok()?
+        .peel_to_commit()
+        .ok()?
+        .tree()
+        .ok()?;
+    let Ok(entry) = tree.get_path(Path::new("kernels")) else {
+        return Some(false);
+    };
+    let kernels = repo.find_tree(entry.id()).ok()?;
+    let mut found = 0usize;
+    let mut same = true;
+    kernels
+        .walk(git2::TreeWalkMode::PreOrder, |root, e| {
+            if e.kind() != Some(git2::ObjectType::Blob) {
+                return git2::TreeWalkResult::Ok;
+            }
+            let path = format!("{root}{}", e.name().unwrap_or(""));
+            found += 1;
+            let blob = repo.find_blob(e.id());
+            let equal = files.iter().any(|(p, text)| {
+                *p == path && blob.as_ref().is_ok_and(|b| b.content() == text.as_bytes())
+            });
+            if equal {
+                git2::TreeWalkResult::Ok
+            } else {
+                same = false;
+                git2::TreeWalkResult::Abort
+            }
+        })
+        .ok();
+    Some(same && found == files.len())
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{BenchResult, RunRecord};
+use super::{BenchResult, RunRecord, fault};
 use crate::error::{Error, Result};
 
 pub const JOURNAL_VERSION: u32 = 1;
@@ -33,6 +33,16 @@ pub struct JournalHeader {
 pub struct Journal {
     path: PathBuf,
     file: File,
+}
+
+/// A journal reopened by `Journal::resume`.
+pub struct Resumed {
+    pub journal: Journal,
+    pub header: JournalHeader,
+    /// The valid results it holds, each id once.
+    pub results: Vec<BenchResult>,
+    /// Lines dropped, and why.
+    pub warnings: Vec<String>,
 }
 
 fn write_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
@@ -59,6 +69,7 @@ fn lock(file: &File, path: &Path) -> Result<()> {
 impl Journal {
     /// Starts a journal in `results_dir/<hardware key>/`.
     pub fn create(results_dir: &Path, header: &JournalHeader) -> Result<Journal> {
+        super::validate::run_record(&header.record).map_err(Error::Usage)?;
         let dir = results_dir.join(&header.record.hardware.key);
         fs::create_dir_all(&dir).map_err(write_err(&dir))?;
         let stamp: String = header
@@ -84,8 +95,9 @@ impl Journal {
     }
 
     /// Reopens a journal to continue it: its header, the results it holds, and the journal
-    /// ready for appending. A torn last line (the process died mid-write) is cut off.
-    pub fn resume(path: &Path) -> Result<(Journal, JournalHeader, Vec<BenchResult>)> {
+    /// ready for appending. A torn last line (the process died mid-write) is cut off; any
+    /// other line that is not a valid result is dropped with a warning, never the journal.
+    pub fn resume(path: &Path) -> Result<Resumed> {
         let mut file = OpenOptions::new()
             .read(true)
             .append(true)
@@ -101,24 +113,29 @@ impl Journal {
                 path: path.to_path_buf(),
                 reason: format!("unreadable journal: {e}"),
             })?;
+        let mut warnings = Vec::new();
         // Cut at the last complete line: a write torn mid-line (even mid-character) is dropped.
         let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
         if complete < bytes.len() {
             file.set_len(complete as u64).map_err(write_err(path))?;
             file.seek(SeekFrom::End(0)).map_err(write_err(path))?;
+            warnings.push(format!(
+                "{}: dropped a torn last line ({} bytes): the benchmark it held runs again",
+                path.display(),
+                bytes.len() - complete
+            ));
         }
         let corrupt = |reason: String| Error::CorruptFile {
             path: path.to_path_buf(),
             reason,
         };
-        let text = std::str::from_utf8(&bytes[..complete])
-            .map_err(|e| corrupt(format!("not UTF-8: {e}")))?;
-        let mut lines = text.lines();
+        let mut lines = bytes[..complete].split(|&b| b == b'\n');
         let header: JournalHeader = lines
             .next()
+            .filter(|l| !l.is_empty())
             .ok_or_else(|| corrupt("empty journal".into()))
             .and_then(|l| {
-                serde_json::from_str(l).map_err(|e| corrupt(format!("bad journal header: {e}")))
+                serde_json::from_slice(l).map_err(|e| corrupt(format!("bad journal header: {e}")))
             })?;
         if header.journal_version != JOURNAL_VERSION {
             return Err(corrupt(format!(
@@ -126,29 +143,59 @@ impl Journal {
                 header.journal_version
             )));
         }
-        let results = lines
-            .enumerate()
-            .map(|(i, l)| {
-                serde_json::from_str(l)
-                    .map_err(|e| corrupt(format!("bad result on line {}: {e}", i + 2)))
-            })
-            .collect::<Result<Vec<BenchResult>>>()?;
-        Ok((
-            Journal {
+        super::validate::run_record(&header.record).map_err(corrupt)?;
+        let mut results: Vec<BenchResult> = Vec::new();
+        for (i, line) in lines.enumerate().filter(|(_, l)| !l.is_empty()) {
+            let parsed = serde_json::from_slice::<BenchResult>(line)
+                .map_err(|e| e.to_string())
+                .and_then(|r| super::validate::bench_result(&r).map(|_| r));
+            match parsed {
+                Ok(r) if results.iter().any(|k| k.id == r.id) => warnings.push(format!(
+                    "{} line {}: {} is there twice: the first is kept",
+                    path.display(),
+                    i + 2,
+                    r.id
+                )),
+                Ok(r) => results.push(r),
+                Err(e) => warnings.push(format!(
+                    "{} line {}: dropped, not a valid result ({e}): that benchmark runs again",
+                    path.display(),
+                    i + 2
+                )),
+            }
+        }
+        Ok(Resumed {
+            journal: Journal {
                 path: path.to_path_buf(),
                 file,
             },
             header,
             results,
-        ))
+            warnings,
+        })
     }
 
+    /// Appends one line and syncs it. A failed append (a full disk) is cut back to where it
+    /// began, so a torn half line never sits in front of later results.
     fn write_line(&mut self, line: &str) -> Result<()> {
         let err = write_err(&self.path);
-        self.file
-            .write_all(format!("{line}\n").as_bytes())
-            .map_err(&err)?;
-        self.file.sync_data().map_err(err)
+        let start = self.file.metadata().map(|m| m.len()).ok();
+        let bytes = format!("{line}\n");
+        let written = fault::enospc("journal-append")
+            .map_err(|e| {
+                // What a full disk leaves behind: part of the line.
+                let _ = self.file.write_all(&bytes.as_bytes()[..bytes.len() / 2]);
+                e
+            })
+            .and_then(|_| self.file.write_all(bytes.as_bytes()))
+            .and_then(|_| self.file.sync_data());
+        if let Err(e) = written {
+            if let Some(start) = start {
+                let _ = self.file.set_len(start);
+            }
+            return Err(err(e));
+        }
+        Ok(())
     }
 
     /// Records one finished benchmark durably.

@@ -3,12 +3,14 @@
 //! what a user should hear comes back as warnings or errors.
 
 mod baseline;
+pub mod fault;
 mod git;
 mod hardware;
 mod journal;
 mod reader;
 mod schema;
 mod time;
+pub mod validate;
 mod writer;
 
 pub use baseline::{
@@ -16,10 +18,10 @@ pub use baseline::{
     MIN_HISTORY_RUNS, NoiseSource, baseline_path, entries_from_runs, load_baseline, lock_baselines,
     save_baseline,
 };
-pub use git::{GitInfo, provenance};
+pub use git::{GitInfo, kernels_match, provenance};
 pub use hardware::{GpuInfo, Hardware, slug};
-pub use journal::{JOURNAL_VERSION, Journal, JournalHeader, find_journals};
+pub use journal::{JOURNAL_VERSION, Journal, JournalHeader, Resumed, find_journals};
 pub use reader::{MAX_FILE_BYTES, find_runs, load_run};
 pub use schema::{BenchResult, RunRecord, SCHEMA_VERSION, Status, relevant_environment};
 pub use time::{UtcTime, utc_now};
-pub use writer::save_run;
+pub use writer::{record_stem, save_run};

@@ -9,20 +9,44 @@ use crate::error::{Error, Result};
 /// reading a multi-gigabyte file by mistake would exhaust memory.
 pub const MAX_FILE_BYTES: u64 = 1 << 30;
 
-/// Reads `path` whole, refusing files over `MAX_FILE_BYTES`.
+/// Reads `path` whole, refusing anything but a regular file and files over
+/// `MAX_FILE_BYTES`. A FIFO, a device or a symlink to `/dev/zero` named `*.json` is refused
+/// rather than read forever: the file is opened without blocking, its type is checked on the
+/// opened descriptor, and the read itself is bounded (metadata says 0 bytes for such files).
 pub fn read_bounded(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
     let read_err = |source| Error::Read {
         path: path.to_path_buf(),
         source,
     };
-    let len = std::fs::metadata(path).map_err(read_err)?.len();
-    if len > MAX_FILE_BYTES {
+    let too_big = |len: u64| Error::CorruptFile {
+        path: path.to_path_buf(),
+        reason: format!("{len} bytes is larger than any orac file can be ({MAX_FILE_BYTES})"),
+    };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(read_err)?;
+    let meta = file.metadata().map_err(read_err)?;
+    if !meta.is_file() {
         return Err(Error::CorruptFile {
             path: path.to_path_buf(),
-            reason: format!("{len} bytes is larger than any orac file can be ({MAX_FILE_BYTES})"),
+            reason: "not a regular file (a directory, FIFO, socket or device)".into(),
         });
     }
-    std::fs::read(path).map_err(read_err)
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(too_big(meta.len()));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_err)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_big(bytes.len() as u64));
+    }
+    Ok(bytes)
 }
 
 /// Loads one run record, checking its schema version before its shape.
@@ -54,11 +78,15 @@ pub fn load_run(path: &Path) -> Result<RunRecord> {
         }
         Some(_) => {}
     }
-    serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))
+    let record: RunRecord = serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))?;
+    super::validate::run_record(&record).map_err(corrupt)?;
+    Ok(record)
 }
 
 /// Paths of the run records under `results_dir` (`<hardware key>/*.json`), oldest first by
-/// file name (names start with the UTC start time). A missing directory holds no runs.
+/// file name (names start with the UTC start time). A missing directory holds no runs. Only
+/// regular files count; a symlinked key directory or run file is followed, but each file is
+/// listed once (by its canonical path), and a link that leads nowhere or loops is skipped.
 pub fn find_runs(results_dir: &Path) -> Result<Vec<PathBuf>> {
     let read_dir = |dir: &Path| {
         std::fs::read_dir(dir).map_err(|source| Error::Read {
@@ -70,6 +98,7 @@ pub fn find_runs(results_dir: &Path) -> Result<Vec<PathBuf>> {
         return Ok(Vec::new());
     }
     let mut runs = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for hw in read_dir(results_dir)? {
         let hw = hw.map_err(|source| Error::Read {
             path: results_dir.to_path_buf(),
@@ -86,7 +115,15 @@ pub fn find_runs(results_dir: &Path) -> Result<Vec<PathBuf>> {
                 })?
                 .path();
             let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-            if name.is_some_and(|n| n.ends_with(".json") && !n.starts_with('.')) {
+            if !name.is_some_and(|n| n.ends_with(".json") && !n.starts_with('.')) {
+                continue;
+            }
+            // `metadata` follows links: FIFOs, devices and dangling or looping links drop out.
+            let regular = std::fs::metadata(&path).is_ok_and(|m| m.is_file());
+            if regular
+                && let Ok(canonical) = path.canonicalize()
+                && seen.insert(canonical)
+            {
                 runs.push(path);
             }
         }

@@ -38,6 +38,11 @@ pub struct RunRecord {
     /// Set when this run is one shard of a suite (`orac run --shard K/N`).
     #[serde(default)]
     pub shard: Option<Shard>,
+    /// Unique per run, kept in the journal too, so a resume can tell that the record was
+    /// already saved (a crash between saving it and removing the journal). Absent in files
+    /// written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

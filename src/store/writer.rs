@@ -8,23 +8,36 @@ use std::path::{Path, PathBuf};
 use super::RunRecord;
 use crate::error::{Error, Result};
 
-/// Saves `record` as `<results_dir>/<hardware key>/<start time>-<short sha>.json` (with
-/// `-1`, `-2`… appended if that name is taken) and returns the path.
-pub fn save_run(results_dir: &Path, record: &RunRecord) -> Result<PathBuf> {
-    let dir = results_dir.join(&record.hardware.key);
-    fs::create_dir_all(&dir).map_err(|source| Error::Write {
-        path: dir.clone(),
-        source,
-    })?;
+/// The file-name stem `save_run` gives `record` (before any `-N`): its start time and
+/// short commit.
+pub fn record_stem(record: &RunRecord) -> String {
     let stamp: String = record
         .started_at
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
         .collect();
-    let base = format!("{stamp}-{}", record.git.short());
+    format!("{stamp}-{}", record.git.short())
+}
+
+/// Saves `record` as `<results_dir>/<hardware key>/<start time>-<short sha>.json` (with
+/// `-1`, `-2`… appended if that name is taken) and returns the path.
+pub fn save_run(results_dir: &Path, record: &RunRecord) -> Result<PathBuf> {
+    // The key and commit name the file: a record read from elsewhere (a shard to merge) must
+    // not be able to place it outside `results_dir`.
+    super::validate::run_record(record).map_err(Error::Usage)?;
+    let dir = results_dir.join(&record.hardware.key);
+    fs::create_dir_all(&dir).map_err(|source| Error::Write {
+        path: dir.clone(),
+        source,
+    })?;
+    let base = record_stem(record);
     let json = serde_json::to_vec_pretty(record).expect("a run record always serialises");
 
     let temp = dir.join(format!(".{base}.{}.tmp", std::process::id()));
+    super::fault::enospc("save-run").map_err(|source| Error::Write {
+        path: temp.clone(),
+        source,
+    })?;
     write_synced(&temp, &json).inspect_err(|_| {
         let _ = fs::remove_file(&temp);
     })?;
