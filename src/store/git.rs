@@ -102,7 +102,8 @@ pub fn provenance(dir: &Path) -> (GitInfo, Option<String>) {
 }
 
 /// Whether `kernels/` at `commit` of the repository containing `dir` holds exactly `files`
-/// (paths relative to `kernels/`, and their text). `None` when that cannot be read.
+/// (paths relative to `kernels/`, and their text). `None` when that cannot be read, or when
+/// that commit has no `kernels/` (a repository that is not a kernel tree).
 pub fn kernels_match(dir: &Path, commit: &str, files: &[(&str, &str)]) -> Option<bool> {
     let repo = git2::Repository::discover(dir).ok()?;
     let tree = repo
@@ -112,9 +113,7 @@ pub fn kernels_match(dir: &Path, commit: &str, files: &[(&str, &str)]) -> Option
         .ok()?
         .tree()
         .ok()?;
-    let Ok(entry) = tree.get_path(Path::new("kernels")) else {
-        return Some(false);
-    };
+    let entry = tree.get_path(Path::new("kernels")).ok()?;
     let kernels = repo.find_tree(entry.id()).ok()?;
     let mut found = 0usize;
     let mut same = true;

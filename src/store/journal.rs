@@ -182,10 +182,9 @@ impl Journal {
         let start = self.file.metadata().map(|m| m.len()).ok();
         let bytes = format!("{line}\n");
         let written = fault::enospc("journal-append")
-            .map_err(|e| {
+            .inspect_err(|_| {
                 // What a full disk leaves behind: part of the line.
                 let _ = self.file.write_all(&bytes.as_bytes()[..bytes.len() / 2]);
-                e
             })
             .and_then(|_| self.file.write_all(bytes.as_bytes()))
             .and_then(|_| self.file.sync_data());
