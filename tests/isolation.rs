@@ -140,6 +140,36 @@ fn verify_reports_a_forking_kernels_crash_not_a_timeout() {
     assert_no_orphan(&pid_file);
 }
 
+/// orac cannot know who sent a SIGKILL it did not send: the OOM killer is one candidate,
+/// not the verdict.
+#[test]
+fn an_outside_sigkill_is_not_called_out_of_memory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let kernels = copy_kernels(tmp.path());
+    add_gemm_kernel(
+        &kernels,
+        "killed",
+        "#include <signal.h>\n#include <unistd.h>\nvoid orac_gemm_test(const float *A, const float *B, float *C, long M, long N, long K) {\n    kill(getpid(), SIGKILL);\n}\n",
+    );
+    let out = orac(
+        &repo(),
+        &[
+            "--kernels",
+            kernels.to_str().unwrap(),
+            "verify",
+            "--filter",
+            "^gemm/killed/f32/m128n128",
+            "--timeout",
+            "30",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let table = stdout(&out);
+    assert!(table.contains("SIGKILL"), "{table}");
+    assert!(table.contains("OOM killer or another process"), "{table}");
+    assert!(!table.contains("out of memory"), "{table}");
+}
+
 /// Ctrl-C in a terminal signals orac's whole process group, which no longer holds the
 /// worker: the supervisor must stop the worker, and what it started, itself.
 #[test]

@@ -36,7 +36,7 @@ fn signal_name(sig: i32) -> &'static str {
         libc::SIGFPE => "SIGFPE",
         libc::SIGILL => "SIGILL",
         libc::SIGABRT => "SIGABRT",
-        libc::SIGKILL => "SIGKILL (out of memory?)",
+        libc::SIGKILL => "SIGKILL",
         libc::SIGTERM => "SIGTERM",
         libc::SIGINT => "SIGINT",
         _ => "signal",
@@ -46,6 +46,12 @@ fn signal_name(sig: i32) -> &'static str {
 /// Why a worker ended, in words.
 fn describe(status: ExitStatus) -> String {
     match (status.code(), status.signal()) {
+        // Our own kills are described where they happen (timeouts): one that reaches here
+        // came from outside, and who sent it cannot be known from the status.
+        (_, Some(libc::SIGKILL)) => format!(
+            "worker killed by SIGKILL ({}) from outside orac (the OOM killer or another process)",
+            libc::SIGKILL
+        ),
         (_, Some(sig)) => format!("worker killed by {} ({sig})", signal_name(sig)),
         (Some(code), _) => format!("worker exited with status {code}"),
         _ => "worker ended".into(),
@@ -380,6 +386,12 @@ mod tests {
             describe(ExitStatus::from_raw(libc::SIGSEGV)),
             "worker killed by SIGSEGV (11)"
         );
+        let sigkill = describe(ExitStatus::from_raw(libc::SIGKILL));
+        assert!(
+            sigkill.starts_with("worker killed by SIGKILL (9)"),
+            "{sigkill}"
+        );
+        assert!(!sigkill.contains("memory?"), "{sigkill}");
         assert_eq!(
             describe(ExitStatus::from_raw(3 << 8)),
             "worker exited with status 3"
