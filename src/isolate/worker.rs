@@ -15,10 +15,13 @@ use crate::suite::{Filter, build_suite};
 /// cannot corrupt the protocol), and the worker dies with its parent.
 fn detach_protocol() -> Result<File> {
     // SAFETY: plain fd juggling on this process's own descriptors; prctl only sets the
-    // parent-death signal.
+    // parent-death signal, signal only ignores SIGTTOU.
     unsafe {
         #[cfg(target_os = "linux")]
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        // The worker leads a background process group: with `stty tostop` its writes to a
+        // terminal on stderr would stop it (and it would time out) unless SIGTTOU is ignored.
+        libc::signal(libc::SIGTTOU, libc::SIG_IGN);
         // Close-on-exec: compilers and python3 started by the worker must not inherit it.
         let proto = libc::fcntl(1, libc::F_DUPFD_CLOEXEC, 3);
         if proto < 0 || libc::dup2(2, 1) < 0 {
