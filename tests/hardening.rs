@@ -425,3 +425,29 @@ fn built_in_kernels_are_not_filed_under_a_checkout_that_does_not_hold_them() {
         "filed under the wrong commit"
     );
 }
+
+#[test]
+fn a_device_that_is_not_there_is_an_error_not_a_silent_cpu_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    for backend in ["auto", "cpu"] {
+        let out = orac(
+            tmp.path(),
+            &[
+                "--device",
+                "99",
+                "run",
+                "--no-save",
+                "--backend",
+                backend,
+                "--filter",
+                "^memcpy/copy-st/u8/1MiB$",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(2), "{backend}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("--device 99 names a GPU"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}

@@ -6,7 +6,7 @@ pub mod cpu;
 pub mod cuda;
 mod select;
 
-pub use select::{BackendChoice, open, resolved};
+pub use select::{BackendChoice, open, request_device, resolved};
 
 use crate::error::Result;
 use crate::kernels::KernelSpec;

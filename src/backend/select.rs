@@ -25,17 +25,36 @@ pub fn resolved(backend: &dyn Backend) -> BackendChoice {
     }
 }
 
+/// The `--device` index given on the command line, if any (`usize::MAX`: none).
+static REQUESTED_DEVICE: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(usize::MAX);
+
+/// Notes that `--device index` was given: a backend that cannot honour it refuses to open.
+pub fn request_device(index: usize) {
+    REQUESTED_DEVICE.store(index, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// `--device` names a GPU: running the CPU backend instead would ignore it silently.
+fn refuse_cpu_for_device(why: &str) -> Result<()> {
+    match REQUESTED_DEVICE.load(std::sync::atomic::Ordering::Relaxed) {
+        usize::MAX => Ok(()),
+        index => Err(Error::Usage(format!(
+            "--device {index} names a GPU, but {why}: drop --device to run on the CPU"
+        ))),
+    }
+}
+
 /// Opens the backend for `choice`; the strings are notes for the user (why a backend was
 /// chosen).
 pub fn open(choice: BackendChoice, tree: &KernelTree) -> Result<(Box<dyn Backend>, Vec<String>)> {
     let mut notes = Vec::new();
     match choice {
-        BackendChoice::Cpu => {}
+        BackendChoice::Cpu => refuse_cpu_for_device("--backend cpu runs no GPU")?,
         BackendChoice::Cuda => {
             return match cuda::detect() {
-                cuda::CudaStatus::Unavailable(why) => Err(Error::CudaUnavailable(format!(
-                    "{why}; use --backend cpu"
-                ))),
+                cuda::CudaStatus::Unavailable(why) => {
+                    Err(Error::CudaUnavailable(format!("{why}; use --backend cpu")))
+                }
                 cuda::CudaStatus::Available { .. } => {
                     notes.push(CUDA_STATUS.to_string());
                     Ok((Box::new(cuda::CudaBackend::new(tree)?), notes))
@@ -44,17 +63,23 @@ pub fn open(choice: BackendChoice, tree: &KernelTree) -> Result<(Box<dyn Backend
         }
         BackendChoice::Auto => match cuda::detect() {
             cuda::CudaStatus::Unavailable(why) => {
+                refuse_cpu_for_device(&format!("there is no usable GPU ({why})"))?;
                 notes.push(format!("no usable GPU ({why}): running the CPU backend"));
             }
             cuda::CudaStatus::Available { devices } => match cuda::CudaBackend::new(tree) {
                 Ok(backend) => {
-                    notes.push(format!("{devices} CUDA device(s): running the CUDA backend"));
+                    notes.push(format!(
+                        "{devices} CUDA device(s): running the CUDA backend"
+                    ));
                     notes.push(CUDA_STATUS.to_string());
                     return Ok((Box::new(backend), notes));
                 }
-                Err(e) => notes.push(format!(
-                    "{devices} CUDA device(s) found, but the CUDA backend failed to start ({e}): running the CPU backend"
-                )),
+                Err(e) => {
+                    refuse_cpu_for_device(&format!("the CUDA backend failed to start ({e})"))?;
+                    notes.push(format!(
+                        "{devices} CUDA device(s) found, but the CUDA backend failed to start ({e}): running the CPU backend"
+                    ))
+                }
             },
         },
     }

@@ -63,6 +63,7 @@ fn write_atomically(path: &std::path::Path, text: &str) -> crate::Result<()> {
 fn select_device(index: usize) -> crate::Result<()> {
     let visible = std::env::var("CUDA_VISIBLE_DEVICES").ok();
     let chosen = device_entry(visible.as_deref(), index)?;
+    crate::backend::request_device(index);
     // SAFETY: called first thing in main, before any thread is started.
     unsafe { std::env::set_var("CUDA_VISIBLE_DEVICES", chosen) };
     Ok(())
