@@ -69,6 +69,11 @@ pub enum Error {
         log: String,
     },
 
+    /// A kernel cache directory others could write to: they could plant a library that orac
+    /// would load (and run its constructors). `reason` says what is wrong and how to fix it.
+    #[error("kernel cache {} is not private: {reason}", path.display())]
+    UnsafeCache { path: PathBuf, reason: String },
+
     #[error("cannot load compiled kernel {}: {reason}", path.display())]
     KernelLoad { path: PathBuf, reason: String },
 
@@ -128,6 +133,7 @@ impl Error {
             | Error::CorruptFile { .. }
             | Error::Manifest { .. }
             | Error::KernelFileMissing(_)
+            | Error::UnsafeCache { .. }
             | Error::CudaUnavailable(_) => ExitCode::Usage,
             Error::Read { source, .. } | Error::Write { source, .. } => {
                 // A path the user named that does not exist is an input error; anything

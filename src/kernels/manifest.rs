@@ -6,7 +6,7 @@
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::KernelTree;
+use super::{KernelTree, flags};
 use crate::error::{Error, Result};
 use crate::suite::{Dtype, Family, Sizes};
 
@@ -229,6 +229,16 @@ pub fn load(tree: &KernelTree, backend_dir: &str) -> Result<Vec<KernelSpec>> {
                 raw.source
             )));
         }
+        // Checked here, at parse time, so a tree with a dangerous flag is refused before
+        // anything is compiled (src/kernels/flags.rs says why it is an allowlist).
+        let check_flag = if backend_dir == "cuda" {
+            flags::check_nvrtc
+        } else {
+            flags::check_c
+        };
+        if let Some(why) = raw.flags.iter().find_map(|f| check_flag(f)) {
+            return Err(bad(why));
+        }
         let bytewise = matches!(raw.op, Op::Copy | Op::Transfer);
         let copy_dtype_ok = bytewise == (raw.dtype == Dtype::U8);
         let cpu_dtype_ok = raw.dtype == Dtype::U8 || raw.dtype == Dtype::F32;
@@ -425,6 +435,38 @@ mod tests {
             msg.contains("kernel 'x'") && msg.contains("inside cpu/"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn flags_outside_the_allowlist_are_refused_naming_flag_and_manifest() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("cpu")).unwrap();
+        std::fs::write(dir.path().join("cpu/a.c"), "void f(void) {}").unwrap();
+        let with_flags = |flags: &str| {
+            std::fs::write(
+                dir.path().join("cpu/manifest.toml"),
+                format!(
+                    "[[kernel]]\nname = \"x\"\nop = \"gemm\"\ndtype = \"f32\"\nsource = \"a.c\"\nentry = \"f\"\nflags = {flags}\n"
+                ),
+            )
+            .unwrap();
+            load(&KernelTree::Dir(dir.path().into()), "cpu")
+        };
+        let specs = with_flags("[\"-O2\", \"-funroll-loops\", \"-DTILE=32\"]").unwrap();
+        assert_eq!(specs[0].flags, ["-O2", "-funroll-loops", "-DTILE=32"]);
+        let err = with_flags("[\"-O2\", \"-fplugin=/tmp/evil.so\"]").unwrap_err();
+        assert_eq!(err.exit_code(), crate::error::ExitCode::Usage);
+        let msg = err.to_string();
+        assert!(
+            msg.contains("'-fplugin=/tmp/evil.so'") && msg.contains("cpu/manifest.toml"),
+            "{msg}"
+        );
+        // The CUDA manifest is held to NVRTC's list.
+        let err = load_cuda_kernel(
+            "op = \"gemm\"\ndtype = \"f32\"\nsource = \"a.cu\"\nentry = \"f\"\nblock = [1, 1, 1]\ngrid = \"tiles:64x64\"\nflags = [\"--include-path=/etc\"]\n",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("'--include-path=/etc'"), "{err}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Kernel sources and their metadata: where they come from (built into the binary, or a
 //! directory; later a git revision) and what each kernel's manifest declares.
 
+pub mod flags;
 mod manifest;
 mod tree;
 

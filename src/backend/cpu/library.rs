@@ -3,7 +3,10 @@
 
 use std::ffi::{c_int, c_long};
 use std::mem::ManuallyDrop;
+use std::os::fd::AsRawFd;
 use std::path::Path;
+
+use super::compiler::VerifiedLibrary;
 
 use crate::error::{Error, Result};
 use crate::kernels::{KernelSpec, Op};
@@ -47,10 +50,24 @@ pub enum KernelFn {
     Triad(TriadFn),
 }
 
+/// Why a kernel did not load.
+pub struct LoadError {
+    pub error: Error,
+    /// The library itself could not be loaded (not just its entry found): a cached copy
+    /// is worth rebuilding.
+    pub unloadable: bool,
+}
+
+impl From<LoadError> for Error {
+    fn from(e: LoadError) -> Self {
+        e.error
+    }
+}
+
 /// A loaded shared library and its entry point.
 ///
 /// The library is never unloaded: an OpenMP kernel leaves libgomp worker threads parked
-/// inside code that `dlclose` would unmap, which crashes the process at exit. Each kernel is
+/// inside code that `dlopen` would unmap, which crashes the process at exit. Each kernel is
 /// loaded once per process, so keeping it costs nothing.
 pub struct LoadedKernel {
     pub func: KernelFn,
@@ -58,19 +75,44 @@ pub struct LoadedKernel {
 }
 
 impl LoadedKernel {
-    pub fn load(path: &Path, spec: &KernelSpec) -> Result<Self> {
+    /// Loads the verified library through its open descriptor (`/proc/self/fd/N`), not by
+    /// its path: the bytes mapped are the ones whose hash was checked, even if the cached
+    /// file is replaced meanwhile.
+    pub fn load(lib: VerifiedLibrary, spec: &KernelSpec) -> Result<Self, LoadError> {
+        #[cfg(target_os = "linux")]
+        let by_fd = format!("/proc/self/fd/{}", lib.file.as_raw_fd());
+        #[cfg(not(target_os = "linux"))]
+        let by_fd = format!("/dev/fd/{}", lib.file.as_raw_fd());
+        // Named `<cache>/<file>`: the error goes into results and PR comments, where the
+        // cache's host path (a home or CI temp directory) does not belong; the loader's own
+        // message names the descriptor, which means nothing to a reader.
+        let shown = Path::new("<cache>").join(lib.path.file_name().unwrap_or_default());
         let fail = |reason: String| Error::KernelLoad {
-            path: path.to_path_buf(),
-            reason,
+            path: shown.clone(),
+            reason: reason.replace(&by_fd, &shown.display().to_string()),
         };
-        // SAFETY: the library is one orac just compiled from a kernel source; loading runs
-        // its initialisers, which plain C kernels do not have beyond libc/libgomp's.
-        let library = unsafe { libloading::Library::new(path) }.map_err(|e| fail(e.to_string()))?;
-        let missing = |e: libloading::Error| {
-            fail(format!(
+        let unloadable = |reason: String| LoadError {
+            error: fail(reason),
+            unloadable: true,
+        };
+        if lib.file.metadata().map_or(0, |m| m.len()) == 0 {
+            return Err(unloadable("the file is empty".into()));
+        }
+        // SAFETY: the library's bytes are the ones orac compiled from a kernel source
+        // (compiler.rs checked their hash); loading runs its initialisers, which plain C
+        // kernels do not have beyond libc/libgomp's.
+        let library =
+            unsafe { libloading::Library::new(&by_fd) }.map_err(|e| unloadable(e.to_string()))?;
+        // The descriptor stays open for the life of the process, like the library: the
+        // dynamic loader knows the library by the name `/proc/self/fd/N`, and would hand
+        // back this library to a later `dlopen` of that name, were N reused for another.
+        std::mem::forget(lib.file);
+        let missing = |e: libloading::Error| LoadError {
+            error: fail(format!(
                 "entry '{}' of kernel {} not found: {e}",
                 spec.entry, spec.name
-            ))
+            )),
+            unloadable: false,
         };
         let name = spec.entry.as_bytes();
         // SAFETY: the manifest's `op` declares the entry's C signature; a kernel whose
@@ -86,9 +128,12 @@ impl LoadedKernel {
                 Op::Triad => KernelFn::Triad(*library.get::<TriadFn>(name).map_err(missing)?),
                 // The manifest only accepts transfers as driver calls, never as sources.
                 Op::Transfer => {
-                    return Err(fail(
-                        "a transfer is a host-device driver call, not a CPU kernel".into(),
-                    ));
+                    return Err(LoadError {
+                        error: fail(
+                            "a transfer is a host-device driver call, not a CPU kernel".into(),
+                        ),
+                        unloadable: false,
+                    });
                 }
             }
         };

@@ -9,7 +9,7 @@ pub mod reference;
 mod workload;
 
 pub use buffer::AlignedBuf;
-pub use compiler::{CCompiler, cache_dir};
+pub use compiler::{CCompiler, cache_dir, private_cache_dir};
 pub use host::{available_memory, cpu_flags, host_hardware};
 
 use std::collections::HashMap;
@@ -24,6 +24,8 @@ use library::LoadedKernel;
 
 pub struct CpuBackend {
     compiler: CCompiler,
+    /// The private kernel cache ([`private_cache_dir`]).
+    cache: std::path::PathBuf,
     /// CPU feature flags, part of the kernel cache key.
     cpu_flags: String,
     kernels: Vec<KernelSpec>,
@@ -38,14 +40,11 @@ impl CpuBackend {
         let kernels = kernels::load_manifest(tree, "cpu")?;
         let compiler = CCompiler::detect()?;
         let hardware = host_hardware(Some(compiler.identity()));
-        // Fail early, as an environment problem, if compiled kernels cannot be cached.
-        let cache = cache_dir();
-        std::fs::create_dir_all(&cache).map_err(|source| Error::Write {
-            path: cache,
-            source,
-        })?;
+        // Fail early if compiled kernels cannot be cached, or not privately.
+        let cache = private_cache_dir()?;
         Ok(CpuBackend {
             compiler,
+            cache,
             cpu_flags: cpu_flags(),
             kernels,
             hardware,
@@ -58,12 +57,7 @@ impl CpuBackend {
             .ok_or_else(|| Error::Usage(format!("no CPU kernel for benchmark {}", bench.id)))?;
         let key = format!("{}/{}", bench.family().name(), spec.name);
         if !self.loaded.contains_key(&key) {
-            let built = self
-                .compiler
-                .build(spec, &self.cpu_flags)
-                .and_then(|path| LoadedKernel::load(&path, spec))
-                .map(Arc::new)
-                .map_err(|e| e.to_string());
+            let built = self.load(spec).map(Arc::new).map_err(|e| e.to_string());
             self.loaded.insert(key.clone(), built);
         }
         match &self.loaded[&key] {
@@ -77,6 +71,28 @@ impl CpuBackend {
 }
 
 impl CpuBackend {
+    /// Builds (or finds in the cache) and loads `spec`. A cached library that fails to load
+    /// (a truncated file whose hash was recorded, say) is deleted and rebuilt once, so one
+    /// bad cache entry never fails every later run.
+    fn load(&self, spec: &KernelSpec) -> Result<LoadedKernel> {
+        let lib = self.compiler.build(&self.cache, spec, &self.cpu_flags)?;
+        let cached = lib.cached.then(|| lib.path.clone());
+        match (LoadedKernel::load(lib, spec), cached) {
+            (Ok(kernel), _) => Ok(kernel),
+            (Err(e), Some(path)) if e.unloadable => {
+                eprintln!(
+                    "warning: cached kernel {} failed to load ({}): deleting it and rebuilding",
+                    path.display(),
+                    e.error
+                );
+                let lib = self.compiler.rebuild(&self.cache, spec, &self.cpu_flags)?;
+                Ok(LoadedKernel::load(lib, spec)?)
+            }
+            // A missing entry is the kernel's own bug: rebuilding would not change it.
+            (Err(e), _) => Err(e.error),
+        }
+    }
+
     /// Threads `bench`'s kernel runs: every CPU for OpenMP kernels, else one.
     fn threads(&self, bench: &Benchmark) -> usize {
         let openmp = KernelSpec::find(&self.kernels, bench.family(), &bench.kernel)

@@ -26,6 +26,15 @@ pub fn nvrtc_options(arch: &str, include_dirs: &[PathBuf]) -> Vec<String> {
     options
 }
 
+/// NVRTC's log with the toolkit's include directories written `<cuda-include>`: the log goes
+/// into results and PR comments, and the kernel itself is named as the kernel tree names it
+/// (the program name is `spec.source_path`), so no host path is left.
+fn redact(log: &str, include_dirs: &[PathBuf]) -> String {
+    include_dirs.iter().fold(log.to_string(), |log, dir| {
+        log.replace(&dir.display().to_string(), "<cuda-include>")
+    })
+}
+
 /// Makes libnvrtc loadable; returns its version as `major.minor`.
 pub fn ensure_loaded(roots: &[PathBuf]) -> Result<String> {
     // SAFETY: only tries to dlopen the library by its usual names.
@@ -81,7 +90,10 @@ pub fn compile_ptx(
             file: file.to_string(),
             log: match e {
                 CompileError::CompileError { log, .. } => {
-                    format!("[{arch}] {}", log.to_string_lossy().trim_end())
+                    format!(
+                        "[{arch}] {}",
+                        redact(log.to_string_lossy().trim_end(), include_dirs)
+                    )
                 }
                 other => format!("[{arch}] {other:?}"),
             },
@@ -105,7 +117,7 @@ pub fn compile_cubin(
     let fail = |log: String| Error::Compile {
         kernel: kernel.to_string(),
         file: file.to_string(),
-        log: format!("[{arch}] {log}"),
+        log: format!("[{arch}] {}", redact(&log, include_dirs)),
     };
     let src = CString::new(source).map_err(|_| fail("the source contains a NUL byte".into()))?;
     let name = CString::new(file).map_err(|_| fail("the file name contains a NUL byte".into()))?;
@@ -155,6 +167,18 @@ pub fn compile_cubin(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn logs_name_include_dirs_without_host_paths() {
+        let dirs = [PathBuf::from("/opt/cuda-13/include")];
+        assert_eq!(
+            redact(
+                "/opt/cuda-13/include/cuda_fp16.h(12): error: x\ncuda/gemm.cu(3): error: y",
+                &dirs
+            ),
+            "<cuda-include>/cuda_fp16.h(12): error: x\ncuda/gemm.cu(3): error: y"
+        );
+    }
 
     #[test]
     fn options_name_the_arch_and_every_include_dir() {

@@ -107,10 +107,12 @@ pub fn assemble(
         ),
         _ => None,
     };
-    let _ = std::fs::remove_file(&cubin);
+    let _ = std::fs::remove_dir_all(&dir);
     let out = out?;
-    let text =
-        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    // ptxas names its input by the scratch path; the log goes into results and PR comments.
+    let text = (String::from_utf8_lossy(&out.stderr).into_owned()
+        + &String::from_utf8_lossy(&out.stdout))
+        .replace(&dir.display().to_string(), "<tmp>");
     if !out.status.success() {
         return Err(Error::Compile {
             kernel: kernel.to_string(),
@@ -131,13 +133,24 @@ pub fn assemble(
     Ok(info)
 }
 
+/// A fresh scratch directory of our own in the shared temp directory: created (never
+/// reused) with mode 0700, so nobody else can plant or swap the files ptxas reads and writes.
 fn tempfile_dir() -> Result<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!("orac-ptxas-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|source| Error::Write {
-        path: dir.clone(),
-        source,
-    })?;
-    Ok(dir)
+    use std::os::unix::fs::DirBuilderExt;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static DIRS: AtomicU64 = AtomicU64::new(0);
+    loop {
+        let dir = std::env::temp_dir().join(format!(
+            "orac-ptxas-{}-{}",
+            std::process::id(),
+            DIRS.fetch_add(1, Ordering::Relaxed)
+        ));
+        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(source) => return Err(Error::Write { path: dir, source }),
+        }
+    }
 }
 
 #[cfg(test)]
