@@ -2,7 +2,10 @@
 //! statistics, producing one result per benchmark. A failure ends that benchmark only.
 
 use crate::backend::Backend;
-use crate::backend::clocks::{THROTTLE_PAUSE, THROTTLE_RETRIES, measure_checked};
+use crate::backend::clock_sampler::SAMPLE_PERIOD;
+use crate::backend::clocks::{
+    CheckPolicy, RUN_RETRY_BUDGET, THROTTLE_PAUSE, THROTTLE_RETRIES, measure_checked,
+};
 use crate::kernels::KernelSpec;
 use crate::measure::{Settings, StopReason, measure_pair, measure_with};
 use crate::regress::{AbPlan, PairedOutcome};
@@ -213,13 +216,16 @@ pub fn run_one(
         std::thread::sleep(CONTENTION_PAUSE);
         measure_with(&mut *workload, settings, after_warmup)
     };
-    let checked = measure_checked(
-        probe.as_deref(),
+    let policy = CheckPolicy {
         default_sm_mhz,
-        THROTTLE_RETRIES,
-        THROTTLE_PAUSE,
-        &mut |after_warmup| measure(after_warmup),
-    );
+        retries: THROTTLE_RETRIES,
+        pause: THROTTLE_PAUSE,
+        sample_period: Some(SAMPLE_PERIOD),
+        budget: &RUN_RETRY_BUDGET,
+    };
+    let checked = measure_checked(probe.as_ref(), &policy, &mut |after_warmup| {
+        measure(after_warmup)
+    });
     result.warnings.extend(workload.timing_notes());
     let mut m = match checked {
         Ok(c) => {
@@ -242,6 +248,24 @@ pub fn run_one(
             m.samples.len()
         ));
         return result;
+    }
+    // What the timed launches wrote must be right too: verification before timing saw one
+    // launch on fresh buffers, not the state many launches leave.
+    match check_after_timing(&mut *workload, bench, &inputs) {
+        Ok(None) => {}
+        Ok(Some((copy, v))) => {
+            result.error = Some(format!(
+                "wrong output after timing (buffer copy {copy} of the timed batches): {}",
+                v.summary()
+            ));
+            result.verification = Some(v);
+            result.status = Status::VerificationFailed;
+            return result;
+        }
+        Err(e) => {
+            result.error = Some(format!("reading the output back after timing: {e}"));
+            return result;
+        }
     }
     if let Some(why) = m.contended.take() {
         result.contended = true;
@@ -276,6 +300,22 @@ pub fn run_one(
     result.warmup_runs = m.warmup_runs;
     result.stop_reason = Some(m.stop_reason);
     result
+}
+
+/// The first copy of the buffers whose output after timing fails verification, with that
+/// check; `None` when every copy the backend can read back is right.
+fn check_after_timing(
+    workload: &mut dyn crate::backend::Workload,
+    bench: &Benchmark,
+    inputs: &crate::suite::Inputs,
+) -> crate::error::Result<Option<(usize, crate::suite::Verification)>> {
+    for (copy, output) in workload.timed_outputs()?.iter().enumerate() {
+        let v = verify(bench, inputs, output);
+        if !v.passed {
+            return Ok(Some((copy, v)));
+        }
+    }
+    Ok(None)
 }
 
 /// One benchmark of an A/B run: which sides have it.

@@ -451,3 +451,62 @@ fn a_device_that_is_not_there_is_an_error_not_a_silent_cpu_run() {
         );
     }
 }
+
+/// Right on its first call (the check before timing), then it accumulates into C: the
+/// state a counter that is never reset leaves.
+const DRIFTING_GEMM: &str = r#"
+void orac_gemm_test(const float *A, const float *B, float *C, long M, long N, long K) {
+    static int calls = 0;
+    calls++;
+    for (long i = 0; i < M; i++)
+        for (long j = 0; j < N; j++) {
+            float acc = 0.0f;
+            for (long k = 0; k < K; k++) acc += A[i * K + k] * B[k * N + j];
+            C[i * N + j] = calls == 1 ? acc : C[i * N + j] + acc;
+        }
+}
+"#;
+
+#[test]
+fn output_left_by_the_timed_runs_is_verified_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    let kernels = common::copy_kernels(tmp.path());
+    common::add_gemm_kernel(&kernels, "drifting", DRIFTING_GEMM);
+    let results = tmp.path().join("results");
+    let out = orac(
+        tmp.path(),
+        &[
+            "--kernels",
+            s(&kernels),
+            "run",
+            "--backend",
+            "cpu",
+            "--filter",
+            "^gemm/(drifting|blocked)/f32/m128n128k128$",
+            "--max-time",
+            "0.05",
+            "--results-dir",
+            s(&results),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let run = load_run(&run_files(&results)[0]).unwrap();
+    let drifting = run
+        .benchmarks
+        .iter()
+        .find(|b| b.id.contains("drifting"))
+        .unwrap();
+    assert_eq!(drifting.status, orac::store::Status::VerificationFailed);
+    assert!(
+        drifting.error.as_deref().unwrap().contains("after timing"),
+        "{:?}",
+        drifting.error
+    );
+    assert!(drifting.summary.is_none(), "a wrong kernel is never timed");
+    let blocked = run
+        .benchmarks
+        .iter()
+        .find(|b| b.id.contains("blocked"))
+        .unwrap();
+    assert_eq!(blocked.status, orac::store::Status::Ok);
+}

@@ -344,3 +344,14 @@ fn the_gpu_experiment_fixtures_compile() {
         }
     }
 }
+
+/// The L2 read pass the CUDA backend runs before each sample compiles for every
+/// architecture orac targets (checked as a kernel of a copied tree: only the compile counts).
+#[test]
+#[ignore = "needs libnvrtc and ptxas (pip install nvidia-cuda-nvrtc nvidia-cuda-nvcc); .ci/run installs them and runs these"]
+fn the_l2_read_pass_compiles() {
+    let source = orac::backend::cuda::l2::READ_SOURCE.replace("orac_l2_read", "orac_test");
+    let out = check_with_kernel("l2-read", &source, "", &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("gemm/l2-read"), "{}", stdout(&out));
+}

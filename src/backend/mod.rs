@@ -1,6 +1,7 @@
 //! Where benchmarks run. A backend compiles and loads kernels, uploads a benchmark's inputs
 //! and hands back a [`Workload`] the harness can time; it also describes its hardware.
 
+pub mod clock_sampler;
 pub mod clocks;
 pub mod cpu;
 pub mod cuda;
@@ -59,5 +60,13 @@ pub trait Workload: Timed {
     /// does not say (e.g. a CUDA graph that could not be captured).
     fn timing_notes(&self) -> Vec<String> {
         Vec::new()
+    }
+
+    /// What the timed launches left in the output, read back without running anything:
+    /// every copy of the buffers the batches rotated through. Checked against the reference
+    /// after timing, so state a launch leaves behind (a counter never reset, a copy never
+    /// written) fails verification instead of being timed. Empty where it cannot be read.
+    fn timed_outputs(&mut self) -> Result<Vec<Output>> {
+        Ok(Vec::new())
     }
 }

@@ -207,11 +207,21 @@ impl Workload for CpuWorkload {
             | Buffers::Triad { a: out, .. } => out.as_mut_slice().fill(f32::NAN),
         }
         self.launch();
-        Ok(match &self.bufs {
+        Ok(self.output())
+    }
+
+    fn timed_outputs(&mut self) -> Result<Vec<Output>> {
+        Ok(vec![self.output()])
+    }
+}
+
+impl CpuWorkload {
+    fn output(&self) -> Output {
+        match &self.bufs {
             Buffers::Copy { dst, .. } => Output::Bytes(dst.as_slice().to_vec()),
             Buffers::Gemm { c: out, .. }
             | Buffers::Attention { o: out, .. }
             | Buffers::Triad { a: out, .. } => Output::F32(out.as_slice().to_vec()),
-        })
+        }
     }
 }

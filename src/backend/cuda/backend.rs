@@ -33,10 +33,12 @@ pub struct CudaBackend {
     /// Each kernel's entries, one per stage, compiled once per process.
     functions: HashMap<String, Result<Vec<CudaFunction>, String>>,
     /// NVML on this device, or why not.
-    clock_reader: Result<std::rc::Rc<ClockReader>, String>,
+    clock_reader: Result<Arc<ClockReader>, String>,
     /// cuBLAS on the launch stream, created on first use (or why it cannot be).
     cublas: Option<Result<Arc<CudaBlas>, String>>,
-    l2_flush: Arc<Mutex<CudaSlice<u8>>>,
+    /// The workspace the cuBLAS handle was given (see `blas::WORKSPACE_BYTES`).
+    _cublas_workspace: Option<CudaSlice<u8>>,
+    l2_flush: Arc<Mutex<super::l2::L2Flush>>,
 }
 
 /// Splits a decode grid may have at most (the combine keeps a weight per split in shared
@@ -226,7 +228,7 @@ impl CudaBackend {
         let device = Device::open(0, nvrtc.ok())?;
         let host = crate::backend::cpu::host_hardware(None);
         let device_uuid = device.info.uuid.clone();
-        let clock_reader = ClockReader::open(&device_uuid).map(std::rc::Rc::new);
+        let clock_reader = ClockReader::open(&device_uuid).map(Arc::new);
         let mut info = device.info.clone();
         info.host_link_bytes_per_s = clock_reader
             .as_ref()
@@ -234,17 +236,23 @@ impl CudaBackend {
             .and_then(|r| r.host_link_bytes_per_s());
         let hardware = Hardware::with_gpu(host, info);
         let flush_bytes = (device.info.l2_bytes * 2).max(64 << 20) as usize;
-        let l2_flush = device.stream.alloc_zeros::<u8>(flush_bytes).map_err(|e| {
-            Error::CudaUnavailable(format!("cannot allocate the L2 flush buffer: {e:?}"))
-        })?;
+        let includes = toolkit::include_dirs(&roots);
+        let l2_flush = super::l2::L2Flush::new(
+            &device.stream,
+            flush_bytes,
+            &device.arch(),
+            &includes,
+            nvrtc_missing.as_deref(),
+        )?;
         Ok(CudaBackend {
             device,
             kernels,
             hardware,
-            includes: toolkit::include_dirs(&roots),
+            includes,
             nvrtc_missing,
             functions: HashMap::new(),
             cublas: None,
+            _cublas_workspace: None,
             clock_reader,
             l2_flush: Arc::new(Mutex::new(l2_flush)),
         })
@@ -257,9 +265,10 @@ impl CudaBackend {
             // SAFETY: only probes whether the shared library can be loaded.
             let present = unsafe { cudarc::cublas::sys::is_culib_present() };
             self.cublas = Some(if present {
-                CudaBlas::new(self.device.stream.clone())
-                    .map(Arc::new)
-                    .map_err(|e| format!("cannot create a cuBLAS handle: {e:?}"))
+                super::blas::handle_with_workspace(&self.device.stream).map(|(blas, ws)| {
+                    self._cublas_workspace = Some(ws);
+                    blas
+                })
             } else {
                 Err("libcublas not found (it ships with the CUDA toolkit: put its lib directory on LD_LIBRARY_PATH)".into())
             });
@@ -355,14 +364,14 @@ impl Backend for CudaBackend {
     }
 
     fn timing_method(&self) -> &'static str {
-        "CUDA events on the launch stream around each batch (batches of 2+ runs replayed as a CUDA graph); L2 flushed before each sample, and buffers under twice the L2 rotated over copies, so every launch of a batch is cold"
+        "CUDA events on the launch stream around each batch (batches of 2+ runs replayed as a CUDA graph); L2 flushed (written, then a read pass so it holds no dirty lines) before each sample, and buffers under twice the L2 rotated over copies, so every launch of a batch is cold"
     }
 
     fn clocks(&self) -> crate::backend::clocks::Clocks {
         Some(
             self.clock_reader
                 .clone()
-                .map(|r| r as std::rc::Rc<dyn crate::backend::clocks::ClockProbe>),
+                .map(|r| r as Arc<dyn crate::backend::clocks::ClockProbe>),
         )
     }
 

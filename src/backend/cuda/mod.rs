@@ -7,7 +7,9 @@
 //! a GPU.
 
 mod backend;
+mod blas;
 mod device;
+pub mod l2;
 mod nvml;
 pub mod nvrtc;
 pub mod ptxas;

@@ -5,7 +5,7 @@
 
 use nvml_wrapper::Nvml;
 use nvml_wrapper::bitmasks::device::ThrottleReasons;
-use nvml_wrapper::enum_wrappers::device::{Clock, TemperatureSensor};
+use nvml_wrapper::enum_wrappers::device::{Clock, PerformancePolicy, TemperatureSensor};
 
 use crate::backend::clocks::{ClockProbe, ClockSample};
 
@@ -83,6 +83,17 @@ impl ClockReader {
                 .map(|mw| f64::from(mw) / 1e3)
                 .unwrap_or(0.0),
             reasons,
+            // Cumulative; a counter NVML lacks (virtualised GPUs) is simply absent.
+            violations_ns: [
+                ("power", PerformancePolicy::Power),
+                ("thermal", PerformancePolicy::Thermal),
+            ]
+            .into_iter()
+            .filter_map(|(name, policy)| {
+                let v = device.violation_status(policy).ok()?;
+                Some((name.to_string(), v.violation_time))
+            })
+            .collect(),
         })
     }
 }

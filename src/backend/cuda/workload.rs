@@ -297,7 +297,7 @@ pub struct CudaWorkload {
     bufs: Vec<Buffers>,
     next: usize,
     /// Written before each sample so every sample starts with a cold L2.
-    l2_flush: Arc<std::sync::Mutex<CudaSlice<u8>>>,
+    l2_flush: Arc<std::sync::Mutex<super::l2::L2Flush>>,
     /// Batches replayed as CUDA graphs, by launches per graph; the reason where capture
     /// failed (e.g. a library call that cannot be captured): those batches launch one by one.
     graphs: std::collections::HashMap<u64, Result<CudaGraph, String>>,
@@ -331,7 +331,7 @@ impl CudaWorkload {
         shape: Shape,
         dtype: Dtype,
         inputs: &Inputs,
-        l2_flush: Arc<std::sync::Mutex<CudaSlice<u8>>>,
+        l2_flush: Arc<std::sync::Mutex<super::l2::L2Flush>>,
         replicas: usize,
     ) -> Result<Self> {
         let bufs = (0..replicas.max(1))
@@ -657,12 +657,10 @@ impl Timed for CudaWorkload {
         if runs == 0 {
             return Ok(0.0);
         }
-        {
-            let mut flush = self.l2_flush.lock().expect("flush buffer lock");
-            self.stream
-                .memset_zeros(&mut *flush)
-                .map_err(gpu_err("L2 flush"))?;
-        }
+        self.l2_flush
+            .lock()
+            .expect("flush buffer lock")
+            .run(&self.stream)?;
         // Captured before the start event: capturing records nothing on the stream.
         let per_graph = runs.min(GRAPH_MAX_RUNS);
         let rest = runs % per_graph;
@@ -710,7 +708,14 @@ impl Drop for CudaWorkload {
 
 impl Workload for CudaWorkload {
     fn timing_notes(&self) -> Vec<String> {
-        let mut notes = Vec::new();
+        let mut notes: Vec<String> = self
+            .l2_flush
+            .lock()
+            .map(|f| f.note())
+            .ok()
+            .flatten()
+            .into_iter()
+            .collect();
         if self.bufs.len() > 1 {
             notes.push(format!(
                 "buffers rotated over {} copies, so each launch of a batch starts with its data out of L2",
@@ -733,9 +738,29 @@ impl Workload for CudaWorkload {
     }
 
     fn run_checked(&mut self) -> Result<Output> {
-        // The first copy of the buffers is poisoned, launched on and read back.
+        // Every copy of the buffers is poisoned, so one a launch never writes cannot pass
+        // the check after timing; the first is launched on and read back.
+        for i in 0..self.bufs.len() {
+            self.poison(i)?;
+        }
         self.next = 0;
-        match &mut self.bufs[0] {
+        self.launch_once()?;
+        let out = self.read_output(0)?;
+        self.stream.synchronize().map_err(gpu_err("synchronize"))?;
+        Ok(out)
+    }
+
+    fn timed_outputs(&mut self) -> Result<Vec<Output>> {
+        self.stream.synchronize().map_err(gpu_err("synchronize"))?;
+        (0..self.bufs.len()).map(|i| self.read_output(i)).collect()
+    }
+}
+
+impl CudaWorkload {
+    /// Fills copy `i`'s output with what no correct launch leaves there: the complement of
+    /// the source for copies, NaN otherwise.
+    fn poison(&mut self, i: usize) -> Result<()> {
+        match &mut self.bufs[i] {
             Buffers::Transfer {
                 dev,
                 host_ptr,
@@ -743,7 +768,6 @@ impl Workload for CudaWorkload {
                 src,
                 ..
             } => {
-                // Poison the destination side with the complement of the source.
                 let poison: Vec<u8> = src.iter().map(|b| !b).collect();
                 if matches!(self.launch, Launch::MemcpyDtoH) {
                     self.stream.synchronize().map_err(gpu_err("synchronize"))?;
@@ -773,14 +797,19 @@ impl Workload for CudaWorkload {
                     .map_err(gpu_err("poison"))?;
             }
         }
-        self.launch_once()?;
-        let out = match &self.bufs[0] {
+        Ok(())
+    }
+
+    /// Copy `i`'s output, read back after the work queued on the stream.
+    fn read_output(&self, i: usize) -> Result<Output> {
+        Ok(match &self.bufs[i] {
             Buffers::Transfer {
                 dev, host_ptr, len, ..
             } => {
                 if matches!(self.launch, Launch::MemcpyDtoH) {
                     self.stream.synchronize().map_err(gpu_err("synchronize"))?;
-                    // SAFETY: as above; the transfer into it has completed.
+                    // SAFETY: `len` pinned bytes owned by this workload; the transfers into
+                    // it have completed.
                     Output::Bytes(unsafe { std::slice::from_raw_parts(*host_ptr, *len) }.to_vec())
                 } else {
                     Output::Bytes(self.stream.clone_dtoh(dev).map_err(gpu_err("download"))?)
@@ -796,9 +825,7 @@ impl Workload for CudaWorkload {
             | Buffers::Triad { a: c, .. } => {
                 Output::F32(self.stream.clone_dtoh(c).map_err(gpu_err("download"))?)
             }
-        };
-        self.stream.synchronize().map_err(gpu_err("synchronize"))?;
-        Ok(out)
+        })
     }
 }
 
