@@ -510,3 +510,32 @@ fn output_left_by_the_timed_runs_is_verified_too() {
         .unwrap();
     assert_eq!(blocked.status, orac::store::Status::Ok);
 }
+
+#[test]
+fn a_merged_run_supersedes_its_shards() {
+    let tmp = tempfile::tempdir().unwrap();
+    let results = tmp.path().join("results");
+    for k in ["1/2", "2/2"] {
+        let out = orac(
+            tmp.path(),
+            &[
+                &["run", "--results-dir", s(&results), "--shard", k],
+                &QUICK[..],
+            ]
+            .concat(),
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let shards = run_files(&results);
+    assert_eq!(shards.len(), 2);
+    let mut args = vec!["merge", "--results-dir", s(&results)];
+    args.extend(shards.iter().map(|p| s(p)));
+    let out = orac(tmp.path(), &args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let runs = run_files(&results);
+    assert_eq!(runs.len(), 1, "only the merged run is listed: {runs:?}");
+    assert_eq!(load_run(&runs[0]).unwrap().benchmarks.len(), 2);
+    // The shards are kept, set aside.
+    let aside = runs[0].parent().unwrap().join(".merged");
+    assert_eq!(std::fs::read_dir(aside).unwrap().count(), 2);
+}

@@ -103,5 +103,58 @@ pub fn merge(args: MergeArgs) -> Result<()> {
     println!("{}", report::run_table(&merged));
     let path = store::save_run(&args.results_dir, &merged)?;
     eprintln!("saved {}", path.display());
+    // The merged run supersedes its shards: left beside it, `runs` would list them too,
+    // `history` would count them twice and `show` could pick one.
+    for (shard, _) in &runs {
+        if let Some(moved) = set_aside(shard, &args.results_dir)? {
+            eprintln!("moved shard {} to {}", shard.display(), moved.display());
+        }
+    }
     Ok(())
+}
+
+/// Moves `shard` into `.merged/` beside it when it lies in `results_dir` (where readers
+/// would find it); a shard file elsewhere (a CI artifact) is left alone. Never overwrites.
+fn set_aside(shard: &std::path::Path, results_dir: &std::path::Path) -> Result<Option<PathBuf>> {
+    let (Ok(file), Ok(root)) = (shard.canonicalize(), results_dir.canonicalize()) else {
+        return Ok(None);
+    };
+    let Some(dir) = file.parent().filter(|d| d.parent() == Some(root.as_path())) else {
+        return Ok(None);
+    };
+    let aside = dir.join(".merged");
+    std::fs::create_dir_all(&aside).map_err(|source| Error::Write {
+        path: aside.clone(),
+        source,
+    })?;
+    let name = file
+        .file_name()
+        .expect("a file")
+        .to_string_lossy()
+        .into_owned();
+    for attempt in 0..1000 {
+        let target = aside.join(if attempt == 0 {
+            name.clone()
+        } else {
+            format!("{attempt}-{name}")
+        });
+        // A hard link fails where the target exists: nothing set aside earlier is replaced.
+        match std::fs::hard_link(&file, &target) {
+            Ok(()) => {
+                std::fs::remove_file(&file).map_err(|source| Error::Write {
+                    path: file.clone(),
+                    source,
+                })?;
+                return Ok(Some(target));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(source) => {
+                return Err(Error::Write {
+                    path: target,
+                    source,
+                });
+            }
+        }
+    }
+    Ok(None)
 }
