@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::backend::BackendChoice;
 use crate::isolate::Isolation;
-use crate::suite::{Profile, Shard};
+use crate::suite::{Profile, ShardArg};
 
 const AFTER_HELP: &str = "\
 Exit codes:
@@ -282,8 +282,10 @@ pub struct RunArgs {
     #[arg(long, conflicts_with_all = ["no_save", "filter", "shard", "profile", "max_time", "seed", "backend"])]
     pub resume: bool,
     /// Run only shard K of N (deterministic, balanced); `orac merge` joins the shards.
-    #[arg(long, value_name = "K/N")]
-    pub shard: Option<Shard>,
+    /// `auto` (or `auto/N`) takes K/N from a Slurm job array, a Kubernetes Indexed Job or
+    /// the CI's parallelism variables, and says which.
+    #[arg(long, value_name = "K/N|auto")]
+    pub shard: Option<ShardArg>,
 }
 
 #[derive(Debug, Args)]

@@ -65,7 +65,18 @@ pub fn run(tree: &KernelTree, args: RunArgs) -> Result<()> {
     if suite.is_empty() {
         return Err(Error::NoMatch(filter.as_str().unwrap_or("").to_string()));
     }
-    if let Some(shard) = args.shard {
+    let shard = args
+        .shard
+        .map(|a| a.resolve(&|k| std::env::var(k).ok()))
+        .transpose()
+        .map_err(Error::Usage)?;
+    if let Some((shard, source)) = &shard
+        && source != "--shard"
+    {
+        eprintln!("shard {}/{} from the {source}", shard.index, shard.count);
+    }
+    let shard = shard.map(|(s, _)| s);
+    if let Some(shard) = shard {
         let all = suite.len();
         suite = shard_suite(&suite, shard);
         if suite.is_empty() {
@@ -99,7 +110,7 @@ pub fn run(tree: &KernelTree, args: RunArgs) -> Result<()> {
             environment: store::relevant_environment(),
             benchmarks: Vec::new(),
             warnings,
-            shard: args.shard,
+            shard,
             run_id: Some(new_run_id()),
         },
         planned: suite.iter().map(|b| b.id.clone()).collect(),

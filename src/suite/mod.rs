@@ -16,5 +16,5 @@ pub use inputs::{Inputs, Output, generate_inputs};
 pub use memcpy::TRIAD_SCALAR;
 pub use model::{Benchmark, Dtype, Family, Profile, Shape, Sizes};
 pub use registry::{Filter, build_suite};
-pub use shard::{Shard, shard as shard_suite};
+pub use shard::{Shard, ShardArg, shard as shard_suite};
 pub use verify::{Verification, verify};
