@@ -42,6 +42,8 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# Commands run from the checkout, so orac records its commit; outputs go to absolute paths.
+REPO = os.path.dirname(HERE)
 SCHEMA = 1
 # What the device tool brings back: at most 8 files, 16 MiB each, two folders deep.
 MAX_FILES = 8
@@ -360,7 +362,7 @@ class Bringup:
                 stdout=outf if outf else subprocess.PIPE,
                 stderr=subprocess.PIPE if outf else subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                cwd=self.work,
+                cwd=REPO,
                 env=full_env,
                 start_new_session=True,
             )
@@ -444,6 +446,9 @@ class Bringup:
 
     def orac_cmd(self, *args):
         return [self.orac, *args]
+
+    def path(self, name):
+        return os.path.join(self.work, name)
 
     # --- the run -----------------------------------------------------------------------------
     def run(self, sections):
@@ -631,7 +636,7 @@ def newest_run(b):
 def sec_run(b, rec):
     extra = ["--max-time", str(b.args.max_time)] if b.args.max_time else []
     try:
-        b.cmd(rec, b.orac_cmd("run", "--backend", b.backend, *selection(b), *extra, "--results-dir", "results"), "run.txt")
+        b.cmd(rec, b.orac_cmd("run", "--backend", b.backend, *selection(b), *extra, "--results-dir", b.path("results")), "run.txt")
     finally:
         # Even a run stopped by its budget has its finished benchmarks in the journal.
         run_file = newest_run(b)
@@ -649,7 +654,8 @@ def sec_peers(b, rec):
     if code != 0:
         return
     if b.args.rehearse:
-        b.cmd(rec, [sys.executable, os.path.join(peer, "torch_peer.py"), "ids.txt", "--dry-run"], "logs/peer-plan.txt", stdout_file="peer-plan.txt")
+        plan = [sys.executable, os.path.join(peer, "torch_peer.py"), b.path("ids.txt"), "--dry-run"]
+        b.cmd(rec, plan, "logs/peer-plan.txt", stdout_file="peer-plan.txt")
         rec["show"] = ["peer-plan.txt"]
         rec["reason"] = "rehearsal: the plan only (--dry-run), nothing measured"
         return
@@ -659,14 +665,15 @@ def sec_peers(b, rec):
     if code != 0:
         return skip(rec, f"PyTorch is not importable here: {text.splitlines()[-1] if text else code}")
     try:
-        b.cmd(rec, [sys.executable, os.path.join(peer, "torch_peer.py"), "ids.txt", "peer.json"], "peer.txt")
+        measure = [sys.executable, os.path.join(peer, "torch_peer.py"), b.path("ids.txt"), b.path("peer.json")]
+        b.cmd(rec, measure, "peer.txt")
     finally:
         # torch_peer.py saves after every case: even a timed-out one has a table to show.
         run_file = newest_run(b)
         rec["show"] = []
         if run_file and os.path.exists(os.path.join(b.work, "peer.json")):
             b.extend(rec, 10)
-            check = [sys.executable, os.path.join(peer, "check_peer.py"), run_file, "peer.json"]
+            check = [sys.executable, os.path.join(peer, "check_peer.py"), run_file, b.path("peer.json")]
             b.cmd(rec, check, "logs/peer-check.txt", stdout_file="peer-check.txt")
             rec["show"] = ["peer-check.txt"]
         elif not run_file:
@@ -674,7 +681,8 @@ def sec_peers(b, rec):
 
 
 def experiments(b, rec, section, env=None):
-    b.cmd(rec, ["bash", os.path.join(HERE, "gpu-experiments.sh"), "experiments", b.orac, section], f"{section}.txt", env=env)
+    script = os.path.join(HERE, "gpu-experiments.sh")
+    b.cmd(rec, ["bash", script, b.path("experiments"), b.orac, section], f"{section}.txt", env=env)
 
 
 @needs_orac
