@@ -625,11 +625,32 @@ def sec_verify(b, rec):
     rec["show"] = ["verify.txt"]
 
 
-def newest_run(b):
+def newest_run(b, suffix=".json"):
     found = []
     for root, _, names in os.walk(os.path.join(b.work, "results")):
-        found += [os.path.join(root, n) for n in names if n.endswith(".json")]
+        found += [os.path.join(root, n) for n in names if n.endswith(suffix)]
     return max(found, key=os.path.basename) if found else None
+
+
+def journal_table(path):
+    """The finished benchmarks of an interrupted run's journal (a header line, then one
+    result per line), as markdown; `orac run --resume` would finish the run."""
+    rows, planned = [], "?"
+    with open(path, errors="replace") as f:
+        for i, line in enumerate(f):
+            try:
+                item = json.loads(line)
+            except ValueError:
+                continue  # a torn last line
+            if i == 0:
+                planned = len(item.get("planned", [])) or "?"
+                continue
+            median = (item.get("summary") or {}).get("median")
+            error = (item.get("error") or "").splitlines()[:1]
+            rows.append(f"| {item.get('id')} | {item.get('status')} | {'' if median is None else f'{median:.4g} s'} | {error[0] if error else ''} |")
+    head = [f"Interrupted run: {len(rows)} of {planned} benchmarks finished (journal {os.path.basename(path)}).", "",
+            "| benchmark | status | median | error |", "|---|---|--:|---|"]
+    return "\n".join(head + rows) + "\n"
 
 
 @needs_orac
@@ -641,6 +662,12 @@ def sec_run(b, rec):
         # Even a run stopped by its budget has its finished benchmarks in the journal.
         run_file = newest_run(b)
         rec["show"] = ["run.md"]
+        journal = newest_run(b, ".journal")
+        if not run_file and journal:
+            # Stopped before its record was assembled: the journal has every finished one.
+            atomic_write(b.path("run-partial.md"), journal_table(journal))
+            rec["show"] = ["run-partial.md"]
+            rec["journal"] = os.path.relpath(journal, b.work)
         if run_file:
             rec["run_file"] = os.path.relpath(run_file, b.work)
             b.extend(rec, 10)  # the table, even after a timeout
@@ -729,7 +756,7 @@ SECTIONS = [
     Section("preflight", 30, "does the carried orac run here (glibc, driver)?", sec_preflight),
     Section("info", 30, "orac info: backend, hardware key, CUDA status", sec_info),
     Section("verify", 120, "every kernel against the f64 reference, no timing", sec_verify),
-    Section("run", 150, "the suite, timed and saved", sec_run),
+    Section("run", 180, "the suite, timed and saved", sec_run),
     Section("peers", 90, "PyTorch/Triton on the same shapes, and the vendor check", sec_peers),
     Section("verdicts", 300, "verdict accuracy: A/A and +3% through the gate (ci/gpu-experiments.sh)", sec_verdicts, elastic_min=60),
     Section("emu", 60, "emulator cross-check (waits for --backend emu)", sec_emu),

@@ -502,3 +502,41 @@ fn verify_prints_a_line_per_check_without_a_terminal() {
         assert!(lines.iter().any(|l| l.contains(id)), "{id}: {err}");
     }
 }
+
+/// The real orac stopped by its section's budget (SIGINT) keeps its journal, and the summary
+/// tabulates what finished.
+#[test]
+fn a_run_stopped_by_its_budget_leaves_its_journal_and_a_partial_table() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let run = bringup_cmd(
+        Path::new(env!("CARGO_BIN_EXE_orac")),
+        &out,
+        &["--rehearse", "--sections", "run", "--budget", "run=3"],
+        &[
+            (
+                "ORAC_CACHE_DIR",
+                Path::new(env!("CARGO_TARGET_TMPDIR"))
+                    .join("kernel-cache")
+                    .to_str()
+                    .unwrap(),
+            ),
+            ("ORAC_CONTENTION", "ignore"),
+        ],
+    )
+    .env_remove("CC")
+    .output()
+    .unwrap();
+    assert_eq!(run.status.code(), Some(124), "{}", stdout(&run));
+    let s = status(&out);
+    let r = section(&s, "run");
+    assert_eq!(r["state"], "timed_out", "{r:#}");
+    assert!(
+        r["journal"].as_str().unwrap().ends_with(".journal"),
+        "{r:#}"
+    );
+    let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(summary.contains("Interrupted run: "), "{summary}");
+    assert!(bundle(&out).iter().any(|f| f.ends_with(".journal")));
+    assert_fits(&out);
+}
