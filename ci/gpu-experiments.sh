@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# ci/gpu-experiments.sh OUT [ORAC]
-# The GPU steps of the regression and reliability work, in one command for a GPU session
-# (prebuilt binary; no Rust, no network):
+# ci/gpu-experiments.sh OUT [ORAC] [SECTIONS]
+# The GPU steps of the regression and reliability work (prebuilt binary; no Rust, no
+# network). A GPU session runs them through ci/gpu-bringup.sh, the GPU entry point, one
+# section at a time within its deadline; SECTIONS (comma-separated: ab, verdicts, faults;
+# default all three) picks them here:
 #   1. A/A and A/B through `orac ab --backend cuda`: a scratch repository whose head commit
 #      makes the vectorised copy kernel re-copy a tenth of its buffer (~10% more traffic);
 #      A/A three times, A/B three times, each report kept as OUT/ab/*.json.
@@ -18,8 +20,10 @@
 # ORAC_EXPERIMENTS_PREPARE_ONLY=1 writes the scratch repository and the fault kernels under
 # OUT and stops (what the CPU tests check, with `orac kernels` compiling them offline).
 set -u
-out=${1:?usage: ci/gpu-experiments.sh OUT [ORAC]}
+out=${1:?usage: ci/gpu-experiments.sh OUT [ORAC] [SECTIONS]}
 orac=$(realpath "${2:-target/release/orac}")
+sections=,${3:-ab,verdicts,faults},
+want() { case $sections in *,"$1",*) return 0 ;; esac; return 1; }
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
@@ -128,10 +132,12 @@ if [ "${ORAC_EXPERIMENTS_PREPARE_ONLY:-0}" = 1 ]; then
 fi
 
 summary=$out/summary.txt
-: > "$summary"
+# All three: a fresh summary; a section on its own adds to it (the bring-up runs them apart).
+[ "$sections" = ,ab,verdicts,faults, ] && : > "$summary"
 verdicts() { python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(" ".join(f"{e[\"id\"]}={e[\"verdict\"]} ({(e.get(\"ratio\") or 0):.4f})" for e in r["entries"]))' "$1"; }
 
 # --- A/A and A/B ---------------------------------------------------------------------------
+if want ab; then
 mkdir -p "$out/ab"
 for kind in aa ab; do
   head=base
@@ -148,8 +154,10 @@ for kind in aa ab; do
     fi
   done
 done
+fi
 
 # --- verdict accuracy: A/A x5 and +3% x5 on a copy kernel and a GEMM, in a budget -------
+if want verdicts; then
 verdict_budget=${ORAC_VERDICTS_BUDGET_S:-300}
 verdict_start=$(date +%s)
 vsum=$out/verdicts.txt
@@ -174,8 +182,10 @@ for bench in '^memcpy/copy-vec/u8/64MiB$' '^gemm/tiled/f32/m1024n1024k1024$'; do
   done
 done
 cat "$vsum" >> "$summary"
+fi
 
 # --- faults in a real run --------------------------------------------------------------
+if want faults; then
 "$orac" --kernels "$faults" run --backend cuda --filter '^memcpy/(copy-vec|dtod|fault-oob|fault-spin)/' \
   --timeout 30 --max-time 0.5 --results-dir "$out/fault-results" >"$out/faults.txt" 2>&1
 echo "fault run exit: $? (3 expected: the two fixtures failed, the rest measured)" | tee -a "$summary"
@@ -191,5 +201,6 @@ EOF
 else
   echo "no run file: the fault run lost its results" | tee -a "$summary"
   status=1
+fi
 fi
 exit "$status"

@@ -4,9 +4,22 @@
 # whose naive GEMM does 10% more work, and the very scripts the pull-request workflow runs
 # (ci/pr-ab.sh, then ci/post-comment.sh with `gh` stubbed to record its command line).
 # Prints the comment the PR would get and the recorded gh call; exits with the gate's code.
+#
+# ci/rehearse.sh --bringup [ORAC] [OPTIONS...]
+# The GPU bring-up (ci/gpu-bringup.sh) rehearsed on the CPU backend with the real binary:
+# preflight, info, verify, the run and the peers' plan, each in its budget, the bundle
+# rewritten after each; the sections that need a GPU skipped with the reason. OPTIONS go to
+# ci/gpu-bringup.sh (--out DIR, default a temporary directory; --filter RE; --max-time S).
 set -eu
-orac=$(realpath "${1:-target/release/orac}")
 here=$(cd "$(dirname "$0")" && pwd)
+if [ "${1:-}" = --bringup ]; then
+  shift
+  orac=$(realpath "${1:-target/release/orac}")
+  [ $# -gt 0 ] && shift
+  out=$(mktemp -d)/bringup
+  exec "$here/gpu-bringup.sh" --rehearse --orac "$orac" --out "$out" --fresh --max-time 0.2 "$@"
+fi
+orac=$(realpath "${1:-target/release/orac}")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cp -r "$here/../kernels" "$tmp/"

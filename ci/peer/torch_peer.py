@@ -20,6 +20,7 @@ issue names for cuBLAS and copies: `do_bench_median_s` next to `median_s`.
 
 import argparse
 import json
+import os
 import re
 import statistics
 import sys
@@ -158,7 +159,15 @@ def measure(torch, fn):
     return samples
 
 
-def run(cases):
+def save(path, result):
+    """Writes the results so far through a temporary file and a rename: a run stopped by its
+    time budget keeps the cases it finished."""
+    with open(path + ".tmp", "w") as f:
+        json.dump(result, f, indent=2)
+    os.replace(path + ".tmp", path)
+
+
+def run(cases, path=None):
     import torch
     import torch.nn.functional as F
 
@@ -170,7 +179,22 @@ def run(cases):
     torch.backends.cudnn.allow_tf32 = False
     dt = {"f32": torch.float32, "tf32": torch.float32, "bf16": torch.bfloat16, "f16": torch.float16}
     out = []
+
+    def result(partial):
+        r = {
+            "device": torch.cuda.get_device_name(0),
+            "torch": torch.__version__,
+            "cuda": torch.version.cuda,
+            "triton": do_bench is not None,
+            "results": out,
+        }
+        if partial:
+            r["partial"] = True
+        return r
+
     for kind, dtype, shape in cases:
+        if path:
+            save(path, result(True))
         if kind == "matmul":
             m, n, k = shape
             a = torch.rand(m, k, device="cuda", dtype=dt[dtype]) * 2 - 1
@@ -281,13 +305,7 @@ def run(cases):
             out.append(entry)
             print(f"{rid}: {med * 1e3:.3f} ms, {flops(kind, shape) / med / 1e12:.1f} TFLOP/s", file=sys.stderr)
         torch.cuda.empty_cache()
-    return {
-        "device": torch.cuda.get_device_name(0),
-        "torch": torch.__version__,
-        "cuda": torch.version.cuda,
-        "triton": do_bench is not None,
-        "results": out,
-    }
+    return result(False)
 
 
 def main():
@@ -318,9 +336,7 @@ def main():
     if not torch.cuda.is_available():
         print("torch_peer: no CUDA device; nothing measured", file=sys.stderr)
         return 4
-    result = run(cases)
-    with open(args.out, "w") as f:
-        json.dump(result, f, indent=2)
+    save(args.out, run(cases, args.out))
     return 0
 
 

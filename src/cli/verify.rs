@@ -3,6 +3,8 @@
 //! processes like `orac run`'s, so a kernel that faults (and poisons its CUDA context) or
 //! hangs fails its own check and no other.
 
+use std::io::IsTerminal;
+
 use tabled::settings::Style;
 use tabled::{Table, Tabled};
 
@@ -52,11 +54,26 @@ pub fn verify(tree: &KernelTree, args: VerifyArgs) -> Result<()> {
     let key = backend.hardware().key.clone();
     let total = suite.len();
     let mut results: Vec<BenchResult> = Vec::with_capacity(total);
+    // On a terminal one live line; in a log (CI, a GPU session's bring-up) a plain line per
+    // finished check, so progress shows as it goes.
+    let tty = std::io::stderr().is_terminal();
     let mut on_event = |event: Event| match event {
         Event::Started { index, bench, .. } => {
-            eprint!("\r[{:>3}/{total}] {}", index + 1, bench.id);
+            if tty {
+                eprint!("\r\x1b[K[{:>3}/{total}] {}", index + 1, bench.id);
+            }
         }
-        Event::Finished { result, .. } => results.push(result.clone()),
+        Event::Finished { index, result, .. } => {
+            if !tty {
+                eprintln!(
+                    "[{:>3}/{total}] {} {}",
+                    index + 1,
+                    result.id,
+                    check_text(result)
+                );
+            }
+            results.push(result.clone());
+        }
     };
     match args.isolation {
         Isolation::None => {
@@ -109,7 +126,9 @@ pub fn verify(tree: &KernelTree, args: VerifyArgs) -> Result<()> {
                 (0, total),
             )?;
             if !completed {
-                eprintln!();
+                if tty {
+                    eprintln!();
+                }
                 return Err(Error::Usage(format!(
                     "interrupted after {} of {total} checks",
                     results.len()
@@ -117,7 +136,9 @@ pub fn verify(tree: &KernelTree, args: VerifyArgs) -> Result<()> {
             }
         }
     }
-    eprintln!();
+    if tty {
+        eprintln!();
+    }
     // Planned order, whatever order the results arrived in.
     let rows: Vec<Row> = suite
         .iter()
