@@ -539,3 +539,28 @@ fn a_merged_run_supersedes_its_shards() {
     let aside = runs[0].parent().unwrap().join(".merged");
     assert_eq!(std::fs::read_dir(aside).unwrap().count(), 2);
 }
+
+#[test]
+fn shard_auto_reads_the_slurm_array_and_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = orac_with_env(
+        tmp.path(),
+        &[&["run", "--no-save", "--shard", "auto"], &QUICK[..]].concat(),
+        &[
+            ("SLURM_ARRAY_TASK_ID", "2"),
+            ("SLURM_ARRAY_TASK_MIN", "1"),
+            ("SLURM_ARRAY_TASK_MAX", "2"),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("shard 2/2 from the Slurm job array"),
+        "{}",
+        stderr(&out)
+    );
+    let out = orac(
+        tmp.path(),
+        &[&["run", "--no-save", "--shard", "auto"], &QUICK[..]].concat(),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}

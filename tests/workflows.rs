@@ -51,3 +51,40 @@ fn the_pull_request_gate_runs_only_for_same_repository_branches() {
         );
     }
 }
+
+#[test]
+fn the_kubernetes_indexed_job_runs_one_shard_per_gpu() {
+    let job: serde_json::Value = serde_json::from_str(&workflow("k8s-indexed-job.json")).unwrap();
+    assert_eq!(job["apiVersion"], "batch/v1");
+    assert_eq!(job["kind"], "Job");
+    let spec = &job["spec"];
+    assert_eq!(
+        spec["completionMode"], "Indexed",
+        "JOB_COMPLETION_INDEX is set only then"
+    );
+    let completions = spec["completions"].as_u64().unwrap();
+    assert_eq!(spec["parallelism"].as_u64(), Some(completions));
+    let container = &spec["template"]["spec"]["containers"][0];
+    let command: Vec<&str> = container["command"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let shard = command.iter().position(|a| *a == "--shard").unwrap();
+    assert_eq!(
+        command[shard + 1],
+        format!("auto/{completions}"),
+        "the count matches the Job's"
+    );
+    assert_eq!(container["resources"]["limits"]["nvidia.com/gpu"], 1);
+    assert_eq!(spec["template"]["spec"]["restartPolicy"], "Never");
+}
+
+#[test]
+fn the_slurm_script_runs_shard_auto_and_merges() {
+    let text = workflow("slurm-array.sh");
+    assert!(text.contains("run --shard auto"));
+    assert!(text.contains("merge --results-dir"));
+    assert!(text.contains("#SBATCH --gres=gpu:1"));
+}
