@@ -10,7 +10,7 @@ use common::*;
 /// A `gh` that records its command line and answers the comment lookup with `existing`.
 fn stub_gh(dir: &Path, existing: &str) {
     let script = format!(
-        "#!/usr/bin/env bash\necho \"gh $*\" >> \"$GH_LOG\"\ncase \"$*\" in *--paginate*) [ -n \"{existing}\" ] && echo {existing};; esac\nexit 0\n"
+        "#!/usr/bin/env bash\necho \"gh $*\" >> \"$GH_LOG\"\ncase \"$*\" in *--paginate*) [ -n \"{existing}\" ] && printf '%b\\n' '{existing}';; esac\nexit 0\n"
     );
     let path = dir.join("gh");
     std::fs::write(&path, script).unwrap();
@@ -58,6 +58,21 @@ fn the_comment_is_posted_once_then_updated_in_place() {
     assert!(
         !log.contains("POST"),
         "an existing comment is edited, never duplicated: {log}"
+    );
+}
+
+#[test]
+fn only_the_bots_own_comment_is_edited_the_first_of_several() {
+    let body = "<!-- orac:compare -->\n### orac: 1 slower\n";
+    // Two of the bot's comments carry the marker: the first is edited, and the lookup asks
+    // for the bot's login, so a human quoting the marker is never matched.
+    let (out, log) = post("987\\n654", body);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(log.contains("issues/comments/987 "), "{log}");
+    assert!(!log.contains("654"), "{log}");
+    assert!(
+        log.contains(".user.login == \"github-actions[bot]\""),
+        "{log}"
     );
 }
 
