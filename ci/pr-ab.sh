@@ -15,8 +15,18 @@ merge_base=$(git merge-base "$base" "$head") || { echo "no merge base of $base a
   --markdown-out "$out/comment.md" --json-out "$out/ab.json"
 rc=$?
 if [ ! -s "$out/comment.md" ] && [ "$rc" -eq 0 ]; then
-  printf '%s\n### orac: no kernel changed\n\nNothing to measure between `%s` and `%s`.\n' \
-    '<!-- orac:compare -->' "${merge_base:0:7}" "${head:0:7}" > "$out/comment.md"
+  # Say what did change: a green check must not read as "measured and fine".
+  changed=$(git diff --name-only "$merge_base" "$head" -- . ':(exclude)kernels' | wc -l)
+  {
+    printf '%s\n### orac: no kernel changed, nothing measured\n\n' '<!-- orac:compare -->'
+    printf 'No file under `kernels/` differs between `%s` and `%s`, so this gate timed nothing.' \
+      "${merge_base:0:7}" "${head:0:7}"
+    if [ "$changed" -gt 0 ]; then
+      printf ' The pull request changes %s other file(s) (host code, scripts or docs): a change to how orac measures is **not** measured by this gate; run `orac ab` or the nightly to see its effect.\n' "$changed"
+    else
+      printf '\n'
+    fi
+  } > "$out/comment.md"
 fi
 {
   [ -s "$out/comment.md" ] && echo "comment=$out/comment.md"

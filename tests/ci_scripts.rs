@@ -411,3 +411,37 @@ fn the_verdict_benchmark_tabulates_its_state_file() {
         .expect("python3");
     assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
 }
+
+#[test]
+fn a_pull_request_that_changes_no_kernel_says_nothing_was_measured() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo_dir = tmp.path().join("repo");
+    copy_kernels(&repo_dir);
+    git(&repo_dir, &["init", "-q", "-b", "main"]);
+    git(&repo_dir, &["add", "."]);
+    git(&repo_dir, &["commit", "-q", "-m", "kernels"]);
+    std::fs::write(repo_dir.join("host.rs"), "fn main() {}\n").unwrap();
+    git(&repo_dir, &["add", "."]);
+    git(&repo_dir, &["commit", "-q", "-m", "host code only"]);
+    let out_dir = tmp.path().join("out");
+    let out = Command::new(repo().join("ci/pr-ab.sh"))
+        .args([
+            "HEAD~1",
+            "HEAD",
+            out_dir.to_str().unwrap(),
+            env!("CARGO_BIN_EXE_orac"),
+        ])
+        .current_dir(&repo_dir)
+        .env(
+            "ORAC_CACHE_DIR",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("kernel-cache"),
+        )
+        .env("ORAC_CONTENTION", "ignore")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let comment = std::fs::read_to_string(out_dir.join("comment.md")).unwrap();
+    assert!(comment.starts_with("<!-- orac:compare -->"), "{comment}");
+    assert!(comment.contains("nothing measured"), "{comment}");
+    assert!(comment.contains("changes 1 other file"), "{comment}");
+}
