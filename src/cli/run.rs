@@ -126,12 +126,15 @@ pub fn run(tree: &KernelTree, args: RunArgs) -> Result<()> {
     } else {
         Some(Journal::create(&args.results_dir, &header)?)
     };
+    let isolation = clap::ValueEnum::to_possible_value(&args.isolation)
+        .map(|v| v.get_name().to_string())
+        .unwrap_or_default();
     eprintln!(
-        "running {} benchmarks on {} ({} profile, isolation: {:?})",
+        "running {} benchmark{} on {} ({} profile, isolation: {isolation})",
         suite.len(),
+        if suite.len() == 1 { "" } else { "s" },
         header.record.hardware.key,
         args.profile.name(),
-        args.isolation
     );
     execute(header, Vec::new(), journal, backend, suite, &args, timeout)
 }
