@@ -13,6 +13,7 @@ use cudarc::cublas::CudaBlas;
 use cudarc::driver::{CudaFunction, CudaSlice, LaunchConfig};
 use cudarc::nvrtc::Ptx;
 
+use super::choose::Choice;
 use super::device::Device;
 use super::nvml::ClockReader;
 use super::workload::{CudaWorkload, Launch, replicas, scratch_floats, workspace_floats};
@@ -36,6 +37,8 @@ pub struct CudaBackend {
     clock_reader: Result<std::rc::Rc<ClockReader>, String>,
     /// cuBLAS on the launch stream, created on first use (or why it cannot be).
     cublas: Option<Result<Arc<CudaBlas>, String>>,
+    /// Which libcublas to preload, and why.
+    cublas_choice: Choice,
     l2_flush: Arc<Mutex<CudaSlice<u8>>>,
 }
 
@@ -216,12 +219,57 @@ fn device_bytes(bench: &Benchmark) -> u64 {
     }
 }
 
+/// cuBLAS on the launch stream: the chosen libcublas preloaded by path (with its cublasLt
+/// beside it), so cudarc's soname lookup (`libcublas.so.12`) finds that one.
+fn open_cublas(choice: &Choice, device: &Device) -> std::result::Result<Arc<CudaBlas>, String> {
+    if let Some(lib) = &choice.chosen {
+        for path in [
+            lib.path.with_file_name("libcublasLt.so.12"),
+            lib.path.clone(),
+        ] {
+            if path.is_file() {
+                // SAFETY: loading cuBLAS runs only its initialisers; leaked on purpose, so
+                // the soname stays resolvable for cudarc.
+                match unsafe { libloading::Library::new(&path) } {
+                    Ok(l) => std::mem::forget(l),
+                    Err(e) => return Err(format!("cannot load {}: {e}", path.display())),
+                }
+            }
+        }
+    }
+    // cudarc panics calling into a library that is not there: look first.
+    // SAFETY: only probes whether the shared library can be loaded.
+    if !unsafe { cudarc::cublas::sys::is_culib_present() } {
+        return Err(choice.reason.clone());
+    }
+    // A `libcublas.so` on the library path is cudarc's first pick: make sure it is a 12.
+    let mut major = 0;
+    // SAFETY: the library is present; the pointer is valid for the call.
+    unsafe {
+        cudarc::cublas::sys::cublasGetProperty(
+            cudarc::cublas::sys::libraryPropertyType::MAJOR_VERSION,
+            &mut major,
+        )
+    };
+    if major != super::choose::CUBLAS_MAJOR as i32 {
+        return Err(format!(
+            "the libcublas cudarc loaded is cuBLAS {major}, this orac needs {} ({})",
+            super::choose::CUBLAS_MAJOR,
+            choice.reason
+        ));
+    }
+    CudaBlas::new(device.stream.clone())
+        .map(Arc::new)
+        .map_err(|e| format!("cannot create a cuBLAS handle: {e:?}"))
+}
+
 impl CudaBackend {
     /// Opens GPU 0 and reads `kernels/cuda/manifest.toml` from `tree`.
     pub fn new(tree: &KernelTree) -> Result<Self> {
         let kernels = kernels::load_manifest(tree, "cuda")?;
-        let roots = toolkit::discover();
-        let nvrtc = nvrtc::ensure_loaded(&roots);
+        // The driver decides which NVRTC (its CUBINs must load) and cuBLAS to use.
+        let toolkit = toolkit::Toolkit::discover(super::driver_version());
+        let nvrtc = nvrtc::ensure_loaded(&toolkit);
         let nvrtc_missing = nvrtc.as_ref().err().map(|e| e.to_string());
         let device = Device::open(0, nvrtc.ok())?;
         let host = crate::backend::cpu::host_hardware(None);
@@ -241,7 +289,8 @@ impl CudaBackend {
             device,
             kernels,
             hardware,
-            includes: toolkit::include_dirs(&roots),
+            includes: toolkit.include_dirs(),
+            cublas_choice: toolkit.cublas,
             nvrtc_missing,
             functions: HashMap::new(),
             cublas: None,
@@ -253,16 +302,7 @@ impl CudaBackend {
     /// The cuBLAS handle, bound to the launch stream so events time it like a kernel.
     fn cublas(&mut self, bench: &str) -> Result<Arc<CudaBlas>> {
         if self.cublas.is_none() {
-            // cudarc panics calling into a library that is not there: look first.
-            // SAFETY: only probes whether the shared library can be loaded.
-            let present = unsafe { cudarc::cublas::sys::is_culib_present() };
-            self.cublas = Some(if present {
-                CudaBlas::new(self.device.stream.clone())
-                    .map(Arc::new)
-                    .map_err(|e| format!("cannot create a cuBLAS handle: {e:?}"))
-            } else {
-                Err("libcublas not found (it ships with the CUDA toolkit: put its lib directory on LD_LIBRARY_PATH)".into())
-            });
+            self.cublas = Some(open_cublas(&self.cublas_choice, &self.device));
         }
         match self.cublas.as_ref().expect("set above") {
             Ok(blas) => Ok(blas.clone()),
