@@ -240,9 +240,9 @@ fn without_nvrtc_the_check_says_how_to_install_it() {
 fn every_builtin_kernel_compiles_to_a_cubin_for_sm90() {
     use orac::backend::cuda::{nvrtc, toolkit};
     use orac::kernels::{KernelTree, load_manifest};
-    let roots = toolkit::discover();
-    nvrtc::ensure_loaded(&roots).expect("libnvrtc");
-    let includes = toolkit::include_dirs(&roots);
+    let toolkit = toolkit::Toolkit::discover(None);
+    nvrtc::ensure_loaded(&toolkit).expect("libnvrtc");
+    let includes = toolkit.include_dirs();
     let specs = load_manifest(&KernelTree::Embedded, "cuda").unwrap();
     let mut compiled = 0;
     for spec in specs.iter().filter(|s| s.vendor.is_none()) {

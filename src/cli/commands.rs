@@ -103,6 +103,7 @@ fn info(tree: &KernelTree, args: InfoArgs) -> Result<()> {
         Err(e) => println!("c compiler:    {e}"),
     }
     println!("cuda:          {cuda_line}");
+    cuda_toolkit_lines();
     if let Ok((b, _)) = backend::open(args.backend, tree)
         && let Some(gpu) = &b.hardware().gpu
     {
@@ -138,6 +139,36 @@ fn info(tree: &KernelTree, args: InfoArgs) -> Result<()> {
     println!("kernel cache:  {}", cpu::cache_dir().display());
     println!("schema:        v{SCHEMA_VERSION}");
     Ok(())
+}
+
+/// The driver, and the NVRTC, headers and cuBLAS chosen for it: where each came from, why.
+fn cuda_toolkit_lines() {
+    let driver = cuda::driver_version();
+    let driver_line = match driver {
+        None => "none (no libcuda): NVRTC chosen for an offline compile".to_string(),
+        Some(v) => {
+            let version = cuda::choose::Version::from_api(v);
+            match cuda::choose::driver_gate(v) {
+                Ok(()) => format!("CUDA {version} (driver API {v})"),
+                Err(why) => format!("CUDA {version}: {why}"),
+            }
+        }
+    };
+    println!("cuda driver:   {driver_line}");
+    let toolkit = cuda::toolkit::Toolkit::discover(driver);
+    let describe = |c: &cuda::choose::Choice| match &c.chosen {
+        Some(f) => format!("{}: {}", f.describe(), c.reason),
+        None => format!("none: {}", c.reason),
+    };
+    println!("nvrtc:         {}", describe(&toolkit.nvrtc));
+    println!(
+        "cuda headers:  {}",
+        super::kernels::describe_choice(toolkit.headers.as_ref())
+    );
+    if let Some(crt) = &toolkit.crt {
+        println!("cuda crt/:     {}", describe(crt));
+    }
+    println!("cublas:        {}", describe(&toolkit.cublas));
 }
 
 fn show(args: ShowArgs) -> Result<()> {

@@ -6,7 +6,8 @@ use tabled::settings::Style;
 use tabled::{Table, Tabled};
 
 use super::args::KernelsArgs;
-use crate::backend::cuda::{nvrtc, ptxas, toolkit};
+use crate::backend::cuda::choose::Choice;
+use crate::backend::cuda::{self, nvrtc, ptxas, toolkit};
 use crate::error::{Error, Result};
 use crate::kernels::{self, KernelTree};
 
@@ -36,6 +37,21 @@ fn shared_memory_limit(arch: &str) -> Option<u64> {
     }
 }
 
+/// A header choice for a message: where from and why, or why none.
+pub fn describe_choice(choice: Option<&Choice>) -> String {
+    match choice {
+        Some(Choice {
+            chosen: Some(f),
+            reason,
+        }) => format!("{} ({reason})", f.describe()),
+        Some(Choice {
+            chosen: None,
+            reason,
+        }) => format!("none, {reason}; bf16 kernels will not compile"),
+        None => "none (no NVRTC)".into(),
+    }
+}
+
 pub fn kernels(tree: &KernelTree, args: KernelsArgs) -> Result<()> {
     let specs = kernels::load_manifest(tree, "cuda")?;
     let archs: Vec<String> = args
@@ -52,27 +68,27 @@ pub fn kernels(tree: &KernelTree, args: KernelsArgs) -> Result<()> {
             "--arch {bad}: expected e.g. sm_80 or sm_90a"
         )));
     }
-    let roots = toolkit::discover();
-    let version = nvrtc::ensure_loaded(&roots)?;
-    let includes = toolkit::include_dirs(&roots);
-    let ptxas_path = toolkit::ptxas(&roots);
-    let nvdisasm = toolkit::nvdisasm(&roots);
+    // On a GPU machine, the NVRTC the backend would use with this driver; else the newest.
+    let toolkit = toolkit::Toolkit::discover(cuda::driver_version());
+    let version = nvrtc::ensure_loaded(&toolkit)?;
+    let includes = toolkit.include_dirs();
+    let ptxas = toolkit.ptxas();
+    let ptxas_path = ptxas.chosen.as_ref().map(|f| f.path.clone());
+    let nvdisasm = toolkit.nvdisasm(ptxas.chosen.as_ref());
+    let nvrtc_path = toolkit.nvrtc.chosen.as_ref().map(|f| f.describe());
     eprintln!(
-        "NVRTC {version}; headers from {}; ptxas: {}",
-        if includes.is_empty() {
-            "NVRTC's built-ins only".to_string()
-        } else {
-            includes
-                .iter()
-                .map(|d| d.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        },
-        ptxas_path
-            .as_ref()
-            .map_or("not found (resources not checked)".to_string(), |p| p
-                .display()
-                .to_string())
+        "NVRTC {version}: {} ({}); headers: {}{}; ptxas: {}",
+        nvrtc_path.unwrap_or_default(),
+        toolkit.nvrtc.reason,
+        describe_choice(toolkit.headers.as_ref()),
+        toolkit.crt.as_ref().map_or(String::new(), |c| format!(
+            ", crt/: {}",
+            describe_choice(Some(c))
+        )),
+        match &ptxas.chosen {
+            Some(p) => format!("{} ({})", p.describe(), ptxas.reason),
+            None => format!("not used, resources not checked ({})", ptxas.reason),
+        }
     );
     let mut rows = Vec::new();
     let mut failures: Vec<String> = Vec::new();

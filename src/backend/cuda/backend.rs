@@ -13,6 +13,7 @@ use cudarc::cublas::CudaBlas;
 use cudarc::driver::{CudaFunction, CudaSlice, LaunchConfig};
 use cudarc::nvrtc::Ptx;
 
+use super::choose::Choice;
 use super::device::Device;
 use super::nvml::ClockReader;
 use super::workload::{CudaWorkload, Launch, replicas, scratch_floats, workspace_floats};
@@ -38,6 +39,8 @@ pub struct CudaBackend {
     cublas: Option<Result<Arc<CudaBlas>, String>>,
     /// The workspace the cuBLAS handle was given (see `blas::WORKSPACE_BYTES`).
     _cublas_workspace: Option<CudaSlice<u8>>,
+    /// Which libcublas to preload, and why.
+    cublas_choice: Choice,
     l2_flush: Arc<Mutex<super::l2::L2Flush>>,
 }
 
@@ -218,12 +221,59 @@ fn device_bytes(bench: &Benchmark) -> u64 {
     }
 }
 
+/// cuBLAS on the launch stream: the chosen libcublas preloaded by path (with its cublasLt
+/// beside it), so cudarc's soname lookup (`libcublas.so.12`) finds that one.
+/// The chosen cuBLAS, checked, with its own workspace (`blas::handle_with_workspace`).
+fn open_cublas(
+    choice: &Choice,
+    device: &Device,
+) -> std::result::Result<(Arc<CudaBlas>, CudaSlice<u8>), String> {
+    if let Some(lib) = &choice.chosen {
+        for path in [
+            lib.path.with_file_name("libcublasLt.so.12"),
+            lib.path.clone(),
+        ] {
+            if path.is_file() {
+                // SAFETY: loading cuBLAS runs only its initialisers; leaked on purpose, so
+                // the soname stays resolvable for cudarc.
+                match unsafe { libloading::Library::new(&path) } {
+                    Ok(l) => std::mem::forget(l),
+                    Err(e) => return Err(format!("cannot load {}: {e}", path.display())),
+                }
+            }
+        }
+    }
+    // cudarc panics calling into a library that is not there: look first.
+    // SAFETY: only probes whether the shared library can be loaded.
+    if !unsafe { cudarc::cublas::sys::is_culib_present() } {
+        return Err(choice.reason.clone());
+    }
+    // A `libcublas.so` on the library path is cudarc's first pick: make sure it is a 12.
+    let mut major = 0;
+    // SAFETY: the library is present; the pointer is valid for the call.
+    unsafe {
+        cudarc::cublas::sys::cublasGetProperty(
+            cudarc::cublas::sys::libraryPropertyType::MAJOR_VERSION,
+            &mut major,
+        )
+    };
+    if major != super::choose::CUBLAS_MAJOR as i32 {
+        return Err(format!(
+            "the libcublas cudarc loaded is cuBLAS {major}, this orac needs {} ({})",
+            super::choose::CUBLAS_MAJOR,
+            choice.reason
+        ));
+    }
+    super::blas::handle_with_workspace(&device.stream)
+}
+
 impl CudaBackend {
     /// Opens GPU 0 and reads `kernels/cuda/manifest.toml` from `tree`.
     pub fn new(tree: &KernelTree) -> Result<Self> {
         let kernels = kernels::load_manifest(tree, "cuda")?;
-        let roots = toolkit::discover();
-        let nvrtc = nvrtc::ensure_loaded(&roots);
+        // The driver decides which NVRTC (its CUBINs must load) and cuBLAS to use.
+        let toolkit = toolkit::Toolkit::discover(super::driver_version());
+        let nvrtc = nvrtc::ensure_loaded(&toolkit);
         let nvrtc_missing = nvrtc.as_ref().err().map(|e| e.to_string());
         let device = Device::open(0, nvrtc.ok())?;
         let host = crate::backend::cpu::host_hardware(None);
@@ -236,7 +286,7 @@ impl CudaBackend {
             .and_then(|r| r.host_link_bytes_per_s());
         let hardware = Hardware::with_gpu(host, info);
         let flush_bytes = (device.info.l2_bytes * 2).max(64 << 20) as usize;
-        let includes = toolkit::include_dirs(&roots);
+        let includes = toolkit.include_dirs();
         let l2_flush = super::l2::L2Flush::new(
             &device.stream,
             flush_bytes,
@@ -249,6 +299,7 @@ impl CudaBackend {
             kernels,
             hardware,
             includes,
+            cublas_choice: toolkit.cublas,
             nvrtc_missing,
             functions: HashMap::new(),
             cublas: None,
@@ -261,17 +312,12 @@ impl CudaBackend {
     /// The cuBLAS handle, bound to the launch stream so events time it like a kernel.
     fn cublas(&mut self, bench: &str) -> Result<Arc<CudaBlas>> {
         if self.cublas.is_none() {
-            // cudarc panics calling into a library that is not there: look first.
-            // SAFETY: only probes whether the shared library can be loaded.
-            let present = unsafe { cudarc::cublas::sys::is_culib_present() };
-            self.cublas = Some(if present {
-                super::blas::handle_with_workspace(&self.device.stream).map(|(blas, ws)| {
-                    self._cublas_workspace = Some(ws);
+            self.cublas = Some(open_cublas(&self.cublas_choice, &self.device).map(
+                |(blas, workspace)| {
+                    self._cublas_workspace = Some(workspace);
                     blas
-                })
-            } else {
-                Err("libcublas not found (it ships with the CUDA toolkit: put its lib directory on LD_LIBRARY_PATH)".into())
-            });
+                },
+            ));
         }
         match self.cublas.as_ref().expect("set above") {
             Ok(blas) => Ok(blas.clone()),

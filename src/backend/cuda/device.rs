@@ -26,6 +26,10 @@ fn cuda(what: &str) -> impl Fn(cudarc::driver::DriverError) -> Error + '_ {
 impl Device {
     /// Opens GPU `ordinal`. `super::detect` must have found the driver first.
     pub fn open(ordinal: usize, nvrtc_version: Option<String>) -> Result<Self> {
+        let driver_api_version = super::driver_version().unwrap_or(0);
+        // orac binds the CUDA 12.2 driver API (cudarc's `cuda-12020` bindings): an older
+        // driver lacks entry points cudarc would call, and panic on, mid-run.
+        super::choose::driver_gate(driver_api_version).map_err(Error::CudaUnavailable)?;
         let ctx = CudaContext::new(ordinal).map_err(cuda("cannot create a CUDA context"))?;
         // cudarc records an event per buffer per launch to order streams for us; orac uses
         // one stream, and those records would land inside the timed region.
@@ -45,18 +49,6 @@ impl Device {
                     .collect()
             })
             .unwrap_or_default();
-        let mut driver_api_version = 0;
-        // SAFETY: the driver library is loaded (the context exists); the pointer is valid.
-        unsafe { cudarc::driver::sys::cuDriverGetVersion(&mut driver_api_version) };
-        // orac is built against CUDA 13: older drivers lack cuEventElapsedTime_v2 (cudarc
-        // would panic mid-run) and cannot load PTX from NVRTC 13.
-        if driver_api_version < 13000 {
-            return Err(Error::CudaUnavailable(format!(
-                "the NVIDIA driver supports CUDA {}.{}, orac needs 13.0 or newer (driver r580+)",
-                driver_api_version / 1000,
-                driver_api_version % 1000 / 10
-            )));
-        }
         let memory_clock_khz = attr(Attr::CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE);
         let bus_width_bits = attr(Attr::CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH);
         let info = GpuInfo {

@@ -8,10 +8,12 @@
 
 mod backend;
 mod blas;
+pub mod choose;
 mod device;
 pub mod l2;
 mod nvml;
 pub mod nvrtc;
+mod nvrtc_lib;
 pub mod ptxas;
 pub mod toolkit;
 mod workload;
@@ -37,4 +39,17 @@ pub fn detect() -> CudaStatus {
         Ok(devices) => CudaStatus::Available { devices },
         Err(e) => CudaStatus::Unavailable(format!("cuDeviceGetCount failed: {e:?}")),
     }
+}
+
+/// The driver's CUDA API version (e.g. 12040), if a driver library is there; needs no
+/// `cuInit`.
+pub fn driver_version() -> Option<i32> {
+    // SAFETY: only tries to dlopen the driver library by its usual names.
+    if !unsafe { cudarc::driver::sys::is_culib_present() } {
+        return None;
+    }
+    let mut version = 0;
+    // SAFETY: the library is present; the pointer is valid for the call.
+    let status = unsafe { cudarc::driver::sys::cuDriverGetVersion(&mut version) };
+    (status == cudarc::driver::sys::CUresult::CUDA_SUCCESS).then_some(version)
 }

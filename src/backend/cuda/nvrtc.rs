@@ -1,14 +1,11 @@
-//! Compiling CUDA C++ to PTX with NVRTC, through cudarc with dynamic loading. cudarc panics
-//! when libnvrtc cannot be loaded, so the library is located (and, from a pip package,
-//! preloaded by absolute path so its soname resolves) before any call into it.
+//! Compiling CUDA C++ to PTX or a CUBIN with the NVRTC `toolkit::Toolkit` chose for the
+//! driver (loaded by path in `nvrtc_lib`).
 
 use std::path::PathBuf;
 
-use super::toolkit;
+use super::nvrtc_lib::{self, Failure, Output};
+use super::toolkit::Toolkit;
 use crate::error::{Error, Result};
-
-/// The pinned package CI installs; named in messages so users can do the same.
-pub const NVRTC_PACKAGE: &str = "nvidia-cuda-nvrtc==13.5.37 nvidia-cuda-nvcc==13.5.37";
 
 /// NVRTC options for one architecture (e.g. `sm_90`, `sm_90a`).
 pub fn nvrtc_options(arch: &str, include_dirs: &[PathBuf]) -> Vec<String> {
@@ -35,33 +32,42 @@ fn redact(log: &str, include_dirs: &[PathBuf]) -> String {
     })
 }
 
-/// Makes libnvrtc loadable; returns its version as `major.minor`.
-pub fn ensure_loaded(roots: &[PathBuf]) -> Result<String> {
-    // SAFETY: only tries to dlopen the library by its usual names.
-    if !unsafe { cudarc::nvrtc::sys::is_culib_present() } {
-        let path = toolkit::nvrtc_library(roots).ok_or_else(|| {
-            Error::ToolMissing(format!(
-                "libnvrtc not found (looked in: {}); install it with `pip install {NVRTC_PACKAGE}` or set CUDA_HOME",
-                toolkit::describe(roots)
-            ))
-        })?;
-        // SAFETY: loading NVRTC runs only its own initialisers. The handle is leaked on
-        // purpose: once loaded by path, the soname lookup cudarc does finds it.
-        let lib = unsafe { libloading::Library::new(&path) }
-            .map_err(|e| Error::ToolMissing(format!("cannot load {}: {e}", path.display())))?;
-        std::mem::forget(lib);
-        // SAFETY: as above.
-        if !unsafe { cudarc::nvrtc::sys::is_culib_present() } {
-            return Err(Error::ToolMissing(format!(
-                "{} loaded, but not under a name this orac (CUDA 13) expects",
-                path.display()
-            )));
-        }
-    }
-    let (mut major, mut minor) = (0, 0);
-    // SAFETY: libnvrtc is present (checked above); the pointers are valid for the call.
-    unsafe { cudarc::nvrtc::sys::nvrtcVersion(&mut major, &mut minor) };
-    Ok(format!("{major}.{minor}"))
+/// Loads the NVRTC `toolkit` chose; returns its version as `major.minor`.
+pub fn ensure_loaded(toolkit: &Toolkit) -> Result<String> {
+    let chosen = toolkit.nvrtc.chosen.as_ref().ok_or_else(|| {
+        Error::ToolMissing(format!(
+            "{} (looked in: {})",
+            toolkit.nvrtc.reason,
+            toolkit.describe_roots()
+        ))
+    })?;
+    let nvrtc = nvrtc_lib::load(&chosen.path).map_err(Error::ToolMissing)?;
+    Ok(format!("{}.{}", nvrtc.version.0, nvrtc.version.1))
+}
+
+fn compile(
+    source: &str,
+    file: &str,
+    kernel: &str,
+    arch: &str,
+    include_dirs: &[PathBuf],
+    flags: &[String],
+    output: Output,
+) -> Result<Vec<u8>> {
+    let fail = |log: String| Error::Compile {
+        kernel: kernel.to_string(),
+        file: file.to_string(),
+        log: format!("[{arch}] {}", redact(&log, include_dirs)),
+    };
+    let nvrtc = nvrtc_lib::loaded()
+        .ok_or_else(|| fail("NVRTC is not loaded (nvrtc::ensure_loaded first)".into()))?;
+    let mut options = nvrtc_options(arch, include_dirs);
+    options.extend(flags.iter().cloned());
+    nvrtc
+        .compile(source, file, &options, output)
+        .map_err(|f| match f {
+            Failure::Log(log) | Failure::Call(log) => fail(log),
+        })
 }
 
 /// Compiles `source` (named `file` in messages) for `arch`, with the kernel's own extra
@@ -75,29 +81,8 @@ pub fn compile_ptx(
     include_dirs: &[PathBuf],
     flags: &[String],
 ) -> Result<String> {
-    use cudarc::nvrtc::{CompileError, CompileOptions, compile_ptx_with_opts};
-    let mut options = nvrtc_options(arch, include_dirs);
-    options.extend(flags.iter().cloned());
-    let opts = CompileOptions {
-        options,
-        name: Some(file.to_string()),
-        ..Default::default()
-    };
-    compile_ptx_with_opts(source, opts)
-        .map(|ptx| ptx.to_src())
-        .map_err(|e| Error::Compile {
-            kernel: kernel.to_string(),
-            file: file.to_string(),
-            log: match e {
-                CompileError::CompileError { log, .. } => {
-                    format!(
-                        "[{arch}] {}",
-                        redact(log.to_string_lossy().trim_end(), include_dirs)
-                    )
-                }
-                other => format!("[{arch}] {other:?}"),
-            },
-        })
+    let ptx = compile(source, file, kernel, arch, include_dirs, flags, Output::Ptx)?;
+    Ok(String::from_utf8_lossy(&ptx).into_owned())
 }
 
 /// Compiles `source` to a CUBIN for the real architecture `arch` (e.g. `sm_90`), which is
@@ -112,56 +97,15 @@ pub fn compile_cubin(
     include_dirs: &[PathBuf],
     flags: &[String],
 ) -> Result<Vec<u8>> {
-    use cudarc::nvrtc::{result, sys};
-    use std::ffi::CString;
-    let fail = |log: String| Error::Compile {
-        kernel: kernel.to_string(),
-        file: file.to_string(),
-        log: format!("[{arch}] {}", redact(&log, include_dirs)),
-    };
-    let src = CString::new(source).map_err(|_| fail("the source contains a NUL byte".into()))?;
-    let name = CString::new(file).map_err(|_| fail("the file name contains a NUL byte".into()))?;
-    let mut options = nvrtc_options(arch, include_dirs);
-    options.extend(flags.iter().cloned());
-    let prog = result::create_program(&src, Some(&name)).map_err(|e| fail(format!("{e:?}")))?;
-    // SAFETY: `prog` comes from create_program and is destroyed exactly once below; `src`
-    // and `name` outlive it; the buffers passed to NVRTC are sized as NVRTC reports.
-    let built = unsafe {
-        match result::compile_program(prog, &options) {
-            Err(e) => {
-                let log = result::get_program_log(prog)
-                    .map(|chars| {
-                        let bytes: Vec<u8> = chars.iter().map(|&c| c as u8).collect();
-                        String::from_utf8_lossy(&bytes)
-                            .trim_end_matches('\0')
-                            .trim_end()
-                            .to_string()
-                    })
-                    .unwrap_or_else(|_| format!("{e:?}"));
-                Err(fail(log))
-            }
-            Ok(()) => {
-                let mut size = 0usize;
-                let sized = sys::nvrtcGetCUBINSize(prog, &mut size);
-                if sized != sys::nvrtcResult::NVRTC_SUCCESS || size == 0 {
-                    Err(fail(format!(
-                        "no CUBIN for {arch} (is it a real architecture such as sm_90, not compute_90?): {sized:?}"
-                    )))
-                } else {
-                    let mut cubin = vec![0u8; size];
-                    let got = sys::nvrtcGetCUBIN(prog, cubin.as_mut_ptr().cast());
-                    if got == sys::nvrtcResult::NVRTC_SUCCESS {
-                        Ok(cubin)
-                    } else {
-                        Err(fail(format!("nvrtcGetCUBIN failed: {got:?}")))
-                    }
-                }
-            }
-        }
-    };
-    // SAFETY: created above, not destroyed before.
-    let _ = unsafe { result::destroy_program(prog) };
-    built
+    compile(
+        source,
+        file,
+        kernel,
+        arch,
+        include_dirs,
+        flags,
+        Output::Cubin,
+    )
 }
 
 #[cfg(test)]
