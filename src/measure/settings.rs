@@ -42,7 +42,8 @@ impl Settings {
 
     pub fn for_profile(profile: Profile) -> Self {
         match profile {
-            Profile::Quick => Settings {
+            // The emulator does not time; a CPU run of the emu shapes is a quick one.
+            Profile::Quick | Profile::Emu => Settings {
                 warmup_runs: 3,
                 warmup_time: Duration::from_millis(100),
                 min_sample_time: Duration::from_micros(500),

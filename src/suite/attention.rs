@@ -17,6 +17,8 @@ pub fn shapes(profile: Profile, sizes: Sizes) -> Vec<Shape> {
         causal,
     };
     match (sizes, profile) {
+        // Per kernel, from its tiles: src/suite/emu.rs.
+        (_, Profile::Emu) => Vec::new(),
         // LLM prefill shapes on a GPU: head_dim 64 and 128, causal and not, 32 heads of
         // sequences up to 8192 (FlashAttention-2 reports ~330–390 TFLOP/s on H100 at d = 128,
         // seq 8192), plus the edge cases of the host sets.

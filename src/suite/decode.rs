@@ -19,6 +19,8 @@ pub fn shapes(profile: Profile, sizes: Sizes) -> Vec<Shape> {
         head_dim,
     };
     match (sizes, profile) {
+        // Per kernel, from its tiles: src/suite/emu.rs.
+        (_, Profile::Emu) => Vec::new(),
         // Llama-3-8B-style heads (32 query heads over 8 KV heads, head_dim 128): one
         // sequence with a long cache, a batch of medium ones, and an odd length.
         (Sizes::Device, Profile::Quick) => vec![

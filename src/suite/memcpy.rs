@@ -15,6 +15,8 @@ const MIB: u64 = 1 << 20;
 pub fn shapes(profile: Profile, scale: Sizes) -> Vec<Shape> {
     let sizes: &[u64] = match (scale, profile) {
         // 1 MiB stays in a core's L2 on most CPUs; 64 MiB spills every cache.
+        // Per kernel, from its tiles: src/suite/emu.rs.
+        (_, Profile::Emu) => &[],
         (Sizes::Host, Profile::Quick) => &[MIB, 64 * MIB],
         (Sizes::Host, Profile::Full) => &[MIB, 16 * MIB, 256 * MIB, 1024 * MIB],
         // An H100's L2 is 50 MiB: 16 MiB fits, 256 MiB and more measure HBM.
@@ -29,6 +31,7 @@ pub fn transfer_shapes(profile: Profile) -> Vec<Shape> {
     let sizes: &[u64] = match profile {
         Profile::Quick => &[16 * MIB, 256 * MIB],
         Profile::Full => &[MIB, 16 * MIB, 256 * MIB, 1024 * MIB],
+        Profile::Emu => &[],
     };
     sizes
         .iter()

@@ -4,6 +4,7 @@
 
 mod attention;
 mod decode;
+mod emu;
 mod gemm;
 mod inputs;
 mod memcpy;

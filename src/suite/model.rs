@@ -100,6 +100,9 @@ pub enum Sizes {
 pub enum Profile {
     Quick,
     Full,
+    /// Small shapes per kernel for the PTX emulator (src/suite/emu.rs); any backend runs
+    /// them, `--backend emu` nothing else.
+    Emu,
 }
 
 impl Profile {
@@ -107,6 +110,7 @@ impl Profile {
         match self {
             Profile::Quick => "quick",
             Profile::Full => "full",
+            Profile::Emu => "emu",
         }
     }
 }

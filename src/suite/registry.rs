@@ -3,7 +3,7 @@
 
 use regex::Regex;
 
-use super::{Benchmark, Family, Profile, Shape, Sizes, attention, decode, gemm, memcpy};
+use super::{Benchmark, Family, Profile, Shape, attention, decode, emu, gemm, memcpy};
 use crate::error::{Error, Result};
 use crate::kernels::{KernelSpec, Op};
 
@@ -35,8 +35,12 @@ impl Filter {
     }
 }
 
-fn shapes(op: Op, profile: Profile, sizes: Sizes) -> Vec<Shape> {
-    match op {
+fn shapes(spec: &KernelSpec, profile: Profile) -> Vec<Shape> {
+    if profile == Profile::Emu {
+        return emu::shapes(spec);
+    }
+    let sizes = spec.sizes;
+    match spec.op {
         Op::Copy => memcpy::shapes(profile, sizes),
         Op::Transfer => memcpy::transfer_shapes(profile),
         Op::Triad => memcpy::triad_shapes(profile, sizes),
@@ -52,7 +56,7 @@ pub fn build_suite(kernels: &[KernelSpec], profile: Profile, filter: &Filter) ->
     let mut out = Vec::new();
     for family in [Family::Memcpy, Family::Gemm, Family::Attention] {
         for spec in kernels.iter().filter(|k| k.family() == family) {
-            for shape in shapes(spec.op, profile, spec.sizes) {
+            for shape in shapes(spec, profile) {
                 let too_big = spec
                     .max_gflop
                     .is_some_and(|limit| shape.flops() as f64 / 1e9 > limit)
