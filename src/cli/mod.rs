@@ -21,12 +21,13 @@ use clap::Parser;
 
 /// Runs orac with the process arguments and returns the exit code.
 pub fn main() -> i32 {
-    let cli = Cli::parse();
-    let selected = match cli.device {
-        Some(i) => select_device(i),
-        None => Ok(()),
-    };
-    match selected.and_then(|()| commands::dispatch(cli)) {
+    let outcome = Cli::parse().normalized().and_then(|mut cli| {
+        if let Some(i) = cli.command.device_mut().and_then(|d| d.device) {
+            select_device(i)?;
+        }
+        commands::dispatch(cli)
+    });
+    match outcome {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("error: {e}");
