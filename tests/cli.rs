@@ -779,3 +779,41 @@ fn a_negative_max_time_is_refused_by_name_and_meaningless_flags_are_ignored_alou
         stderr(&out)
     );
 }
+
+/// Failures are red on a terminal (or with `CLICOLOR_FORCE`), and never coloured where
+/// colour is unwanted: `NO_COLOR`, or output to a pipe or a file (as here, and in CI logs).
+#[test]
+fn failures_are_coloured_only_where_colour_is_wanted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let kernels = copy_kernels(tmp.path());
+    add_gemm_kernel(&kernels, "wrong", WRONG_GEMM);
+    let args = [
+        "verify",
+        "--backend",
+        "cpu",
+        "--kernels",
+        kernels.to_str().unwrap(),
+        "--filter",
+        "^gemm/(wrong|blocked)/f32/m128n128k128$",
+    ];
+    let red = "\x1b[1m\x1b[31m";
+    let forced = orac_with_env(tmp.path(), &args, &[("CLICOLOR_FORCE", "1")]);
+    assert_eq!(forced.status.code(), Some(3), "{}", stderr(&forced));
+    let table = stdout(&forced);
+    let fail_row = table.lines().find(|l| l.contains("gemm/wrong/")).unwrap();
+    assert!(fail_row.contains(&format!("{red}FAIL")), "{fail_row:?}");
+    let ok_row = table.lines().find(|l| l.contains("gemm/blocked/")).unwrap();
+    assert!(!ok_row.contains('\x1b'), "{ok_row:?}");
+    assert!(
+        stderr(&forced).contains(&format!("{red}error")),
+        "{}",
+        stderr(&forced)
+    );
+    for env in [&[][..], &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]] {
+        let out = orac_with_env(tmp.path(), &args, env);
+        assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+        assert!(stdout(&out).contains("FAIL"), "{}", stdout(&out));
+        assert!(!stdout(&out).contains('\x1b'), "{env:?}: {}", stdout(&out));
+        assert!(!stderr(&out).contains('\x1b'), "{env:?}: {}", stderr(&out));
+    }
+}

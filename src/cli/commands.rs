@@ -194,7 +194,10 @@ fn show(args: ShowArgs) -> Result<()> {
     }
     println!("{}", path.display());
     println!("{}", report::run_header(&record));
-    println!("{}", report::run_table(&record));
+    println!(
+        "{}",
+        super::style::Paint::stdout().checks(&report::run_table(&record))
+    );
     Ok(())
 }
 

@@ -13,6 +13,7 @@ mod merge;
 mod progress;
 mod report;
 mod run;
+mod style;
 mod verify;
 
 pub use args::Cli;
@@ -30,7 +31,8 @@ pub fn main() -> i32 {
     match outcome {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("error: {e}");
+            let paint = style::Paint::stderr();
+            eprintln!("{}: {e}", paint.paint(style::BAD, "error"));
             e.exit_code() as i32
         }
     }
