@@ -12,7 +12,7 @@ if [[ -z "$browser" ]]; then
 fi
 rm -rf "$out" && mkdir -p "$out"
 cargo run -q --release --example synthetic_history -- "$out/demo" >/dev/null
-(cd "$out/demo" && "$orac" report --out report >/dev/null 2>&1)
+(cd "$out/demo" && "$orac" report --out-dir report >/dev/null 2>&1)
 
 status=0
 for page in "$out"/demo/report/*.html; do

@@ -186,7 +186,7 @@ fi
 
 # --- faults in a real run --------------------------------------------------------------
 if want faults; then
-"$orac" --kernels "$faults" run --backend cuda --filter '^memcpy/(copy-vec|dtod|fault-oob|fault-spin)/' \
+"$orac" run --kernels "$faults" --backend cuda --filter '^memcpy/(copy-vec|dtod|fault-oob|fault-spin)/' \
   --timeout 30 --max-time 0.5 --results-dir "$out/fault-results" >"$out/faults.txt" 2>&1
 echo "fault run exit: $? (3 expected: the two fixtures failed, the rest measured)" | tee -a "$summary"
 run_file=$(find "$out/fault-results" -name '*.json' | sort | tail -n 1)

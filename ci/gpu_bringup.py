@@ -671,7 +671,7 @@ def sec_run(b, rec):
         if run_file:
             rec["run_file"] = os.path.relpath(run_file, b.work)
             b.extend(rec, 10)  # the table, even after a timeout
-            b.cmd(rec, b.orac_cmd("show", "--markdown", run_file), "logs/show.txt", stdout_file="run.md", check=False)
+            b.cmd(rec, b.orac_cmd("show", "--format", "markdown", run_file), "logs/show.txt", stdout_file="run.md", check=False)
 
 
 @needs_orac

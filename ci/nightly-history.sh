@@ -17,8 +17,8 @@ status=0
 for dir in "$results"/*/; do
   [ -d "$dir" ] || continue
   key=$(basename "$dir")
-  "$orac" history --results "$results" --hardware "$key" --json >"$out/history-$key.json" || true
-  "$orac" history --results "$results" --hardware "$key" --fail-within "$within" >"$out/history-$key.txt"
+  "$orac" history --results-dir "$results" --hardware "$key" --format json >"$out/history-$key.json" || true
+  "$orac" history --results-dir "$results" --hardware "$key" --fail-within "$within" >"$out/history-$key.txt"
   rc=$?
   case $rc in
     0) echo "$key: nothing slower in the newest $within commits"; continue ;;
@@ -68,7 +68,7 @@ for dir in "$results"/*/; do
   fi
   [ "$status" -eq 0 ] && status=1
 done
-if ! "$orac" report --results "$results" --out "$out/report"; then
+if ! "$orac" report --results-dir "$results" --out-dir "$out/report"; then
   echo "orac report failed" >&2
   [ "$status" -eq 0 ] && status=2
 fi

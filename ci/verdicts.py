@@ -446,8 +446,8 @@ class Bench:
         d = self.scratch.tmp("history")
         for c in commits:
             self.run(c, d / "results", PLANTED)
-        _, out, _ = self.orac.call(["history", "--results", str(d / "results"), "--branch", branch,
-                                    "--filter", regex_exact(PLANTED), "--json"],
+        _, out, _ = self.orac.call(["history", "--results-dir", str(d / "results"), "--branch", branch,
+                                    "--filter", regex_exact(PLANTED), "--format", "json"],
                                    cwd=self.scratch.repo, ok=(0,))
         try:
             series = json.loads(out).get("series", [])

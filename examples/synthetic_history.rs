@@ -2,7 +2,7 @@
 //! runs for them), to try `orac history` and `orac report` without months of nightly runs:
 //!
 //!     cargo run --example synthetic_history -- /tmp/demo
-//!     cd /tmp/demo && orac report --out report
+//!     cd /tmp/demo && orac report --out-dir report
 //!
 //! The GEMM gets 6% slower at commit 35, the attention kernel 8% faster at commit 20 and
 //! the copy creeps slower from commit 40 on; the rest stay flat.

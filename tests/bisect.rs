@@ -44,6 +44,8 @@ fn repo() -> (tempfile::TempDir, Vec<String>) {
 #[test]
 fn names_the_commit_that_made_the_kernel_slower() {
     let (tmp, ids) = repo();
+    // A regex that matches one benchmark names it as well as its id.
+    let one = format!("^{BENCH}$");
     let out = orac(
         tmp.path(),
         &[
@@ -52,8 +54,8 @@ fn names_the_commit_that_made_the_kernel_slower() {
             "c0",
             "--bad",
             "c9",
-            "--bench",
-            BENCH,
+            "--filter",
+            &one,
             "--max-time",
             "0.1",
         ],
@@ -92,7 +94,7 @@ fn refuses_what_cannot_be_bisected() {
         (&["--good", "c0", "--bad", "c0"], "same commit"),
     ];
     for (extra, message) in cases {
-        let mut args = vec!["bisect", "--bench", BENCH, "--max-time", "0.05"];
+        let mut args = vec!["bisect", "--filter", BENCH, "--max-time", "0.05"];
         args.extend_from_slice(extra);
         let out = orac(tmp.path(), &args);
         assert_eq!(out.status.code(), Some(2), "{extra:?}: {}", stderr(&out));
@@ -110,12 +112,29 @@ fn refuses_what_cannot_be_bisected() {
             "c0",
             "--bad",
             "c9",
-            "--bench",
+            "--filter",
             "gemm/none",
         ],
     );
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("no benchmark 'gemm/none'"));
+    assert!(
+        stderr(&out).contains("--filter gemm/none: no benchmark matches"),
+        "{}",
+        stderr(&out)
+    );
+    // A regex that selects several is refused, with some of them named.
+    let out = orac(
+        tmp.path(),
+        &[
+            "bisect", "--good", "c0", "--bad", "c9", "--filter", "^gemm/",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("but bisect follows one: give its exact id"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// A probed commit whose kernel crashes kills only its worker: it is skipped, and the answer
@@ -146,7 +165,7 @@ fn a_probe_that_crashes_is_skipped() {
             "c0",
             "--bad",
             "c2",
-            "--bench",
+            "--filter",
             BENCH,
             "--max-time",
             "0.1",

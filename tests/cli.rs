@@ -483,3 +483,337 @@ fn merging_shards_from_different_devices_says_so() {
         run.warnings
     );
 }
+
+/// Every command of orac's clap definition (the root, then each subcommand, recursively),
+/// with its path as typed: "orac", "orac run", "orac baseline set". clap's own `help`
+/// subcommand and hidden commands (`worker`) are left out.
+fn cli_commands() -> Vec<(String, clap::Command)> {
+    fn walk(path: String, cmd: &clap::Command, out: &mut Vec<(String, clap::Command)>) {
+        out.push((path.clone(), cmd.clone()));
+        for sub in cmd.get_subcommands() {
+            if sub.is_hide_set() || sub.get_name() == "help" {
+                continue;
+            }
+            walk(format!("{path} {}", sub.get_name()), sub, out);
+        }
+    }
+    let mut cmd = <orac::cli::Cli as clap::CommandFactory>::command();
+    cmd.build();
+    let mut out = Vec::new();
+    walk("orac".into(), &cmd, &mut out);
+    out
+}
+
+/// `orac args…` as the binary parses it, in its one spelling (`Cli::normalized`).
+fn parsed(args: &[&str]) -> String {
+    let cli = <orac::cli::Cli as clap::Parser>::try_parse_from(
+        std::iter::once("orac").chain(args.iter().copied()),
+    )
+    .unwrap_or_else(|e| panic!("{args:?}: {e}"));
+    format!("{:?}", cli.normalized().expect("normalizes"))
+}
+
+/// The whole CLI surface in one walk: one flag spelling per concept, on exactly the commands
+/// that have the concept; help text on every visible command and argument; the old
+/// spellings hidden but still parsed as the new ones; negative numbers reach orac's own
+/// checks.
+#[test]
+fn cli_surface_has_one_spelling_per_concept_help_everywhere_and_hidden_aliases() {
+    use std::collections::{BTreeMap, BTreeSet};
+    let commands = cli_commands();
+    assert!(commands.len() > 15, "{}", commands.len());
+    // Old spellings that must not be visible anywhere: the concept has one name.
+    const OLD: [&str; 5] = ["results", "baselines", "json", "markdown", "bench"];
+    let mut takers: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut problems = Vec::new();
+    for (path, cmd) in &commands {
+        if path != "orac" && cmd.get_about().is_none() && cmd.get_long_about().is_none() {
+            problems.push(format!("{path}: no help text"));
+        }
+        for arg in cmd.get_arguments().filter(|a| !a.is_hide_set()) {
+            let id = arg.get_id().as_str();
+            let name = arg
+                .get_long()
+                .map_or_else(|| id.to_uppercase(), |l| format!("--{l}"));
+            if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                problems.push(format!("{path} {name}: no help text"));
+            }
+            if arg.get_visible_aliases().is_some_and(|a| !a.is_empty()) {
+                problems.push(format!(
+                    "{path} {name}: a visible alias (one name per concept)"
+                ));
+            }
+            let Some(long) = arg.get_long() else { continue };
+            takers
+                .entry(long.to_string())
+                .or_default()
+                .insert(path.trim_start_matches("orac ").to_string());
+            let value = arg
+                .get_value_names()
+                .map(|v| v.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" "));
+            let mut expect = |ok: bool, what: &str| {
+                if !ok {
+                    problems.push(format!("{path} {name}: {what}"));
+                }
+            };
+            expect(!OLD.contains(&long), "an old spelling, visible");
+            if id.contains("results") {
+                expect(
+                    long == "results-dir",
+                    "a results directory is --results-dir",
+                );
+            }
+            if id.contains("baselines") {
+                expect(
+                    long == "baselines-dir",
+                    "a baselines directory is --baselines-dir",
+                );
+            }
+            if long == "out" || long.ends_with("-out") {
+                expect(
+                    value.as_deref() == Some("FILE"),
+                    "--out and --*-out take a FILE",
+                );
+            }
+            if long.ends_with("-dir") {
+                expect(value.as_deref() == Some("DIR"), "--*-dir takes a DIR");
+            }
+            if id == "out_dir" {
+                expect(long == "out-dir", "an output directory is --out-dir");
+            }
+            if id.contains("format") {
+                expect(long == "format", "an output format is --format");
+            }
+            if id == "filter" {
+                expect(
+                    long == "filter" && arg.get_short() == Some('f'),
+                    "selection is -f/--filter",
+                );
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+
+    // Each concept on exactly the commands where it means something.
+    let on = |long: &str| -> Vec<&str> {
+        takers
+            .get(long)
+            .map(|s| s.iter().map(String::as_str).collect())
+            .unwrap_or_default()
+    };
+    let sorted = |mut v: Vec<&'static str>| {
+        v.sort();
+        v
+    };
+    assert_eq!(
+        on("results-dir"),
+        sorted(vec![
+            "compare", "export", "history", "merge", "report", "run", "runs", "show"
+        ])
+    );
+    assert_eq!(
+        on("baselines-dir"),
+        sorted(vec!["baseline set", "baseline show", "compare", "report"])
+    );
+    assert_eq!(
+        on("filter"),
+        sorted(vec![
+            "ab",
+            "baseline set",
+            "bisect",
+            "history",
+            "list",
+            "report",
+            "run",
+            "verify"
+        ])
+    );
+    assert_eq!(
+        on("kernels"),
+        sorted(vec!["info", "kernels", "list", "run", "verify"])
+    );
+    assert_eq!(
+        on("device"),
+        sorted(vec!["ab", "bisect", "info", "list", "run", "verify"])
+    );
+    assert_eq!(on("out"), vec!["export"]);
+    assert_eq!(on("out-dir"), vec!["report"]);
+    assert_eq!(
+        on("format"),
+        sorted(vec!["ab", "compare", "export", "history", "show"])
+    );
+    // The root takes nothing but --help and --version: everything else is per command.
+    let root: Vec<&str> = commands[0]
+        .1
+        .get_arguments()
+        .filter(|a| !a.is_hide_set())
+        .filter_map(|a| a.get_long())
+        .collect();
+    assert_eq!(root, ["help", "version"]);
+
+    // Help that is specific to its command, and defaults shown.
+    let arg = |path: &str, long: &str| {
+        let (_, cmd) = commands.iter().find(|(p, _)| p == path).unwrap();
+        cmd.get_arguments()
+            .find(|a| a.get_long() == Some(long))
+            .unwrap_or_else(|| panic!("{path} --{long}"))
+            .clone()
+    };
+    let quick = orac::measure::Settings::for_profile(orac::suite::Profile::Quick).max_time;
+    for path in ["orac run", "orac ab", "orac bisect"] {
+        let help = arg(path, "max-time").get_help().unwrap().to_string();
+        assert!(
+            help.contains(&format!(
+                "[default: the profile's, quick {} s",
+                quick.as_secs_f64()
+            )),
+            "{path}: {help}"
+        );
+    }
+    for path in ["orac run", "orac verify", "orac ab", "orac bisect"] {
+        let isolation = arg(path, "isolation");
+        for value in isolation.get_possible_values() {
+            let help = value.get_help().map(|h| h.to_string()).unwrap_or_default();
+            assert!(!help.contains("`orac run` process"), "{path} {help}");
+        }
+    }
+    let report_hw = arg("orac report", "hardware")
+        .get_help()
+        .unwrap()
+        .to_string();
+    assert!(!report_hw.contains("history"), "{report_hw}");
+
+    // The old spellings still parse, as the new ones.
+    let same: [(&[&str], &[&str]); 9] = [
+        (
+            &["history", "--results", "x"],
+            &["history", "--results-dir", "x"],
+        ),
+        (
+            &["export", "--format", "csv", "--results", "x"],
+            &["export", "--format", "csv", "--results-dir", "x"],
+        ),
+        (
+            &[
+                "report",
+                "--results",
+                "x",
+                "--baselines",
+                "b",
+                "--out",
+                "site",
+            ],
+            &[
+                "report",
+                "--results-dir",
+                "x",
+                "--baselines-dir",
+                "b",
+                "--out-dir",
+                "site",
+            ],
+        ),
+        (&["history", "--json"], &["history", "--format", "json"]),
+        (&["show", "--markdown"], &["show", "--format", "markdown"]),
+        (
+            &["bisect", "--good", "a", "--bad", "b", "--bench", "gemm/x"],
+            &["bisect", "--good", "a", "--bad", "b", "--filter", "gemm/x"],
+        ),
+        (&["--kernels", "k", "run"], &["run", "--kernels", "k"]),
+        (&["--device", "1", "verify"], &["verify", "--device", "1"]),
+        (
+            &["--device", "1", "--kernels", "k", "list"],
+            &["list", "--device", "1", "--kernels", "k"],
+        ),
+    ];
+    for (old, new) in same {
+        assert_eq!(parsed(old), parsed(new), "{old:?} vs {new:?}");
+    }
+    assert!(parsed(&["history", "--results-dir", "x"]).contains("results_dir: \"x\""));
+    assert!(parsed(&["history", "--json"]).contains("format: Json"));
+    // An old flag and its new spelling together are a contradiction, not a silent pick.
+    for args in [
+        &["orac", "history", "--json", "--format", "table"][..],
+        &["orac", "show", "--markdown", "--format", "table"],
+    ] {
+        assert!(
+            <orac::cli::Cli as clap::Parser>::try_parse_from(args).is_err(),
+            "{args:?}"
+        );
+    }
+    let twice = <orac::cli::Cli as clap::Parser>::try_parse_from([
+        "orac", "--device", "1", "run", "--device", "2",
+    ])
+    .unwrap()
+    .normalized();
+    assert!(twice.is_err(), "{twice:?}");
+
+    // A negative number is a value (for orac to refuse), not an unknown flag.
+    for cmd in [
+        &["run"][..],
+        &["ab", "--base", "a", "--head", "b"],
+        &["bisect", "--good", "a", "--bad", "b", "-f", "x"],
+    ] {
+        let mut args = cmd.to_vec();
+        args.extend(["--max-time", "-1"]);
+        assert!(parsed(&args).contains("max_time: Some(-1.0)"), "{args:?}");
+    }
+}
+
+#[test]
+fn a_negative_max_time_is_refused_by_name_and_meaningless_flags_are_ignored_aloud() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = orac(tmp.path(), &["run", "--no-save", "--max-time", "-1"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--max-time -1: must be a positive number of seconds"),
+        "{}",
+        stderr(&out)
+    );
+    // `orac --device I runs` (the old global flag) still works, and says it meant nothing.
+    let out = orac(tmp.path(), &["--device", "1", "runs"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--device means nothing to `orac runs`"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Failures are red on a terminal (or with `CLICOLOR_FORCE`), and never coloured where
+/// colour is unwanted: `NO_COLOR`, or output to a pipe or a file (as here, and in CI logs).
+#[test]
+fn failures_are_coloured_only_where_colour_is_wanted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let kernels = copy_kernels(tmp.path());
+    add_gemm_kernel(&kernels, "wrong", WRONG_GEMM);
+    let args = [
+        "verify",
+        "--backend",
+        "cpu",
+        "--kernels",
+        kernels.to_str().unwrap(),
+        "--filter",
+        "^gemm/(wrong|blocked)/f32/m128n128k128$",
+    ];
+    let red = "\x1b[1m\x1b[31m";
+    let forced = orac_with_env(tmp.path(), &args, &[("CLICOLOR_FORCE", "1")]);
+    assert_eq!(forced.status.code(), Some(3), "{}", stderr(&forced));
+    let table = stdout(&forced);
+    let fail_row = table.lines().find(|l| l.contains("gemm/wrong/")).unwrap();
+    assert!(fail_row.contains(&format!("{red}FAIL")), "{fail_row:?}");
+    let ok_row = table.lines().find(|l| l.contains("gemm/blocked/")).unwrap();
+    assert!(!ok_row.contains('\x1b'), "{ok_row:?}");
+    assert!(
+        stderr(&forced).contains(&format!("{red}error")),
+        "{}",
+        stderr(&forced)
+    );
+    for env in [&[][..], &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]] {
+        let out = orac_with_env(tmp.path(), &args, env);
+        assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+        assert!(stdout(&out).contains("FAIL"), "{}", stdout(&out));
+        assert!(!stdout(&out).contains('\x1b'), "{env:?}: {}", stdout(&out));
+        assert!(!stderr(&out).contains('\x1b'), "{env:?}: {}", stderr(&out));
+    }
+}

@@ -17,22 +17,174 @@ Exit codes:
   4  the environment cannot run it (no C compiler, unwritable results directory)
   130  interrupted (Ctrl-C); `orac run --resume` finishes the run";
 
+/// Help of `--results-dir`, the same on every command that reads or writes runs.
+const RESULTS_DIR_HELP: &str = "Where runs are stored: a directory of run files per hardware key";
+/// Help of `--baselines-dir`, the same on every command that reads or writes baselines.
+const BASELINES_DIR_HELP: &str = "Where baselines are stored (<hardware key>.json each)";
+/// Help of `--profile`.
+const PROFILE_HELP: &str = "Problem sizes and timing: quick (small sizes, about a minute for the suite) or full (for real hardware)";
+/// Help of `--seed`.
+const SEED_HELP: &str = "Seed of the random inputs";
+
+/// `text`, then the default `--max-time` of each profile, as clap shows a default.
+fn max_time_help(text: &str) -> String {
+    let secs = |p| {
+        crate::measure::Settings::for_profile(p)
+            .max_time
+            .as_secs_f64()
+    };
+    format!(
+        "{text} [default: the profile's, quick {} s, full {} s]",
+        secs(Profile::Quick),
+        secs(Profile::Full)
+    )
+}
+
 /// GPU kernel microbenchmarks: verified against a reference, timed with care, stored by
 /// commit and hardware.
 #[derive(Debug, Parser)]
 #[command(name = "orac", version, after_help = AFTER_HELP)]
 pub struct Cli {
-    /// Load kernel sources from DIR (laid out like kernels/) instead of the ones built in.
-    #[arg(long, global = true, value_name = "DIR")]
+    /// The old spelling `orac --kernels DIR run`, before the subcommand: hidden, and moved
+    /// onto the subcommand by [`Cli::normalized`].
+    #[arg(long, hide = true, value_name = "DIR")]
     pub kernels: Option<PathBuf>,
 
-    /// Use GPU number I (of those CUDA_VISIBLE_DEVICES shows, if set): one orac per GPU
-    /// of a node, each with its own shard (`run --shard K/N`). Recorded with the run.
-    #[arg(long, global = true, value_name = "I")]
+    /// The old spelling `orac --device I run`: hidden, moved like `--kernels`.
+    #[arg(long, hide = true, value_name = "I")]
     pub device: Option<usize>,
 
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `--kernels DIR`, on the commands that load kernels from the working tree.
+#[derive(Debug, Default, Args)]
+pub struct KernelsArg {
+    /// Load kernel sources from DIR (laid out like kernels/) instead of the ones built in.
+    #[arg(long, value_name = "DIR")]
+    pub kernels: Option<PathBuf>,
+}
+
+/// `--device I`, on the commands that may open a GPU.
+#[derive(Debug, Default, Args)]
+pub struct DeviceArg {
+    /// Use GPU number I (of those CUDA_VISIBLE_DEVICES shows, if set): one orac per GPU
+    /// of a node, each with its own shard (`run --shard K/N`). Recorded with the run.
+    #[arg(long, value_name = "I")]
+    pub device: Option<usize>,
+}
+
+/// The subcommands that take the argument `id`, for messages.
+fn takers(id: &str) -> String {
+    use clap::CommandFactory;
+    Cli::command()
+        .get_subcommands()
+        .filter(|c| c.get_arguments().any(|a| a.get_id() == id))
+        .map(|c| c.get_name().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Cli {
+    /// The parsed command line in its one spelling: the old top-level `--kernels` and
+    /// `--device` moved onto the subcommand (with a warning where the subcommand has no use
+    /// for them, as before they were ignored), and the old `--json` / `--markdown` folded
+    /// into `--format`.
+    pub fn normalized(mut self) -> crate::Result<Cli> {
+        let usage = crate::Error::Usage;
+        if let Some(dir) = self.kernels.take() {
+            match self.command.kernels_mut() {
+                Some(slot) if slot.kernels.is_some() => {
+                    return Err(usage(
+                        "--kernels given twice (before and after the subcommand)".into(),
+                    ));
+                }
+                Some(slot) => slot.kernels = Some(dir),
+                None => eprintln!(
+                    "warning: --kernels means nothing to `orac {}` (it applies to {}): ignored",
+                    self.command.name(),
+                    takers("kernels")
+                ),
+            }
+        }
+        if let Some(index) = self.device.take() {
+            match self.command.device_mut() {
+                Some(slot) if slot.device.is_some() => {
+                    return Err(usage(
+                        "--device given twice (before and after the subcommand)".into(),
+                    ));
+                }
+                Some(slot) => slot.device = Some(index),
+                None => eprintln!(
+                    "warning: --device means nothing to `orac {}` (it applies to {}): ignored",
+                    self.command.name(),
+                    takers("device")
+                ),
+            }
+        }
+        match &mut self.command {
+            Command::History(a) if a.json => {
+                a.json = false;
+                a.format = HistoryFormat::Json;
+            }
+            Command::Show(a) if a.markdown => {
+                a.markdown = false;
+                a.format = ShowFormat::Markdown;
+            }
+            _ => {}
+        }
+        Ok(self)
+    }
+}
+
+impl Command {
+    /// The subcommand's name as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::List(_) => "list",
+            Command::Info(_) => "info",
+            Command::Run(_) => "run",
+            Command::Show(_) => "show",
+            Command::Runs(_) => "runs",
+            Command::Compare(_) => "compare",
+            Command::Ab(_) => "ab",
+            Command::Baseline(_) => "baseline",
+            Command::Kernels(_) => "kernels",
+            Command::Verify(_) => "verify",
+            Command::Merge(_) => "merge",
+            Command::History(_) => "history",
+            Command::Export(_) => "export",
+            Command::Report(_) => "report",
+            Command::Bisect(_) => "bisect",
+            Command::Worker => "worker",
+        }
+    }
+
+    /// Its `--kernels`, if it takes one.
+    pub fn kernels_mut(&mut self) -> Option<&mut KernelsArg> {
+        match self {
+            Command::List(a) => Some(&mut a.kernels),
+            Command::Info(a) => Some(&mut a.kernels),
+            Command::Run(a) => Some(&mut a.kernels),
+            Command::Kernels(a) => Some(&mut a.kernels),
+            Command::Verify(a) => Some(&mut a.kernels),
+            _ => None,
+        }
+    }
+
+    /// Its `--device`, if it takes one.
+    pub fn device_mut(&mut self) -> Option<&mut DeviceArg> {
+        match self {
+            Command::List(a) => Some(&mut a.device),
+            Command::Info(a) => Some(&mut a.device),
+            Command::Run(a) => Some(&mut a.device),
+            Command::Verify(a) => Some(&mut a.device),
+            Command::Ab(a) => Some(&mut a.device),
+            Command::Bisect(a) => Some(&mut a.device),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -74,10 +226,32 @@ pub enum Command {
     Worker,
 }
 
+/// What `compare` and `ab` print on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ReportFormat {
+    /// A table for the terminal.
     Table,
+    /// The JSON report.
     Json,
+    /// The PR-comment markdown.
+    Markdown,
+}
+
+/// What `history` prints on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HistoryFormat {
+    /// The table of series and the change points.
+    Table,
+    /// The whole history as JSON.
+    Json,
+}
+
+/// What `show` prints on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ShowFormat {
+    /// The run's file, header and table for the terminal.
+    Table,
+    /// The header and table as GitHub markdown (for docs/PERFORMANCE.md and PR comments).
     Markdown,
 }
 
@@ -88,15 +262,15 @@ pub struct GateArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Smallest change that counts, as a fraction (0.03 = 3%).
-    #[arg(long, value_name = "FRACTION")]
+    #[arg(long, value_name = "FRACTION", allow_negative_numbers = true)]
     pub min_threshold: Option<f64>,
     /// The threshold grows to K × the benchmark's noise.
-    #[arg(long, value_name = "K")]
+    #[arg(long, value_name = "K", allow_negative_numbers = true)]
     pub noise_k: Option<f64>,
     /// Per-benchmark false-alarm level for slower/faster, whatever else is compared
     /// (default 0.05/300 ≈ 1.7e-4: one failed gate in twenty for a 300-benchmark suite of
     /// unchanged kernels).
-    #[arg(long)]
+    #[arg(long, value_name = "P", allow_negative_numbers = true)]
     pub alpha: Option<f64>,
     /// Verdicts that fail the command (comma-separated; default slower,failed).
     #[arg(long, value_name = "VERDICTS")]
@@ -118,9 +292,9 @@ pub struct CompareArgs {
     pub base: String,
     /// Same forms as BASE.
     pub head: String,
-    #[arg(long, value_name = "DIR", default_value = "results")]
+    #[arg(long, alias = "results", value_name = "DIR", default_value = "results", help = RESULTS_DIR_HELP)]
     pub results_dir: PathBuf,
-    #[arg(long, value_name = "DIR", default_value = "baselines")]
+    #[arg(long, alias = "baselines", value_name = "DIR", default_value = "baselines", help = BASELINES_DIR_HELP)]
     pub baselines_dir: PathBuf,
     /// Compare runs from different hardware keys anyway.
     #[arg(long)]
@@ -141,35 +315,43 @@ pub struct AbArgs {
     /// side's kernels come from its revision's kernels/<backend>/.
     #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
     pub backend: BackendChoice,
+    #[command(flatten)]
+    pub device: DeviceArg,
     /// Head revision.
     #[arg(long)]
     pub head: String,
     /// Repository to read kernels from (default: the one containing the current directory).
     #[arg(long, value_name = "DIR")]
     pub repo: Option<PathBuf>,
+    /// Only benchmarks whose id matches this regular expression.
     #[arg(long, short)]
     pub filter: Option<String>,
-    #[arg(long, value_enum, default_value_t = Profile::Quick)]
+    #[arg(long, value_enum, default_value_t = Profile::Quick, help = PROFILE_HELP)]
     pub profile: Profile,
     /// Skip benchmarks whose kernel (source and manifest entry) is the same in both.
     #[arg(long)]
     pub changed_only: bool,
-    /// Cap each side's sampling at SECS per benchmark.
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true,
+          help = max_time_help("Cap each side's sampling at SECS per benchmark"))]
     pub max_time: Option<f64>,
     /// Measuring time per benchmark: undecided benchmarks get more blocks until the gate's
     /// rule decides them or this runs out (then `ambiguous`, with the smallest change this
     /// budget could detect). Default: 12 × the profile's max time (quick: 12 s).
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true)]
     pub budget: Option<f64>,
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, help = SEED_HELP)]
     pub seed: u64,
     /// Worker processes: a kernel that crashes or hangs fails its benchmark (verdict
     /// `failed`), and the gate still reports every other one.
     #[arg(long, value_enum, default_value_t = Isolation::Family)]
     pub isolation: Isolation,
     /// Kill a benchmark's A/B (and record it as failed) after SECS.
-    #[arg(long, value_name = "SECS", default_value_t = 600.0)]
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 600.0,
+        allow_negative_numbers = true
+    )]
     pub timeout: f64,
     #[command(flatten)]
     pub gate: GateArgs,
@@ -177,20 +359,31 @@ pub struct AbArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
+    /// auto: CUDA when a GPU is usable, else the CPU.
     #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
     pub backend: BackendChoice,
+    #[command(flatten)]
+    pub kernels: KernelsArg,
+    #[command(flatten)]
+    pub device: DeviceArg,
+    /// Only benchmarks whose id matches this regular expression.
     #[arg(long, short)]
     pub filter: Option<String>,
-    #[arg(long, value_enum, default_value_t = Profile::Quick)]
+    #[arg(long, value_enum, default_value_t = Profile::Quick, help = PROFILE_HELP)]
     pub profile: Profile,
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, help = SEED_HELP)]
     pub seed: u64,
     /// Worker processes: a kernel that crashes, hangs or poisons the GPU context fails its
     /// own check, and every other benchmark is still checked.
     #[arg(long, value_enum, default_value_t = Isolation::Family)]
     pub isolation: Isolation,
     /// Kill a benchmark's check (and record it as failed) after SECS.
-    #[arg(long, value_name = "SECS", default_value_t = 600.0)]
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 600.0,
+        allow_negative_numbers = true
+    )]
     pub timeout: f64,
 }
 
@@ -199,6 +392,8 @@ pub struct KernelsArgs {
     /// Architectures to compile for, comma-separated.
     #[arg(long, default_value = "sm_80,sm_90")]
     pub arch: String,
+    #[command(flatten)]
+    pub kernels: KernelsArg,
 }
 
 #[derive(Debug, Subcommand)]
@@ -217,7 +412,7 @@ pub struct BaselineSetArgs {
     /// Only benchmarks matching this regex (others already in the baseline are kept).
     #[arg(long, short)]
     pub filter: Option<String>,
-    #[arg(long, value_name = "DIR", default_value = "baselines")]
+    #[arg(long, alias = "baselines", value_name = "DIR", default_value = "baselines", help = BASELINES_DIR_HELP)]
     pub baselines_dir: PathBuf,
 }
 
@@ -226,7 +421,7 @@ pub struct BaselineShowArgs {
     /// Hardware key (default: this machine's CPU key).
     #[arg(long)]
     pub hardware: Option<String>,
-    #[arg(long, value_name = "DIR", default_value = "baselines")]
+    #[arg(long, alias = "baselines", value_name = "DIR", default_value = "baselines", help = BASELINES_DIR_HELP)]
     pub baselines_dir: PathBuf,
 }
 
@@ -236,17 +431,26 @@ pub struct ListArgs {
     /// backend `orac run` would pick.
     #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
     pub backend: BackendChoice,
+    #[command(flatten)]
+    pub kernels: KernelsArg,
+    #[command(flatten)]
+    pub device: DeviceArg,
     /// Only ids matching this regular expression.
     #[arg(long, short)]
     pub filter: Option<String>,
-    #[arg(long, value_enum, default_value_t = Profile::Quick)]
+    #[arg(long, value_enum, default_value_t = Profile::Quick, help = PROFILE_HELP)]
     pub profile: Profile,
 }
 
 #[derive(Debug, Args)]
 pub struct InfoArgs {
+    /// The backend to open and describe (auto: CUDA when a GPU is usable, else the CPU).
     #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
     pub backend: BackendChoice,
+    #[command(flatten)]
+    pub kernels: KernelsArg,
+    #[command(flatten)]
+    pub device: DeviceArg,
 }
 
 #[derive(Debug, Args)]
@@ -254,28 +458,35 @@ pub struct RunArgs {
     /// auto: CUDA when a GPU is usable, else the CPU.
     #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
     pub backend: BackendChoice,
+    #[command(flatten)]
+    pub kernels: KernelsArg,
+    #[command(flatten)]
+    pub device: DeviceArg,
     /// Only benchmarks whose id matches this regular expression.
     #[arg(long, short)]
     pub filter: Option<String>,
-    /// quick: small sizes, about a minute; full: for real hardware.
-    #[arg(long, value_enum, default_value_t = Profile::Quick)]
+    #[arg(long, value_enum, default_value_t = Profile::Quick, help = PROFILE_HELP)]
     pub profile: Profile,
-    #[arg(long, value_name = "DIR", default_value = "results")]
+    #[arg(long, alias = "results", value_name = "DIR", default_value = "results", help = RESULTS_DIR_HELP)]
     pub results_dir: PathBuf,
     /// Print the table but do not save the run.
     #[arg(long)]
     pub no_save: bool,
-    /// Cap each benchmark's sampling at SECS (after warm-up).
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true,
+          help = max_time_help("Cap each benchmark's sampling at SECS (after warm-up)"))]
     pub max_time: Option<f64>,
-    /// Seed of the random inputs.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, help = SEED_HELP)]
     pub seed: u64,
     /// Worker processes: a crash or hang ends one benchmark, not the run.
     #[arg(long, value_enum, default_value_t = Isolation::Family)]
     pub isolation: Isolation,
     /// Kill a benchmark (and record it as failed) after SECS.
-    #[arg(long, value_name = "SECS", default_value_t = 600.0)]
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 600.0,
+        allow_negative_numbers = true
+    )]
     pub timeout: f64,
     /// Finish the newest interrupted run of this machine in --results-dir (its journal), with
     /// the selection, profile, settings and kernels it started with.
@@ -293,7 +504,7 @@ pub struct MergeArgs {
     /// The shard run files (`orac run --shard K/N` outputs).
     #[arg(required = true)]
     pub runs: Vec<PathBuf>,
-    #[arg(long, value_name = "DIR", default_value = "results")]
+    #[arg(long, alias = "results", value_name = "DIR", default_value = "results", help = RESULTS_DIR_HELP)]
     pub results_dir: PathBuf,
 }
 
@@ -301,25 +512,25 @@ pub struct MergeArgs {
 pub struct ShowArgs {
     /// A run file; default: the newest run in --results-dir.
     pub run: Option<PathBuf>,
-    #[arg(long, value_name = "DIR", default_value = "results")]
+    #[arg(long, alias = "results", value_name = "DIR", default_value = "results", help = RESULTS_DIR_HELP)]
     pub results_dir: PathBuf,
-    /// Print the table as GitHub markdown (for docs/PERFORMANCE.md and PR comments).
-    #[arg(long)]
+    /// What to print.
+    #[arg(long, value_enum, default_value_t = ShowFormat::Table)]
+    pub format: ShowFormat,
+    /// The old spelling of `--format markdown`.
+    #[arg(long, hide = true, conflicts_with = "format")]
     pub markdown: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct RunsArgs {
-    #[arg(long, value_name = "DIR", default_value = "results")]
+    #[arg(long, alias = "results", value_name = "DIR", default_value = "results", help = RESULTS_DIR_HELP)]
     pub results_dir: PathBuf,
 }
 
 /// Which history to load and how to search it (shared by `history` and `report`).
 #[derive(Debug, Args)]
 pub struct SeriesArgs {
-    /// Hardware key (a directory under results/); `history` needs it when there are several.
-    #[arg(long, value_name = "KEY")]
-    pub hardware: Option<String>,
     /// Only benchmarks whose id matches this regex.
     #[arg(long, short)]
     pub filter: Option<String>,
@@ -329,46 +540,77 @@ pub struct SeriesArgs {
     /// The branch whose first-parent history orders the runs.
     #[arg(long, value_name = "REV", default_value = "HEAD")]
     pub branch: String,
-    #[arg(long, value_name = "DIR", default_value = "results")]
-    pub results: PathBuf,
+    #[arg(long, alias = "results", value_name = "DIR", default_value = "results", help = RESULTS_DIR_HELP)]
+    pub results_dir: PathBuf,
     /// Points per window of the change-point search.
     #[arg(long, value_name = "N", default_value_t = 50)]
     pub window: usize,
     /// Significance a change point needs (t-test, adjusted for the split's selection).
-    #[arg(long, value_name = "P", default_value_t = 0.001)]
+    #[arg(
+        long,
+        value_name = "P",
+        default_value_t = 0.001,
+        allow_negative_numbers = true
+    )]
     pub max_p: f64,
     /// Smallest relative change reported as a change point (0.02 = 2%).
-    #[arg(long, value_name = "FRACTION", default_value_t = 0.0)]
+    #[arg(
+        long,
+        value_name = "FRACTION",
+        default_value_t = 0.0,
+        allow_negative_numbers = true
+    )]
     pub min_change: f64,
     /// Drift over --creep-window commits that counts as slow creep.
-    #[arg(long, value_name = "FRACTION", default_value_t = 0.05)]
+    #[arg(
+        long,
+        value_name = "FRACTION",
+        default_value_t = 0.05,
+        allow_negative_numbers = true
+    )]
     pub creep_threshold: f64,
+    /// Commits over which drift is measured for slow creep (at least 4).
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub creep_window: usize,
 }
 
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
+    /// Hardware key (a directory under --results-dir); needed when there are several.
+    #[arg(long, value_name = "KEY")]
+    pub hardware: Option<String>,
     #[command(flatten)]
     pub series: SeriesArgs,
     /// Exit 1 when a slower change point (or creep) lies in the newest N commits of a series.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub fail_within: usize,
-    /// Print JSON instead of the table.
-    #[arg(long)]
+    /// What to print.
+    #[arg(long, value_enum, default_value_t = HistoryFormat::Table)]
+    pub format: HistoryFormat,
+    /// The old spelling of `--format json`.
+    #[arg(long, hide = true, conflicts_with = "format")]
     pub json: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
+    /// Only this hardware key (a directory under --results-dir); default: every key, each
+    /// with its own pages.
+    #[arg(long, value_name = "KEY")]
+    pub hardware: Option<String>,
     #[command(flatten)]
     pub series: SeriesArgs,
     /// Directory to write the report to (created; an earlier orac report there is replaced).
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
+    #[arg(long, alias = "out", value_name = "DIR")]
+    pub out_dir: PathBuf,
     /// Where baselines are read, for the newest run's verdicts.
-    #[arg(long, value_name = "DIR", default_value = "baselines")]
-    pub baselines: PathBuf,
+    #[arg(
+        long,
+        alias = "baselines",
+        value_name = "DIR",
+        default_value = "baselines"
+    )]
+    pub baselines_dir: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -385,15 +627,16 @@ pub enum ExportFormat {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
+    /// The format to write.
     #[arg(long, value_enum)]
     pub format: ExportFormat,
     /// Run files or directories of runs; default: the newest run (every run for CSV)
-    /// under --results.
+    /// under --results-dir.
     pub runs: Vec<PathBuf>,
-    #[arg(long, value_name = "DIR", default_value = "results")]
-    pub results: PathBuf,
+    #[arg(long, alias = "results", value_name = "DIR", default_value = "results", help = RESULTS_DIR_HELP)]
+    pub results_dir: PathBuf,
     /// Without RUN paths: only this hardware key's runs (needed for the one-run formats
-    /// when --results holds several keys).
+    /// when --results-dir holds several keys).
     #[arg(long, value_name = "KEY")]
     pub hardware: Option<String>,
     /// Write here instead of standard output.
@@ -406,36 +649,44 @@ pub struct BisectArgs {
     /// Where the probes run: the GPU if usable (`auto`), or `cpu` / `cuda` explicitly.
     #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
     pub backend: BackendChoice,
+    #[command(flatten)]
+    pub device: DeviceArg,
     /// A revision where the benchmark was fast.
     #[arg(long, value_name = "REV")]
     pub good: String,
     /// A later revision (first-parent descendant of --good) where it is slow.
     #[arg(long, value_name = "REV")]
     pub bad: String,
-    /// The benchmark id (exactly, as `orac list` prints it).
-    #[arg(long, value_name = "ID")]
-    pub bench: String,
+    /// The one benchmark to bisect: its id as `orac list` prints it, or a regular expression
+    /// that matches exactly one id.
+    #[arg(long, short, alias = "bench", value_name = "ID|RE")]
+    pub filter: String,
     /// Repository to read kernels from (default: the one containing the current directory).
     #[arg(long, value_name = "DIR")]
     pub repo: Option<PathBuf>,
-    #[arg(long, value_enum, default_value_t = Profile::Quick)]
+    #[arg(long, value_enum, default_value_t = Profile::Quick, help = PROFILE_HELP)]
     pub profile: Profile,
-    /// Cap each side's sampling at SECS per probe.
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true,
+          help = max_time_help("Cap each side's sampling at SECS per probe"))]
     pub max_time: Option<f64>,
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, help = SEED_HELP)]
     pub seed: u64,
     /// Config file with a [compare] section (default: ./orac.toml when it exists).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Smallest slowdown that makes a commit bad, as a fraction (0.03 = 3%).
-    #[arg(long, value_name = "FRACTION")]
+    #[arg(long, value_name = "FRACTION", allow_negative_numbers = true)]
     pub min_threshold: Option<f64>,
     /// Probes in worker processes (a probe whose kernel crashes or hangs is skipped), or
     /// `none` for all in this process.
     #[arg(long, value_enum, default_value_t = Isolation::Family)]
     pub isolation: Isolation,
     /// Kill a probe's A/B (the commit is skipped) after SECS.
-    #[arg(long, value_name = "SECS", default_value_t = 600.0)]
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 600.0,
+        allow_negative_numbers = true
+    )]
     pub timeout: f64,
 }

@@ -234,6 +234,28 @@ fn first_line(text: &str) -> String {
     line.chars().take(120).collect()
 }
 
+/// The benchmark `--filter` names: the one whose id it is, else the only one its regular
+/// expression matches; otherwise why not (for the message).
+fn the_one(suite: Vec<Benchmark>, filter: &str) -> std::result::Result<Benchmark, String> {
+    if let Some(i) = suite.iter().position(|b| b.id == filter) {
+        return Ok(suite.into_iter().nth(i).expect("found above"));
+    }
+    let re = Filter::new(Some(filter)).map_err(|e| e.to_string())?;
+    let mut matching: Vec<Benchmark> = suite.into_iter().filter(|b| re.matches(&b.id)).collect();
+    match matching.len() {
+        0 => Err("no benchmark matches".into()),
+        1 => Ok(matching.remove(0)),
+        n => {
+            let shown: Vec<&str> = matching.iter().take(3).map(|b| b.id.as_str()).collect();
+            Err(format!(
+                "matches {n} benchmarks ({}{}), but bisect follows one: give its exact id",
+                shown.join(", "),
+                if n > 3 { ", …" } else { "" }
+            ))
+        }
+    }
+}
+
 pub fn bisect(args: BisectArgs) -> Result<()> {
     let dir = match &args.repo {
         Some(d) => d.clone(),
@@ -273,15 +295,18 @@ pub fn bisect(args: BisectArgs) -> Result<()> {
         eprintln!("note: {note}");
     }
     let choice = backend::resolved(good.as_ref());
-    let bench = build_suite(good.kernels(), args.profile, &Filter::new(None)?)
-        .into_iter()
-        .find(|b| b.id == args.bench)
-        .ok_or_else(|| {
-            Error::Usage(format!(
-                "no benchmark '{}' in --good {}'s suite (profile {:?}; see `orac list`)",
-                args.bench, args.good, args.profile
-            ))
-        })?;
+    let bench = the_one(
+        build_suite(good.kernels(), args.profile, &Filter::new(None)?),
+        &args.filter,
+    )
+    .map_err(|why| {
+        Error::Usage(format!(
+            "--filter {}: {why} in --good {}'s suite (profile {}; see `orac list`)",
+            args.filter,
+            args.good,
+            args.profile.name()
+        ))
+    })?;
     eprintln!(
         "bisecting {} over {} commits ({} .. {}]",
         bench.id,
@@ -307,6 +332,7 @@ pub fn bisect(args: BisectArgs) -> Result<()> {
             gate: plan.clone(),
         }),
     };
+    let bench_id = bench.id.clone();
     let mut prober = Prober {
         workers,
         repo,
@@ -337,14 +363,14 @@ pub fn bisect(args: BisectArgs) -> Result<()> {
             println!("{}", table(&prober.rows));
             return Err(Error::Usage(format!(
                 "--bad {} could not be tested on {} (see the row above): pick a bad commit whose kernels compile and verify",
-                args.bad, args.bench
+                args.bad, bench_id
             )));
         }
         ProbeVerdict::Good => {
             println!("{}", table(&prober.rows));
             return Err(Error::Usage(format!(
                 "--bad {} is not measurably slower than --good {} on {} (see the row above): nothing to bisect",
-                args.bad, args.good, args.bench
+                args.bad, args.good, bench_id
             )));
         }
     }

@@ -1,6 +1,8 @@
 //! One function per subcommand. They print; the library they call does not.
 
-use super::args::{BaselineCommand, Cli, Command, InfoArgs, ListArgs, RunsArgs, ShowArgs};
+use super::args::{
+    BaselineCommand, Cli, Command, InfoArgs, KernelsArg, ListArgs, RunsArgs, ShowArgs, ShowFormat,
+};
 use crate::backend::{self, cpu, cuda};
 use crate::error::{Error, Result};
 use crate::kernels::{self, KernelTree};
@@ -8,21 +10,24 @@ use crate::report;
 use crate::store::{self, SCHEMA_VERSION};
 use crate::suite::{Filter, build_suite};
 
+/// Where a command's kernels come from: its `--kernels DIR`, else those built in.
+fn tree(arg: &KernelsArg) -> Result<KernelTree> {
+    match &arg.kernels {
+        Some(dir) if !dir.is_dir() => Err(Error::Usage(format!(
+            "--kernels {}: not a directory",
+            dir.display()
+        ))),
+        Some(dir) => Ok(KernelTree::Dir(dir.clone())),
+        None => Ok(KernelTree::Embedded),
+    }
+}
+
+/// Runs the command of a [`Cli::normalized`] command line.
 pub fn dispatch(cli: Cli) -> Result<()> {
-    let tree = match cli.kernels {
-        Some(dir) if !dir.is_dir() => {
-            return Err(Error::Usage(format!(
-                "--kernels {}: not a directory",
-                dir.display()
-            )));
-        }
-        Some(dir) => KernelTree::Dir(dir),
-        None => KernelTree::Embedded,
-    };
     match cli.command {
-        Command::List(args) => list(&tree, args),
-        Command::Info(args) => info(&tree, args),
-        Command::Run(args) => super::run::run(&tree, args),
+        Command::List(args) => list(&tree(&args.kernels)?, args),
+        Command::Info(args) => info(&tree(&args.kernels)?, args),
+        Command::Run(args) => super::run::run(&tree(&args.kernels)?, args),
         Command::Show(args) => show(args),
         Command::Runs(args) => runs(args),
         Command::Compare(args) => super::compare::compare(args),
@@ -30,8 +35,8 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Baseline(BaselineCommand::Set(args)) => super::baseline::set(args),
         Command::Baseline(BaselineCommand::Show(args)) => super::baseline::show(args),
         Command::Worker => crate::isolate::worker_main(),
-        Command::Kernels(args) => super::kernels::kernels(&tree, args),
-        Command::Verify(args) => super::verify::verify(&tree, args),
+        Command::Kernels(args) => super::kernels::kernels(&tree(&args.kernels)?, args),
+        Command::Verify(args) => super::verify::verify(&tree(&args.kernels)?, args),
         Command::Merge(args) => super::merge::merge(args),
         Command::History(args) => super::history::history(args),
         Command::Export(args) => super::export::export(args),
@@ -182,14 +187,17 @@ fn show(args: ShowArgs) -> Result<()> {
         })?,
     };
     let record = store::load_run(&path)?;
-    if args.markdown {
+    if args.format == ShowFormat::Markdown {
         println!("{}\n", report::run_header(&record));
         println!("{}", report::run_table_markdown(&record));
         return Ok(());
     }
     println!("{}", path.display());
     println!("{}", report::run_header(&record));
-    println!("{}", report::run_table(&record));
+    println!(
+        "{}",
+        super::style::Paint::stdout().checks(&report::run_table(&record))
+    );
     Ok(())
 }
 

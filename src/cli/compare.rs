@@ -68,7 +68,10 @@ fn write_report(path: &Path, text: &str) -> Result<()> {
 fn finish(c: &Comparison, gate: &GateArgs, fail_on: &[crate::regress::Verdict]) -> Result<()> {
     let json = || serde_json::to_string_pretty(c).expect("a comparison always serialises");
     match gate.format {
-        ReportFormat::Table => println!("{}", compare_table(c)),
+        ReportFormat::Table => println!(
+            "{}",
+            super::style::Paint::stdout().verdicts(&compare_table(c))
+        ),
         ReportFormat::Json => println!("{}", json()),
         ReportFormat::Markdown => print!("{}", compare_markdown(c)),
     }

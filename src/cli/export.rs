@@ -11,14 +11,14 @@ use crate::store::{self, RunRecord};
 /// The run files named (files as they are, directories searched), oldest first.
 fn run_paths(args: &ExportArgs) -> Result<Vec<PathBuf>> {
     if args.runs.is_empty() {
-        let all = store::find_runs(&args.results)?;
+        let all = store::find_runs(&args.results_dir)?;
         let key_of = |p: &PathBuf| {
             p.parent()
                 .and_then(Path::file_name)
                 .map(|n| n.to_string_lossy().into_owned())
         };
         if let Some(key) = &args.hardware {
-            let key = crate::history::choose_hardware(&args.results, Some(key))?;
+            let key = crate::history::choose_hardware(&args.results_dir, Some(key))?;
             return Ok(all
                 .into_iter()
                 .filter(|p| key_of(p).as_ref() == Some(&key))
@@ -26,7 +26,7 @@ fn run_paths(args: &ExportArgs) -> Result<Vec<PathBuf>> {
         }
         if args.format != ExportFormat::Csv {
             // The newest run of which machine? Say so rather than pick one.
-            crate::history::choose_hardware(&args.results, None)?;
+            crate::history::choose_hardware(&args.results_dir, None)?;
         }
         return Ok(all);
     }
@@ -70,7 +70,7 @@ pub fn export(args: ExportArgs) -> Result<()> {
         return Err(Error::Usage(format!(
             "no stored runs to export in {} (run `orac run` first, or name run files)",
             if args.runs.is_empty() {
-                args.results.display().to_string()
+                args.results_dir.display().to_string()
             } else {
                 "the paths given".to_string()
             }

@@ -1,6 +1,6 @@
 //! `orac history`.
 
-use super::args::{HistoryArgs, SeriesArgs};
+use super::args::{HistoryArgs, HistoryFormat, SeriesArgs};
 use crate::error::{Error, Result};
 use crate::history::{self, HistoryOptions};
 use crate::report::history_text;
@@ -8,7 +8,7 @@ use crate::stats::{ChangePointConfig, CreepConfig};
 use crate::suite::Filter;
 
 /// The options of `history`, `report` and `export`, checked.
-pub fn options(args: &SeriesArgs) -> Result<HistoryOptions> {
+pub fn options(args: &SeriesArgs, hardware: Option<&str>) -> Result<HistoryOptions> {
     let fraction = |name: &str, v: f64| {
         if v.is_finite() && (0.0..1.0).contains(&v) {
             Ok(v)
@@ -37,12 +37,12 @@ pub fn options(args: &SeriesArgs) -> Result<HistoryOptions> {
         )));
     }
     Ok(HistoryOptions {
-        results_dir: args.results.clone(),
+        results_dir: args.results_dir.clone(),
         repo_dir: std::env::current_dir().map_err(|source| Error::Read {
             path: ".".into(),
             source,
         })?,
-        hardware: args.hardware.clone(),
+        hardware: hardware.map(str::to_string),
         branch: args.branch.clone(),
         since: args.since.clone(),
         change_points: ChangePointConfig {
@@ -60,13 +60,13 @@ pub fn options(args: &SeriesArgs) -> Result<HistoryOptions> {
 }
 
 pub fn history(args: HistoryArgs) -> Result<()> {
-    let opts = options(&args.series)?;
+    let opts = options(&args.series, args.hardware.as_deref())?;
     let filter = Filter::new(args.series.filter.as_deref())?;
     let h = history::build(&opts, &filter)?;
     if let (Some(f), true) = (&args.series.filter, h.series.is_empty()) {
         return Err(Error::NoMatch(f.clone()));
     }
-    if args.json {
+    if args.format == HistoryFormat::Json {
         println!(
             "{}",
             serde_json::to_string_pretty(&h).expect("a history always serialises")

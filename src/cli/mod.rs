@@ -13,6 +13,7 @@ mod merge;
 mod progress;
 mod report;
 mod run;
+mod style;
 mod verify;
 
 pub use args::Cli;
@@ -21,15 +22,17 @@ use clap::Parser;
 
 /// Runs orac with the process arguments and returns the exit code.
 pub fn main() -> i32 {
-    let cli = Cli::parse();
-    let selected = match cli.device {
-        Some(i) => select_device(i),
-        None => Ok(()),
-    };
-    match selected.and_then(|()| commands::dispatch(cli)) {
+    let outcome = Cli::parse().normalized().and_then(|mut cli| {
+        if let Some(i) = cli.command.device_mut().and_then(|d| d.device) {
+            select_device(i)?;
+        }
+        commands::dispatch(cli)
+    });
+    match outcome {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("error: {e}");
+            let paint = style::Paint::stderr();
+            eprintln!("{}: {e}", paint.paint(style::BAD, "error"));
             e.exit_code() as i32
         }
     }

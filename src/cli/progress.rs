@@ -4,12 +4,14 @@
 use std::io::{IsTerminal, Write};
 use std::time::Instant;
 
+use super::style::{BAD, DOUBT, GOOD, Paint};
 use crate::report::format_seconds;
 use crate::runner::Event;
 use crate::store::Status;
 
 pub struct Progress {
     tty: bool,
+    paint: Paint,
     started: Instant,
 }
 
@@ -17,6 +19,7 @@ impl Progress {
     pub fn new() -> Self {
         Progress {
             tty: std::io::stderr().is_terminal(),
+            paint: Paint::stderr(),
             started: Instant::now(),
         }
     }
@@ -38,14 +41,17 @@ impl Progress {
                 total,
                 result,
             } => {
+                let p = |style, word| self.paint.paint(style, word);
                 let what = match (result.status, &result.summary) {
                     (Status::Ok, Some(s)) if result.contended => {
-                        format!("CONTENDED {}", format_seconds(s.median))
+                        format!("{} {}", p(DOUBT, "CONTENDED"), format_seconds(s.median))
                     }
-                    (Status::Ok, Some(s)) => format!("ok {}", format_seconds(s.median)),
-                    (Status::VerificationFailed, _) => "VERIFICATION FAILED".to_string(),
+                    (Status::Ok, Some(s)) => {
+                        format!("{} {}", p(GOOD, "ok"), format_seconds(s.median))
+                    }
+                    (Status::VerificationFailed, _) => p(BAD, "VERIFICATION FAILED"),
                     (Status::Skipped, _) => "skipped".to_string(),
-                    _ => "ERROR".to_string(),
+                    _ => p(BAD, "ERROR"),
                 };
                 let clear = if self.tty { "\r\x1b[K" } else { "" };
                 let _ = writeln!(

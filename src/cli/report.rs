@@ -1,4 +1,4 @@
-//! `orac report --out DIR`: gathers the history, verdicts and roofline of each hardware key
+//! `orac report --out-dir DIR`: gathers the history, verdicts and roofline of each hardware key
 //! and writes the static HTML report.
 
 use std::path::{Path, PathBuf};
@@ -17,16 +17,16 @@ use crate::suite::{Family, Filter};
 const MARKER: &str = ".orac-report";
 
 pub fn report(args: ReportArgs) -> Result<()> {
-    let base_opts = options(&args.series)?;
+    let base_opts = options(&args.series, args.hardware.as_deref())?;
     let filter = Filter::new(args.series.filter.as_deref())?;
-    let keys = match &args.series.hardware {
-        Some(k) => vec![history::choose_hardware(&args.series.results, Some(k))?],
-        None => history::hardware_keys(&args.series.results)?,
+    let keys = match &args.hardware {
+        Some(k) => vec![history::choose_hardware(&args.series.results_dir, Some(k))?],
+        None => history::hardware_keys(&args.series.results_dir)?,
     };
     if keys.is_empty() {
         return Err(Error::Usage(format!(
             "no stored runs under {}: `orac run` stores one",
-            args.series.results.display()
+            args.series.results_dir.display()
         )));
     }
     let mut reports = Vec::new();
@@ -36,16 +36,16 @@ pub fn report(args: ReportArgs) -> Result<()> {
             hardware: Some(key.clone()),
             ..base_opts.clone()
         };
-        reports.push(key_report(&opts, &filter, &args.baselines)?);
+        reports.push(key_report(&opts, &filter, &args.baselines_dir)?);
     }
     // Only once everything is gathered: a failure above leaves the directory as it was.
-    prepare_out_dir(&args.out)?;
+    prepare_out_dir(&args.out_dir)?;
     let generated = store::utc_now().rfc3339();
     let files = report_files(&reports, &generated);
     for f in &files {
-        write_file(&args.out.join(&f.path), &f.contents)?;
+        write_file(&args.out_dir.join(&f.path), &f.contents)?;
     }
-    println!("{}", args.out.join("index.html").display());
+    println!("{}", args.out_dir.join("index.html").display());
     Ok(())
 }
 
@@ -158,7 +158,7 @@ fn prepare_out_dir(out: &Path) -> Result<()> {
     if out.exists() {
         if !out.is_dir() {
             return Err(Error::Usage(format!(
-                "--out {}: exists and is not a directory",
+                "--out-dir {}: exists and is not a directory",
                 out.display()
             )));
         }
@@ -171,7 +171,7 @@ fn prepare_out_dir(out: &Path) -> Result<()> {
             .is_none();
         if !empty && !out.join(MARKER).is_file() {
             return Err(Error::Usage(format!(
-                "--out {}: a non-empty directory that is not an orac report; choose another (nothing was written)",
+                "--out-dir {}: a non-empty directory that is not an orac report; choose another (nothing was written)",
                 out.display()
             )));
         }

@@ -433,7 +433,10 @@ fn execute(
     record.finished_at = store::utc_now().rfc3339();
     record.benchmarks = std::mem::take(&mut results);
     println!("{}", report::run_header(&record));
-    println!("{}", report::run_table(&record));
+    println!(
+        "{}",
+        super::style::Paint::stdout().checks(&report::run_table(&record))
+    );
     for b in &record.benchmarks {
         if let (Some(e), false) = (&b.error, b.status == store::Status::Skipped) {
             eprintln!("\n{} failed:\n{e}", b.id);

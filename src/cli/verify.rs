@@ -57,6 +57,7 @@ pub fn verify(tree: &KernelTree, args: VerifyArgs) -> Result<()> {
     // On a terminal one live line; in a log (CI, a GPU session's bring-up) a plain line per
     // finished check, so progress shows as it goes.
     let tty = std::io::stderr().is_terminal();
+    let paint = super::style::Paint::stderr();
     let mut on_event = |event: Event| match event {
         Event::Started { index, bench, .. } => {
             if tty {
@@ -65,12 +66,12 @@ pub fn verify(tree: &KernelTree, args: VerifyArgs) -> Result<()> {
         }
         Event::Finished { index, result, .. } => {
             if !tty {
-                eprintln!(
-                    "[{:>3}/{total}] {} {}",
-                    index + 1,
-                    result.id,
-                    check_text(result)
-                );
+                let check = check_text(result);
+                let check = match super::style::check_style(&check) {
+                    Some(style) => paint.paint(style, &check),
+                    None => check,
+                };
+                eprintln!("[{:>3}/{total}] {} {check}", index + 1, result.id);
             }
             results.push(result.clone());
         }
@@ -157,7 +158,8 @@ pub fn verify(tree: &KernelTree, args: VerifyArgs) -> Result<()> {
         .filter(|r| r.status == Status::Skipped)
         .count();
     println!("verify on {key}");
-    println!("{}", Table::new(&rows).with(Style::rounded()));
+    let table = Table::new(&rows).with(Style::rounded()).to_string();
+    println!("{}", super::style::Paint::stdout().checks(&table));
     if failed == 0 {
         let skipped_note = if skipped > 0 {
             format!(" ({skipped} skipped: they cannot run on this device)")

@@ -22,7 +22,8 @@ pub enum Isolation {
     Family,
     /// One worker per benchmark: the most isolated, the most process starts.
     Benchmark,
-    /// Everything in the `orac run` process: a crash ends the run (journal kept).
+    /// Everything in this orac process: a crash ends the command (a run keeps its
+    /// journal for `orac run --resume`).
     None,
 }
 

@@ -78,7 +78,7 @@ pub fn history_text(h: &History) -> String {
             let steps = s.change_points.iter().map(move |c| {
                 let place = if c.commits_in_range > 1 {
                     format!(
-                        "between {}..{} ({} commits without a point between; `orac bisect --good {} --bad {} --bench {}` finds which)",
+                        "between {}..{} ({} commits without a point between; `orac bisect --good {} --bad {} --filter {}` finds which)",
                         short(&c.last_before),
                         short(&c.commit),
                         c.commits_in_range,

@@ -1,4 +1,4 @@
-//! The static HTML report (`orac report --out DIR`): an index of hardware keys, a page per
+//! The static HTML report (`orac report --out-dir DIR`): an index of hardware keys, a page per
 //! key with the latest results, verdicts against the baseline, change points, creep, a
 //! roofline and a chart per benchmark. Plain HTML and SVG files: it opens from `file://`
 //! with no server and no network. Pure: it returns the files to write.
@@ -250,7 +250,7 @@ fn key_files(k: &KeyReport, slug: &str, generated_at: &str) -> Vec<ReportFile> {
             for c in &s.change_points {
                 let place = if c.commits_in_range > 1 {
                     format!(
-                        "between <code>{}</code>..<code>{}</code> ({} commits; <code>orac bisect --good {} --bad {} --bench {}</code> finds which)",
+                        "between <code>{}</code>..<code>{}</code> ({} commits; <code>orac bisect --good {} --bad {} --filter {}</code> finds which)",
                         escape(short(&c.last_before)),
                         escape(short(&c.commit)),
                         c.commits_in_range,
