@@ -34,12 +34,11 @@ pub fn shapes(spec: &KernelSpec) -> Vec<Shape> {
         Op::Copy | Op::Transfer => {
             // Bytes: one block's worth, then 2½ blocks and an odd tail (the byte loop).
             let per_block = tile.map_or(4096, |(elements, _)| elements);
-            vec![
-                Shape::Copy { bytes: per_block },
-                Shape::Copy {
-                    bytes: per_block * 5 / 2 + 13,
-                },
-            ]
+            let shape = |bytes| match spec.op {
+                Op::Transfer => Shape::Transfer { bytes },
+                _ => Shape::Copy { bytes },
+            };
+            vec![shape(per_block), shape(per_block * 5 / 2 + 13)]
         }
         Op::Triad => {
             let per_block = tile.map_or(1024, |(elements, _)| elements);
