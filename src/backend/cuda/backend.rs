@@ -195,7 +195,7 @@ pub fn grid_for(rule: &str, shape: &Shape, block: [u32; 3], sms: u32) -> Result<
 
 /// Device memory a benchmark's buffers take: inputs in its dtype, outputs in f32 (GEMM and
 /// attention accumulate and write f32 whatever the input type).
-fn device_bytes(bench: &Benchmark) -> u64 {
+pub(super) fn device_bytes(bench: &Benchmark) -> u64 {
     let e = bench.dtype.size_bytes();
     match bench.shape {
         Shape::Copy { bytes } => 2 * bytes,

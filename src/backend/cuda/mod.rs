@@ -18,6 +18,9 @@ pub mod ptxas;
 pub mod toolkit;
 mod workload;
 
+#[cfg(test)]
+mod golden;
+
 pub use backend::{CudaBackend, grid_for};
 
 pub enum CudaStatus {
