@@ -12,6 +12,7 @@ pub mod error;
 pub mod history;
 pub mod isolate;
 pub mod kernels;
+pub mod launch;
 pub mod measure;
 pub mod regress;
 pub mod report;

@@ -18,10 +18,7 @@ pub mod ptxas;
 pub mod toolkit;
 mod workload;
 
-#[cfg(test)]
-mod golden;
-
-pub use backend::{CudaBackend, grid_for};
+pub use backend::CudaBackend;
 
 pub enum CudaStatus {
     Available { devices: i32 },
