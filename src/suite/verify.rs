@@ -13,7 +13,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Benchmark, Inputs, Output, Shape};
-use crate::backend::cpu::reference;
+use super::reference;
 
 /// Multiply-adds the reference may spend on one check: quick shapes are checked in full,
 /// large ones on a sample of rows.
