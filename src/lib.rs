@@ -20,5 +20,6 @@ pub mod runner;
 pub mod stats;
 pub mod store;
 pub mod suite;
+pub mod toolchain;
 
 pub use error::{Error, ExitCode, Result};

@@ -12,8 +12,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Benchmark, Inputs, Output, Shape};
 use super::reference;
+use super::{Benchmark, Inputs, Output, Shape};
 
 /// Multiply-adds the reference may spend on one check: quick shapes are checked in full,
 /// large ones on a sample of rows.

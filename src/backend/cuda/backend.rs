@@ -13,17 +13,17 @@ use cudarc::cublas::CudaBlas;
 use cudarc::driver::{CudaFunction, CudaSlice};
 use cudarc::nvrtc::Ptx;
 
-use super::choose::Choice;
 use super::device::Device;
 use super::nvml::ClockReader;
 use super::workload::{CudaWorkload, replicas};
-use super::{nvrtc, toolkit};
 use crate::backend::{Backend, Workload};
 use crate::error::{Error, Result};
 use crate::kernels::{self, KernelSpec, KernelTree};
 use crate::launch::{self, DeviceLimits, Work};
 use crate::store::Hardware;
 use crate::suite::{Benchmark, Inputs, Shape};
+use crate::toolchain::choose::{self, Choice};
+use crate::toolchain::{nvrtc, toolkit};
 
 pub struct CudaBackend {
     device: Device,
@@ -81,10 +81,10 @@ fn open_cublas(
             &mut major,
         )
     };
-    if major != super::choose::CUBLAS_MAJOR as i32 {
+    if major != choose::CUBLAS_MAJOR as i32 {
         return Err(format!(
             "the libcublas cudarc loaded is cuBLAS {major}, this orac needs {} ({})",
-            super::choose::CUBLAS_MAJOR,
+            choose::CUBLAS_MAJOR,
             choice.reason
         ));
     }
