@@ -4,7 +4,7 @@
 use std::fmt;
 
 use super::buffers::{Init, Place, Poison};
-use super::plan::{Arg, LaunchPlan, Scalar, Work};
+use super::plan::{Arg, LaunchPlan, Scalar, VendorCall, Work};
 
 impl fmt::Display for Scalar {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -21,7 +21,7 @@ impl fmt::Display for LaunchPlan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Work::Vendor(call) = &self.work {
             write!(f, "  vendor {}", call.name())?;
-            if let super::VendorCall::CublasGemm { dtype, m, n, k } = call {
+            if let VendorCall::CublasGemm { dtype, m, n, k } = call {
                 write!(f, " dtype={dtype} m={m} n={n} k={k}")?;
             }
             writeln!(f)?;
