@@ -12,6 +12,7 @@ pub mod error;
 pub mod history;
 pub mod isolate;
 pub mod kernels;
+pub mod launch;
 pub mod measure;
 pub mod regress;
 pub mod report;
@@ -19,5 +20,6 @@ pub mod runner;
 pub mod stats;
 pub mod store;
 pub mod suite;
+pub mod toolchain;
 
 pub use error::{Error, ExitCode, Result};

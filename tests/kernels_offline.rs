@@ -238,8 +238,8 @@ fn without_nvrtc_the_check_says_how_to_install_it() {
 #[test]
 #[ignore = "needs libnvrtc (pip install nvidia-cuda-nvrtc); .ci/run installs it and runs these"]
 fn every_builtin_kernel_compiles_to_a_cubin_for_sm90() {
-    use orac::backend::cuda::{nvrtc, toolkit};
     use orac::kernels::{KernelTree, load_manifest};
+    use orac::toolchain::{nvrtc, toolkit};
     let toolkit = toolkit::Toolkit::discover(None);
     nvrtc::ensure_loaded(&toolkit).expect("libnvrtc");
     let includes = toolkit.include_dirs();
@@ -273,6 +273,28 @@ fn every_builtin_kernel_compiles_to_a_cubin_for_sm90() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("nope") && err.contains("cuda/bad.cu"), "{err}");
+}
+
+/// What a PTX emulator loads: every built-in kernel's PTX for sm_90a, from NVRTC alone,
+/// with every entry its launch plans call.
+#[test]
+#[ignore = "needs libnvrtc (pip install nvidia-cuda-nvrtc); .ci/run installs it and runs these"]
+fn every_builtin_kernel_compiles_to_ptx_for_sm90a_without_a_gpu() {
+    use orac::kernels::{KernelTree, load_manifest};
+    let specs = load_manifest(&KernelTree::Embedded, "cuda").unwrap();
+    for spec in specs.iter().filter(|s| s.vendor.is_none()) {
+        let ptx = orac::toolchain::compile_kernel_ptx(spec, "sm_90a")
+            .unwrap_or_else(|e| panic!("{}: {e}", spec.name));
+        assert!(ptx.contains(".target sm_90a"), "{}", spec.name);
+        for stage in &spec.stages {
+            assert!(
+                ptx.contains(&format!(".entry {}(", stage.entry)),
+                "{}: no entry {}",
+                spec.name,
+                stage.entry
+            );
+        }
+    }
 }
 
 /// The GPU experiments' fixtures (ci/gpu-experiments.sh): the slowed copy kernel of the A/B

@@ -152,16 +152,16 @@ fn cuda_toolkit_lines() {
     let driver_line = match driver {
         None => "none (no libcuda): NVRTC chosen for an offline compile".to_string(),
         Some(v) => {
-            let version = cuda::choose::Version::from_api(v);
-            match cuda::choose::driver_gate(v) {
+            let version = crate::toolchain::choose::Version::from_api(v);
+            match crate::toolchain::choose::driver_gate(v) {
                 Ok(()) => format!("CUDA {version} (driver API {v})"),
                 Err(why) => format!("CUDA {version}: {why}"),
             }
         }
     };
     println!("cuda driver:   {driver_line}");
-    let toolkit = cuda::toolkit::Toolkit::discover(driver);
-    let describe = |c: &cuda::choose::Choice| match &c.chosen {
+    let toolkit = crate::toolchain::toolkit::Toolkit::discover(driver);
+    let describe = |c: &crate::toolchain::choose::Choice| match &c.chosen {
         Some(f) => format!("{}: {}", f.describe(), c.reason),
         None => format!("none: {}", c.reason),
     };

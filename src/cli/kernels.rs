@@ -6,10 +6,11 @@ use tabled::settings::Style;
 use tabled::{Table, Tabled};
 
 use super::args::KernelsArgs;
-use crate::backend::cuda::choose::Choice;
-use crate::backend::cuda::{self, nvrtc, ptxas, toolkit};
+use crate::backend::cuda;
 use crate::error::{Error, Result};
 use crate::kernels::{self, KernelTree};
+use crate::toolchain::choose::Choice;
+use crate::toolchain::{nvrtc, ptxas, toolkit};
 
 #[derive(Tabled)]
 struct Row {

@@ -1,6 +1,6 @@
 //! What is measured: the benchmark model (ids, axes, FLOP and byte counts), the shapes of
-//! each family per profile, seeded random inputs, and the check of an output against the
-//! reference.
+//! each family per profile, seeded random inputs, the f64 references that define each
+//! benchmark's correct answer, and the check of an output against them.
 
 mod attention;
 mod decode;
@@ -9,6 +9,7 @@ mod gemm;
 mod inputs;
 mod memcpy;
 mod model;
+pub mod reference;
 mod registry;
 mod shard;
 mod verify;

@@ -12,8 +12,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::reference;
 use super::{Benchmark, Inputs, Output, Shape};
-use crate::backend::cpu::reference;
 
 /// Multiply-adds the reference may spend on one check: quick shapes are checked in full,
 /// large ones on a sample of rows.

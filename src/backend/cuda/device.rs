@@ -29,7 +29,8 @@ impl Device {
         let driver_api_version = super::driver_version().unwrap_or(0);
         // orac binds the CUDA 12.2 driver API (cudarc's `cuda-12020` bindings): an older
         // driver lacks entry points cudarc would call, and panic on, mid-run.
-        super::choose::driver_gate(driver_api_version).map_err(Error::CudaUnavailable)?;
+        crate::toolchain::choose::driver_gate(driver_api_version)
+            .map_err(Error::CudaUnavailable)?;
         let ctx = CudaContext::new(ordinal).map_err(cuda("cannot create a CUDA context"))?;
         // cudarc records an event per buffer per launch to order streams for us; orac uses
         // one stream, and those records would land inside the timed region.

@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 use cudarc::driver::{CudaFunction, CudaSlice, CudaStream, LaunchConfig, PushKernelArg};
 
-use super::nvrtc;
 use crate::error::{Error, Result};
+use crate::toolchain::nvrtc;
 
 /// The read pass: every thread XORs its strided words; the store never happens on a zeroed
 /// buffer, but the compiler cannot know, so every load stays.

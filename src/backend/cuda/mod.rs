@@ -1,24 +1,18 @@
 //! The CUDA backend: driver detection (cudarc loads libcuda dynamically and panics when it
 //! is missing, so presence is checked before any call into it), the device and its
-//! fingerprint, NVRTC-compiled kernels timed with events on the launch stream, and the
-//! offline kernel check (NVRTC + `ptxas`), which needs no GPU.
+//! fingerprint, and kernels compiled by NVRTC (`crate::toolchain`), launched as their
+//! `crate::launch` plan says and timed with events on the launch stream.
 //!
-//! Status: the offline check runs in CI; the device path is compiled but has not yet run on
-//! a GPU.
+//! Status: compiled, not yet run on a GPU.
 
 mod backend;
 mod blas;
-pub mod choose;
 mod device;
 pub mod l2;
 mod nvml;
-pub mod nvrtc;
-mod nvrtc_lib;
-pub mod ptxas;
-pub mod toolkit;
 mod workload;
 
-pub use backend::{CudaBackend, grid_for};
+pub use backend::CudaBackend;
 
 pub enum CudaStatus {
     Available { devices: i32 },

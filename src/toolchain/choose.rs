@@ -1,5 +1,5 @@
 //! Which CUDA libraries, headers and tools to use with the installed driver: pure functions
-//! over what discovery found (src/backend/cuda/toolkit.rs), so every decision is unit-tested.
+//! over what discovery found (src/toolchain/toolkit.rs), so every decision is unit-tested.
 //!
 //! The rules: orac binds the CUDA 12.2 driver API, so a driver older than that is refused.
 //! The backend loads CUBINs, and a driver refuses a CUBIN from a newer NVRTC major, so NVRTC's

@@ -2,7 +2,7 @@
 //! CPU and GPU alike, so they favour obviously-correct over fast. Each computes only the
 //! requested output rows, so large shapes can be checked on a sample.
 
-use crate::suite::Shape;
+use super::Shape;
 
 /// Rows `rows` of C = A·B (row-major, A is m×k, B is k×n), each n wide.
 /// Time: O(rows · k · n).
