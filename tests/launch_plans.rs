@@ -1,6 +1,8 @@
-//! The launch plan of every CUDA benchmark equals tests/golden/launch_plans.txt, which was
-//! recorded from what the CUDA backend launched before the plan existed (commit 465a747,
-//! the same launches as 707aa82). Regenerate after an intended change with
+//! The launch plan of every CUDA benchmark equals the golden snapshots in tests/golden/,
+//! which were recorded from what the CUDA backend launched before the plan existed (commit
+//! 465a747, the same launches as 707aa82): launch_plans.txt for the quick and full profiles,
+//! launch_plans_emu.txt for the emu profile (465a747's recorder run over the emu shapes of
+//! 6de17b2). Regenerate after an intended change with
 //! `ORAC_BLESS=1 cargo test --test launch_plans`, and read the diff.
 
 use std::collections::HashSet;
@@ -11,10 +13,11 @@ use orac::kernels::{self, KernelSpec, KernelTree};
 use orac::launch::{self, DeviceLimits};
 use orac::suite::{Benchmark, Filter, Profile, build_suite};
 
-const GOLDEN: &str = "tests/golden/launch_plans.txt";
-
-/// The profiles whose benchmarks are snapshotted (an emu profile goes here).
-const PROFILES: &[Profile] = &[Profile::Quick, Profile::Full];
+/// Each golden file and the profiles whose benchmarks it holds.
+const GOLDENS: &[(&str, &[Profile])] = &[
+    ("tests/golden/launch_plans.txt", &[Profile::Quick, Profile::Full]),
+    ("tests/golden/launch_plans_emu.txt", &[Profile::Emu]),
+];
 
 const DEVICES: &[(&str, DeviceLimits)] = &[
     ("h100-sxm/h200", DeviceLimits::H100_SXM),
@@ -55,10 +58,16 @@ fn snapshot(specs: &[KernelSpec], benches: &[Benchmark]) -> String {
 #[test]
 fn every_cuda_benchmark_launches_as_the_golden_snapshot_says() {
     let specs = kernels::load_manifest(&KernelTree::Embedded, "cuda").unwrap();
-    let text = snapshot(&specs, &benchmarks(&specs, PROFILES));
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(GOLDEN);
+    for (golden, profiles) in GOLDENS {
+        check(golden, &snapshot(&specs, &benchmarks(&specs, profiles)));
+    }
+}
+
+/// Compares `text` with the golden file `name` (or rewrites it under `ORAC_BLESS`).
+fn check(name: &str, text: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(name);
     if std::env::var_os("ORAC_BLESS").is_some() {
-        std::fs::write(&path, &text).unwrap();
+        std::fs::write(&path, text).unwrap();
         return;
     }
     let golden = std::fs::read_to_string(&path).unwrap();
@@ -69,7 +78,7 @@ fn every_cuda_benchmark_launches_as_the_golden_snapshot_says() {
             .position(|(a, b)| a != b)
             .unwrap_or(text.lines().count().min(golden.lines().count()));
         panic!(
-            "launch plans differ from {GOLDEN} at line {}:\n  plan:   {}\n  golden: {}\n(ORAC_BLESS=1 regenerates it)",
+            "launch plans differ from {name} at line {}:\n  plan:   {}\n  golden: {}\n(ORAC_BLESS=1 regenerates it)",
             first + 1,
             text.lines().nth(first).unwrap_or("<end>"),
             golden.lines().nth(first).unwrap_or("<end>")
