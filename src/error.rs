@@ -81,6 +81,11 @@ pub enum Error {
     #[error("{reason}")]
     KernelUnavailable { kernel: String, reason: String },
 
+    /// A kernel the emulator stopped: an access outside every buffer, a barrier not all
+    /// threads reach, a step limit (`report` is the emulator's diagnostic).
+    #[error("{report}")]
+    KernelFault { kernel: String, report: String },
+
     /// A benchmark that cannot run on this device at all (too little memory, an
     /// architecture the kernel was not written for): skipped with the reason, not failed.
     #[error("{reason}")]
@@ -152,6 +157,7 @@ impl Error {
             Error::Compile { .. }
             | Error::KernelLoad { .. }
             | Error::KernelUnavailable { .. }
+            | Error::KernelFault { .. }
             | Error::NotApplicable { .. }
             | Error::BenchmarksFailed { .. } => ExitCode::BenchmarkFailed,
             Error::CompilerMissing { .. } | Error::ToolMissing(_) | Error::NotSaved { .. } => {

@@ -15,7 +15,10 @@ use orac::suite::{Benchmark, Filter, Profile, build_suite};
 
 /// Each golden file and the profiles whose benchmarks it holds.
 const GOLDENS: &[(&str, &[Profile])] = &[
-    ("tests/golden/launch_plans.txt", &[Profile::Quick, Profile::Full]),
+    (
+        "tests/golden/launch_plans.txt",
+        &[Profile::Quick, Profile::Full],
+    ),
     ("tests/golden/launch_plans_emu.txt", &[Profile::Emu]),
 ];
 

@@ -5,9 +5,12 @@ pub mod clock_sampler;
 pub mod clocks;
 pub mod cpu;
 pub mod cuda;
+pub mod emu;
 mod select;
 
-pub use select::{BackendChoice, open, request_device, resolved};
+pub use select::{
+    BackendChoice, by_name, open, refuse_untimed, request_device, resolved, suite_profile,
+};
 
 use crate::error::Result;
 use crate::kernels::KernelSpec;
@@ -16,7 +19,7 @@ use crate::store::Hardware;
 use crate::suite::{Benchmark, Inputs, Output};
 
 pub trait Backend {
-    /// `cpu` or `cuda`, as recorded in results.
+    /// `cpu`, `cuda` or `emu`, as recorded in results.
     fn name(&self) -> &'static str;
     fn hardware(&self) -> &Hardware;
     /// The kernels this backend can run, from its manifest.

@@ -22,7 +22,7 @@ const RESULTS_DIR_HELP: &str = "Where runs are stored: a directory of run files 
 /// Help of `--baselines-dir`, the same on every command that reads or writes baselines.
 const BASELINES_DIR_HELP: &str = "Where baselines are stored (<hardware key>.json each)";
 /// Help of `--profile`.
-const PROFILE_HELP: &str = "Problem sizes and timing: quick (small sizes, about a minute for the suite) or full (for real hardware)";
+const PROFILE_HELP: &str = "Problem sizes and timing: quick (small sizes, about a minute for the suite), full (for real hardware) or emu (a few tiny shapes per kernel, what --backend emu runs)";
 /// Help of `--seed`.
 const SEED_HELP: &str = "Seed of the random inputs";
 
@@ -311,8 +311,8 @@ pub struct AbArgs {
     /// Base revision (branch, tag, sha, HEAD~1…).
     #[arg(long)]
     pub base: String,
-    /// Where both sides run: the GPU if usable (`auto`), or `cpu` / `cuda` explicitly. Each
-    /// side's kernels come from its revision's kernels/<backend>/.
+    /// Where both sides run: the GPU if usable (`auto`), or `cpu` / `cuda` explicitly (`emu`
+    /// does not time). Each side's kernels come from its revision's kernels/<backend>/.
     #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
     pub backend: BackendChoice,
     #[command(flatten)]
@@ -359,7 +359,8 @@ pub struct AbArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// auto: CUDA when a GPU is usable, else the CPU.
+    /// auto: CUDA when a GPU is usable, else the CPU; emu: the CUDA kernels' PTX in the
+    /// emulator (verify and list only).
     #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
     pub backend: BackendChoice,
     #[command(flatten)]
@@ -455,7 +456,8 @@ pub struct InfoArgs {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// auto: CUDA when a GPU is usable, else the CPU.
+    /// auto: CUDA when a GPU is usable, else the CPU; emu: the CUDA kernels' PTX in the
+    /// emulator (verify and list only).
     #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
     pub backend: BackendChoice,
     #[command(flatten)]
@@ -646,7 +648,8 @@ pub struct ExportArgs {
 
 #[derive(Debug, Args)]
 pub struct BisectArgs {
-    /// Where the probes run: the GPU if usable (`auto`), or `cpu` / `cuda` explicitly.
+    /// Where the probes run: the GPU if usable (`auto`), or `cpu` / `cuda` explicitly (`emu`
+    /// does not time).
     #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
     pub backend: BackendChoice,
     #[command(flatten)]

@@ -257,6 +257,7 @@ fn the_one(suite: Vec<Benchmark>, filter: &str) -> std::result::Result<Benchmark
 }
 
 pub fn bisect(args: BisectArgs) -> Result<()> {
+    backend::refuse_untimed(args.backend, "bisect")?;
     let dir = match &args.repo {
         Some(d) => d.clone(),
         None => std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),

@@ -47,15 +47,32 @@ pub fn dispatch(cli: Cli) -> Result<()> {
 
 fn list(tree: &KernelTree, args: ListArgs) -> Result<()> {
     let filter = Filter::new(args.filter.as_deref())?;
-    let cuda = match args.backend {
-        backend::BackendChoice::Cpu => false,
-        backend::BackendChoice::Cuda => true,
+    let choice = match args.backend {
         backend::BackendChoice::Auto => {
-            matches!(cuda::detect(), cuda::CudaStatus::Available { .. })
+            if matches!(cuda::detect(), cuda::CudaStatus::Available { .. }) {
+                backend::BackendChoice::Cuda
+            } else {
+                backend::BackendChoice::Cpu
+            }
         }
+        explicit => explicit,
     };
-    let specs = kernels::load_manifest(tree, if cuda { "cuda" } else { "cpu" })?;
-    let suite = build_suite(&specs, args.profile, &filter);
+    let profile = backend::suite_profile(choice, args.profile)?;
+    let (manifest, name, status) = match choice {
+        backend::BackendChoice::Cuda => (
+            "cuda",
+            "CUDA",
+            "; the CUDA kernels are compiled in CI but not yet verified on a GPU",
+        ),
+        backend::BackendChoice::Emu => (
+            "cuda",
+            "emu",
+            "; the CUDA kernels' PTX in the emulator (vendor calls are skipped)",
+        ),
+        _ => ("cpu", "CPU", ""),
+    };
+    let specs = kernels::load_manifest(tree, manifest)?;
+    let suite = build_suite(&specs, profile, &filter);
     if suite.is_empty() {
         return Err(Error::NoMatch(filter.as_str().unwrap_or("").to_string()));
     }
@@ -63,15 +80,9 @@ fn list(tree: &KernelTree, args: ListArgs) -> Result<()> {
         println!("{}", bench.id);
     }
     eprintln!(
-        "{} benchmarks ({} backend, {} profile){}",
+        "{} benchmarks ({name} backend, {} profile){status}",
         suite.len(),
-        if cuda { "CUDA" } else { "CPU" },
-        args.profile.name(),
-        if cuda {
-            "; the CUDA kernels are compiled in CI but not yet verified on a GPU"
-        } else {
-            ""
-        }
+        profile.name(),
     );
     Ok(())
 }

@@ -263,6 +263,7 @@ pub(super) fn ab_isolated(
 pub(super) const BUDGET_PER_MAX_TIME: u32 = 12;
 
 pub fn ab(args: AbArgs) -> Result<()> {
+    backend::refuse_untimed(args.backend, "ab")?;
     let config = config(&args.gate)?;
     let filter = Filter::new(args.filter.as_deref())?;
     let dir = match &args.repo {

@@ -22,11 +22,7 @@ use crate::suite::{Benchmark, Filter, build_suite, shard_suite};
 
 /// The backend a record names, for workers and resumes (which must not re-decide `auto`).
 fn backend_choice(name: &str) -> BackendChoice {
-    if name == "cuda" {
-        BackendChoice::Cuda
-    } else {
-        BackendChoice::Cpu
-    }
+    backend::by_name(name)
 }
 
 /// Parses a positive number of seconds given to `flag`.
@@ -52,6 +48,7 @@ pub fn run(tree: &KernelTree, args: RunArgs) -> Result<()> {
         }
         return resume(args, timeout);
     }
+    backend::refuse_untimed(args.backend, "run")?;
     let filter = Filter::new(args.filter.as_deref())?;
     let mut settings = Settings::for_profile(args.profile);
     if let Some(secs) = args.max_time {

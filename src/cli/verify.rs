@@ -47,7 +47,8 @@ pub fn verify(tree: &KernelTree, args: VerifyArgs) -> Result<()> {
     for note in notes {
         eprintln!("note: {note}");
     }
-    let suite = build_suite(backend.kernels(), args.profile, &filter);
+    let profile = backend::suite_profile(backend::resolved(backend.as_ref()), args.profile)?;
+    let suite = build_suite(backend.kernels(), profile, &filter);
     if suite.is_empty() {
         return Err(Error::NoMatch(filter.as_str().unwrap_or("").to_string()));
     }
@@ -100,8 +101,8 @@ pub fn verify(tree: &KernelTree, args: VerifyArgs) -> Result<()> {
                     KernelTree::Dir(dir) => Some(dir.clone()),
                     _ => None,
                 },
-                profile: args.profile,
-                settings: Settings::for_profile(args.profile),
+                profile,
+                settings: Settings::for_profile(profile),
                 seed: args.seed,
                 ids: Vec::new(),
                 ab: None,
@@ -160,6 +161,15 @@ pub fn verify(tree: &KernelTree, args: VerifyArgs) -> Result<()> {
     println!("verify on {key}");
     let table = Table::new(&rows).with(Style::rounded()).to_string();
     println!("{}", super::style::Paint::stdout().checks(&table));
+    // The table shows the first line of each error; a diagnostic with more to say (the
+    // emulator's: block, thread, PTX line, buffer) follows in full.
+    for r in &results {
+        if let Some(error) = r.error.as_deref().filter(|e| e.contains('\n'))
+            && r.status != Status::Skipped
+        {
+            println!("\n{}:\n{error}", r.id);
+        }
+    }
     if failed == 0 {
         let skipped_note = if skipped > 0 {
             format!(" ({skipped} skipped: they cannot run on this device)")
