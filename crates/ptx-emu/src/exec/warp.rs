@@ -1,0 +1,1040 @@
+//! One warp: 32 lanes with their registers and PCs. The warp executes the instruction at the
+//! lowest PC among its live lanes, with every lane at that PC active; lanes that branched
+//! ahead wait, which reconverges structured control flow at the join point.
+
+use std::sync::atomic::{Ordering, fence};
+
+use super::memory::{self, Generic, LOCAL_WINDOW, SHARED_WINDOW};
+use super::ops::{self, sext};
+use super::{BlockState, LaunchCtx};
+use crate::fault::{AllocNote, Fault, FaultKind};
+use crate::inst::*;
+
+pub(crate) enum Stop {
+    Exited,
+    Barrier,
+}
+
+#[derive(Default)]
+pub(crate) struct Warp {
+    pub id: u32,
+    /// `regs[reg * 32 + lane]`
+    regs: Vec<u64>,
+    pc: [u32; 32],
+    /// Lanes that exist and have not exited.
+    pub live: u32,
+    /// Waiting at barrier (id, expected thread count).
+    pub wait: Option<(u32, Option<u32>)>,
+    /// The barrier instruction waited at.
+    pub wait_pc: u32,
+    tid: [[u32; 3]; 32],
+    ntid: [u32; 3],
+    local: Vec<u8>,
+    local_bytes: u32,
+}
+
+macro_rules! lanes {
+    ($mask:expr, $l:ident, $body:block) => {{
+        let mut mm: u32 = $mask;
+        while mm != 0 {
+            let $l = mm.trailing_zeros() as usize;
+            mm &= mm - 1;
+            $body
+        }
+    }};
+}
+
+/// A memory access for fault reports.
+struct Access {
+    what: &'static str,
+    space: Space,
+    addr: u64,
+    size: u32,
+}
+
+impl Warp {
+    pub fn reset(&mut self, id: u32, nthreads: u32, block: [u32; 3], nregs: u32, local_bytes: u32) {
+        self.id = id;
+        self.regs.clear();
+        self.regs.resize(nregs as usize * 32, 0);
+        self.pc = [0; 32];
+        self.live = 0;
+        self.wait = None;
+        self.ntid = block;
+        for l in 0..32 {
+            let t = id * 32 + l;
+            if t < nthreads {
+                self.live |= 1 << l;
+            }
+            self.tid[l as usize] = [
+                t % block[0],
+                (t / block[0]) % block[1],
+                t / (block[0] * block[1]),
+            ];
+        }
+        self.local_bytes = local_bytes;
+        self.local.clear();
+        self.local.resize(local_bytes as usize * 32, 0);
+    }
+
+    pub fn first_live(&self) -> usize {
+        self.live.trailing_zeros() as usize
+    }
+
+    #[inline(always)]
+    fn r(&self, reg: u32, l: usize) -> u64 {
+        self.regs[reg as usize * 32 + l]
+    }
+
+    #[inline(always)]
+    fn w(&mut self, reg: u32, l: usize, v: u64) {
+        self.regs[reg as usize * 32 + l] = v;
+    }
+
+    #[inline(always)]
+    fn v(&self, s: &Src, l: usize, ctx: &LaunchCtx, blk: &BlockState) -> u64 {
+        match *s {
+            Src::Reg(r) => self.r(r, l),
+            Src::Imm(v) => v,
+            Src::Special(sr) => self.special(sr, l, ctx, blk),
+        }
+    }
+
+    fn special(&self, sr: Sreg, l: usize, ctx: &LaunchCtx, blk: &BlockState) -> u64 {
+        let lt = (1u64 << l) - 1;
+        match sr {
+            Sreg::Tid(c) => self.tid[l][c as usize] as u64,
+            Sreg::Ntid(c) => self.ntid[c as usize] as u64,
+            Sreg::Ctaid(c) => blk.ctaid[c as usize] as u64,
+            Sreg::Nctaid(c) => ctx.launch.grid[c as usize] as u64,
+            Sreg::LaneId => l as u64,
+            Sreg::WarpId => self.id as u64,
+            Sreg::NWarpId => 64,
+            Sreg::SmId | Sreg::GridId => 0,
+            Sreg::NSmId => 1,
+            Sreg::Clock => blk.warp_insts & 0xffff_ffff,
+            Sreg::Clock64 => blk.warp_insts,
+            Sreg::LaneMaskEq => 1 << l,
+            Sreg::LaneMaskLt => lt,
+            Sreg::LaneMaskLe => lt | (1 << l),
+            Sreg::LaneMaskGt => !(lt | (1 << l)) & 0xffff_ffff,
+            Sreg::LaneMaskGe => !lt & 0xffff_ffff,
+            Sreg::DynSmem => ctx.launch.dynamic_shared_bytes as u64,
+            Sreg::TotalSmem => blk.shared.len() as u64,
+        }
+    }
+
+    /// Fills the location fields of a fault.
+    pub fn locate(
+        &self,
+        ctx: &LaunchCtx,
+        blk: &BlockState,
+        inst: &Inst,
+        lane: usize,
+        f: &mut Fault,
+    ) {
+        f.block = Some(blk.ctaid);
+        f.thread = Some(self.tid[lane.min(31)]);
+        f.ptx_line = Some(inst.line);
+        f.source = inst
+            .loc
+            .and_then(|(file, line)| ctx.module.file(file).map(|p| (p.to_string(), line)));
+    }
+
+    fn fault(
+        &self,
+        ctx: &LaunchCtx,
+        blk: &BlockState,
+        inst: &Inst,
+        lane: usize,
+        kind: FaultKind,
+        msg: String,
+    ) -> Fault {
+        let mut f = ctx.fault(kind, msg);
+        self.locate(ctx, blk, inst, lane, &mut f);
+        f
+    }
+
+    fn mem_fault(
+        &self,
+        ctx: &LaunchCtx,
+        blk: &BlockState,
+        inst: &Inst,
+        lane: usize,
+        a: Access,
+        misaligned: bool,
+    ) -> Fault {
+        let (kind, msg) = if misaligned {
+            (
+                FaultKind::Misaligned,
+                format!(
+                    "misaligned {} {} of {} bytes at {:#x} (needs {}-byte alignment)",
+                    a.space.name(),
+                    a.what,
+                    a.size,
+                    a.addr,
+                    a.size
+                ),
+            )
+        } else {
+            let kind = match a.space {
+                Space::Shared => FaultKind::OutOfBoundsShared,
+                Space::Local => FaultKind::OutOfBoundsLocal,
+                Space::Param | Space::Const => FaultKind::OutOfBoundsParam,
+                _ => FaultKind::OutOfBoundsGlobal,
+            };
+            (
+                kind,
+                format!(
+                    "out-of-bounds {} {} of {} bytes at {:#x}",
+                    a.space.name(),
+                    a.what,
+                    a.size,
+                    a.addr
+                ),
+            )
+        };
+        let mut f = self.fault(ctx, blk, inst, lane, kind, msg);
+        f.address = Some(a.addr);
+        f.size = Some(a.size);
+        if !misaligned {
+            match a.space {
+                Space::Global | Space::Generic => {
+                    f.allocation = ctx
+                        .global
+                        .nearest(a.addr)
+                        .map(|(name, start, end)| AllocNote { name, start, end });
+                }
+                Space::Shared => {
+                    f.note = Some(format!(
+                        "the block has {} bytes of shared memory",
+                        blk.shared.len()
+                    ));
+                }
+                Space::Local => {
+                    f.note = Some(format!(
+                        "each thread has {} bytes of local memory",
+                        self.local_bytes
+                    ));
+                }
+                _ => {}
+            }
+        }
+        f
+    }
+
+    #[inline(always)]
+    fn addr(&self, a: &Addr, l: usize) -> u64 {
+        match a.base {
+            Some(r) => self.r(r, l).wrapping_add(a.offset as u64),
+            None => a.offset as u64,
+        }
+    }
+
+    /// Loads `size` bytes at `addr` of `space` for lane `l`.
+    #[inline(always)]
+    fn load(
+        &self,
+        ctx: &LaunchCtx,
+        blk: &BlockState,
+        space: Space,
+        addr: u64,
+        size: u32,
+        l: usize,
+    ) -> Result<u64, Space> {
+        match space {
+            Space::Global => ctx.global.load(addr, size).ok_or(Space::Global),
+            Space::Shared => memory::load_bytes(&blk.shared, addr, size).ok_or(Space::Shared),
+            Space::Local => self.load_local(addr, size, l).ok_or(Space::Local),
+            Space::Param => memory::load_bytes(&ctx.params, addr, size).ok_or(Space::Param),
+            Space::Const => Err(Space::Const),
+            Space::Generic => match memory::classify(addr) {
+                Generic::Global(a) => ctx.global.load(a, size).ok_or(Space::Global),
+                Generic::Shared(a) => memory::load_bytes(&blk.shared, a, size).ok_or(Space::Shared),
+                Generic::Local(a) => self.load_local(a, size, l).ok_or(Space::Local),
+            },
+        }
+    }
+
+    fn load_local(&self, a: u64, size: u32, l: usize) -> Option<u64> {
+        if a.checked_add(size as u64)? > self.local_bytes as u64 {
+            return None;
+        }
+        memory::load_bytes(&self.local, l as u64 * self.local_bytes as u64 + a, size)
+    }
+
+    fn store_local(&mut self, a: u64, size: u32, l: usize, v: u64) -> Option<()> {
+        if a.checked_add(size as u64)? > self.local_bytes as u64 {
+            return None;
+        }
+        let lb = self.local_bytes as u64;
+        memory::store_bytes(&mut self.local, l as u64 * lb + a, size, v)
+    }
+
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn store(
+        &mut self,
+        ctx: &LaunchCtx,
+        blk: &mut BlockState,
+        space: Space,
+        addr: u64,
+        size: u32,
+        l: usize,
+        v: u64,
+    ) -> Result<(), Space> {
+        match space {
+            Space::Global => ctx.global.store(addr, size, v).ok_or(Space::Global),
+            Space::Shared => {
+                memory::store_bytes(&mut blk.shared, addr, size, v).ok_or(Space::Shared)
+            }
+            Space::Local => self.store_local(addr, size, l, v).ok_or(Space::Local),
+            Space::Param | Space::Const => Err(space),
+            Space::Generic => match memory::classify(addr) {
+                Generic::Global(a) => ctx.global.store(a, size, v).ok_or(Space::Global),
+                Generic::Shared(a) => {
+                    memory::store_bytes(&mut blk.shared, a, size, v).ok_or(Space::Shared)
+                }
+                Generic::Local(a) => self.store_local(a, size, l, v).ok_or(Space::Local),
+            },
+        }
+    }
+
+    /// Atomic read-modify-write; returns the old value.
+    #[allow(clippy::too_many_arguments)]
+    fn atom(
+        &mut self,
+        ctx: &LaunchCtx,
+        blk: &mut BlockState,
+        space: Space,
+        addr: u64,
+        op: AtomOp,
+        ty: Ty,
+        b: u64,
+        c: u64,
+        l: usize,
+    ) -> Result<u64, Space> {
+        let size = ty.bytes();
+        let (space, addr) = match space {
+            Space::Generic => match memory::classify(addr) {
+                Generic::Global(a) => (Space::Global, a),
+                Generic::Shared(a) => (Space::Shared, a),
+                Generic::Local(a) => (Space::Local, a),
+            },
+            s => (s, addr),
+        };
+        if space == Space::Global {
+            let g = ctx.global;
+            return match (size, op, ty) {
+                (4, AtomOp::Add, Ty::U32 | Ty::S32 | Ty::B32) => {
+                    g.add32(addr, b as u32).map(u64::from)
+                }
+                (4, ..) => g
+                    .rmw32(addr, |old| ops::atom_new(op, ty, old as u64, b, c) as u32)
+                    .map(u64::from),
+                _ => g.rmw64(addr, |old| ops::atom_new(op, ty, old, b, c)),
+            }
+            .ok_or(Space::Global);
+        }
+        // shared and local memory belong to this block, which one host thread runs
+        let old = self.load(ctx, blk, space, addr, size, l)?;
+        self.store(
+            ctx,
+            blk,
+            space,
+            addr,
+            size,
+            l,
+            ops::atom_new(op, ty, old, b, c),
+        )?;
+        Ok(old)
+    }
+
+    /// Runs until the warp exits or reaches a barrier.
+    pub fn run(&mut self, ctx: &LaunchCtx, blk: &mut BlockState) -> Result<Stop, Fault> {
+        let insts = &ctx.kernel.insts[..];
+        loop {
+            let live = self.live;
+            if live == 0 {
+                return Ok(Stop::Exited);
+            }
+            // the lowest PC among live lanes, and every lane there
+            let mut pc = u32::MAX;
+            let mut mask = 0u32;
+            lanes!(live, l, {
+                let p = self.pc[l];
+                if p < pc {
+                    pc = p;
+                    mask = 1 << l;
+                } else if p == pc {
+                    mask |= 1 << l;
+                }
+            });
+            let inst = &insts[pc as usize];
+            let exec = match inst.guard {
+                None => mask,
+                Some((p, neg)) => {
+                    let mut e = 0;
+                    lanes!(mask, l, {
+                        if ((self.r(p, l) & 1) != 0) != neg {
+                            e |= 1 << l;
+                        }
+                    });
+                    e
+                }
+            };
+            blk.executed += mask.count_ones() as u64;
+            blk.warp_insts += 1;
+            if blk.executed_before + blk.executed > ctx.limit {
+                let mut f = self.fault(
+                    ctx,
+                    blk,
+                    inst,
+                    mask.trailing_zeros() as usize,
+                    FaultKind::StepLimit,
+                    format!(
+                        "step limit: more than {} thread-instructions executed",
+                        ctx.limit
+                    ),
+                );
+                f.note = Some(
+                    "raise Options::max_thread_instructions if the kernel is just long".into(),
+                );
+                return Err(f);
+            }
+            let next = pc + 1;
+            match &inst.op {
+                Op::Bra { target } => {
+                    lanes!(mask, l, {
+                        self.pc[l] = if exec & (1 << l) != 0 { *target } else { next };
+                    });
+                    continue;
+                }
+                Op::Exit => {
+                    self.live &= !exec;
+                    lanes!(mask & !exec, l, {
+                        self.pc[l] = next;
+                    });
+                    continue;
+                }
+                Op::Bar { id, count } => {
+                    lanes!(mask, l, {
+                        self.pc[l] = next;
+                    });
+                    if exec == 0 {
+                        continue;
+                    }
+                    let lane = exec.trailing_zeros() as usize;
+                    if exec != live {
+                        let missing = live & !exec;
+                        let mut f = self.fault(
+                            ctx,
+                            blk,
+                            inst,
+                            lane,
+                            FaultKind::BarrierDivergence,
+                            "barrier reached by only part of a warp (divergent bar.sync)".into(),
+                        );
+                        let where_ =
+                            insts[self.pc[missing.trailing_zeros() as usize] as usize].line;
+                        f.note = Some(format!(
+                            "lanes {:#010x} of warp {} are at the barrier, lanes {:#010x} are elsewhere (e.g. PTX line {where_}); bar.sync is .aligned: all threads of a warp must execute it together (PTX ISA 9.7.13.1)",
+                            exec, self.id, missing
+                        ));
+                        return Err(f);
+                    }
+                    let id_v = self.v(id, lane, ctx, blk) as u32;
+                    let cnt = count.as_ref().map(|c| self.v(c, lane, ctx, blk) as u32);
+                    self.wait = Some((id_v, cnt));
+                    self.wait_pc = pc;
+                    return Ok(Stop::Barrier);
+                }
+                _ => {}
+            }
+            lanes!(mask, l, {
+                self.pc[l] = next;
+            });
+            if exec == 0 {
+                continue;
+            }
+            self.exec(ctx, blk, inst, exec)?;
+        }
+    }
+
+    #[inline(always)]
+    fn exec(
+        &mut self,
+        ctx: &LaunchCtx,
+        blk: &mut BlockState,
+        inst: &Inst,
+        exec: u32,
+    ) -> Result<(), Fault> {
+        match &inst.op {
+            Op::IBin { op, ty, d, a, b } => {
+                if matches!(op, IBinOp::Div | IBinOp::Rem) {
+                    let mut bad = None;
+                    lanes!(exec, l, {
+                        let (x, y) = (self.v(a, l, ctx, blk), self.v(b, l, ctx, blk));
+                        match ops::ibin(*op, *ty, x, y) {
+                            Some(v) => self.w(*d, l, v),
+                            None => bad = bad.or(Some(l)),
+                        }
+                    });
+                    if let Some(l) = bad {
+                        return Err(self.fault(
+                            ctx,
+                            blk,
+                            inst,
+                            l,
+                            FaultKind::DivisionByZero,
+                            "integer division by zero (undefined in PTX)".into(),
+                        ));
+                    }
+                } else {
+                    lanes!(exec, l, {
+                        let (x, y) = (self.v(a, l, ctx, blk), self.v(b, l, ctx, blk));
+                        let v = ops::ibin(*op, *ty, x, y).unwrap_or(0);
+                        self.w(*d, l, v);
+                    });
+                }
+            }
+            Op::IUn { op, ty, d, a } => lanes!(exec, l, {
+                let v = ops::iun(*op, *ty, self.v(a, l, ctx, blk));
+                self.w(*d, l, v);
+            }),
+            Op::Mad {
+                mode,
+                ty,
+                d,
+                a,
+                b,
+                c,
+            } => lanes!(exec, l, {
+                let (x, y, z) = (
+                    self.v(a, l, ctx, blk),
+                    self.v(b, l, ctx, blk),
+                    self.v(c, l, ctx, blk),
+                );
+                self.w(*d, l, ops::mad(*mode, *ty, x, y, z));
+            }),
+            Op::Bfe { ty, d, a, b, c } => lanes!(exec, l, {
+                let v = ops::bfe(
+                    *ty,
+                    self.v(a, l, ctx, blk),
+                    self.v(b, l, ctx, blk),
+                    self.v(c, l, ctx, blk),
+                );
+                self.w(*d, l, v);
+            }),
+            Op::Bfi { ty, d, f, a, b, c } => lanes!(exec, l, {
+                let v = ops::bfi(
+                    *ty,
+                    self.v(f, l, ctx, blk),
+                    self.v(a, l, ctx, blk),
+                    self.v(b, l, ctx, blk),
+                    self.v(c, l, ctx, blk),
+                );
+                self.w(*d, l, v);
+            }),
+            Op::Prmt { d, a, b, c } => lanes!(exec, l, {
+                let v = ops::prmt(
+                    self.v(a, l, ctx, blk),
+                    self.v(b, l, ctx, blk),
+                    self.v(c, l, ctx, blk),
+                );
+                self.w(*d, l, v);
+            }),
+            Op::Lop3 { d, a, b, c, lut } => lanes!(exec, l, {
+                let v = ops::lop3(
+                    self.v(a, l, ctx, blk),
+                    self.v(b, l, ctx, blk),
+                    self.v(c, l, ctx, blk),
+                    *lut,
+                );
+                self.w(*d, l, v);
+            }),
+            Op::FBin { op, ty, m, d, a, b } => {
+                if *ty == Ty::F32 {
+                    lanes!(exec, l, {
+                        let x = f32::from_bits(self.v(a, l, ctx, blk) as u32);
+                        let y = f32::from_bits(self.v(b, l, ctx, blk) as u32);
+                        self.w(*d, l, ops::fbin32(*op, *m, x, y).to_bits() as u64);
+                    })
+                } else {
+                    lanes!(exec, l, {
+                        let x = f64::from_bits(self.v(a, l, ctx, blk));
+                        let y = f64::from_bits(self.v(b, l, ctx, blk));
+                        self.w(*d, l, ops::fbin64(*op, *m, x, y).to_bits());
+                    })
+                }
+            }
+            Op::Fma { ty, m, d, a, b, c } => {
+                if *ty == Ty::F32 {
+                    lanes!(exec, l, {
+                        let x = f32::from_bits(self.v(a, l, ctx, blk) as u32);
+                        let y = f32::from_bits(self.v(b, l, ctx, blk) as u32);
+                        let z = f32::from_bits(self.v(c, l, ctx, blk) as u32);
+                        self.w(*d, l, ops::fma32(*m, x, y, z).to_bits() as u64);
+                    })
+                } else {
+                    lanes!(exec, l, {
+                        let x = f64::from_bits(self.v(a, l, ctx, blk));
+                        let y = f64::from_bits(self.v(b, l, ctx, blk));
+                        let z = f64::from_bits(self.v(c, l, ctx, blk));
+                        self.w(*d, l, ops::fma64(*m, x, y, z).to_bits());
+                    })
+                }
+            }
+            Op::FUn { op, ty, m, d, a } => {
+                if *ty == Ty::F32 {
+                    lanes!(exec, l, {
+                        let x = f32::from_bits(self.v(a, l, ctx, blk) as u32);
+                        self.w(*d, l, ops::fun32(*op, *m, x).to_bits() as u64);
+                    })
+                } else {
+                    lanes!(exec, l, {
+                        let x = f64::from_bits(self.v(a, l, ctx, blk));
+                        self.w(*d, l, ops::fun64(*op, *m, x).to_bits());
+                    })
+                }
+            }
+            Op::Testp {
+                nan,
+                finite,
+                infinite,
+                number,
+                normal,
+                subnormal,
+                ty,
+                d,
+                a,
+            } => lanes!(exec, l, {
+                let x = ops::float_val(*ty, self.v(a, l, ctx, blk));
+                let sub = if *ty == Ty::F32 {
+                    (x as f32).is_subnormal()
+                } else {
+                    x.is_subnormal()
+                };
+                let nrm = x.is_finite() && x != 0.0 && !sub;
+                let r = (*nan && x.is_nan())
+                    || (*finite && x.is_finite())
+                    || (*infinite && x.is_infinite())
+                    || (*number && !x.is_nan())
+                    || (*normal && nrm)
+                    || (*subnormal && sub);
+                self.w(*d, l, r as u64);
+            }),
+            Op::Cvt {
+                dty,
+                sty,
+                rnd,
+                ftz,
+                sat,
+                dmask,
+                d,
+                a,
+            } => lanes!(exec, l, {
+                let v = ops::cvt(*dty, *sty, *rnd, *ftz, *sat, *dmask, self.v(a, l, ctx, blk));
+                self.w(*d, l, v);
+            }),
+            Op::Setp {
+                cmp,
+                ty,
+                comb,
+                p,
+                q,
+                a,
+                b,
+            } => lanes!(exec, l, {
+                let t = ops::setp(*cmp, *ty, self.v(a, l, ctx, blk), self.v(b, l, ctx, blk));
+                let (pv, qv) = match comb {
+                    None => (t, !t),
+                    Some((op, c, neg)) => {
+                        let c = ((self.v(c, l, ctx, blk) & 1) != 0) != *neg;
+                        let f = |x: bool| match op {
+                            BoolOp::And => x && c,
+                            BoolOp::Or => x || c,
+                            BoolOp::Xor => x ^ c,
+                        };
+                        (f(t), f(!t))
+                    }
+                };
+                self.w(*p, l, pv as u64);
+                if let Some(q) = q {
+                    self.w(*q, l, qv as u64);
+                }
+            }),
+            Op::Selp { ty, d, a, b, c } => lanes!(exec, l, {
+                let v = if self.v(c, l, ctx, blk) & 1 != 0 {
+                    self.v(a, l, ctx, blk)
+                } else {
+                    self.v(b, l, ctx, blk)
+                };
+                self.w(*d, l, v & ty.mask());
+            }),
+            Op::Slct {
+                ty,
+                cf32,
+                d,
+                a,
+                b,
+                c,
+            } => lanes!(exec, l, {
+                let cv = self.v(c, l, ctx, blk);
+                let pick_a = if *cf32 {
+                    f32::from_bits(cv as u32) >= 0.0
+                } else {
+                    sext(cv, 32) >= 0
+                };
+                let v = if pick_a {
+                    self.v(a, l, ctx, blk)
+                } else {
+                    self.v(b, l, ctx, blk)
+                };
+                self.w(*d, l, v & ty.mask());
+            }),
+            Op::Pack {
+                d,
+                parts,
+                part_bits,
+            } => lanes!(exec, l, {
+                let pm = if *part_bits >= 64 {
+                    u64::MAX
+                } else {
+                    (1u64 << part_bits) - 1
+                };
+                let mut v = 0u64;
+                for (i, p) in parts.iter().enumerate() {
+                    v |= (self.v(p, l, ctx, blk) & pm) << (i as u32 * part_bits);
+                }
+                self.w(*d, l, v);
+            }),
+            Op::Unpack { ds, a, part_bits } => lanes!(exec, l, {
+                let pm = if *part_bits >= 64 {
+                    u64::MAX
+                } else {
+                    (1u64 << part_bits) - 1
+                };
+                let v = self.v(a, l, ctx, blk);
+                for (i, r) in ds.iter().enumerate() {
+                    if let Some(r) = r {
+                        self.w(*r, l, (v >> (i as u32 * part_bits)) & pm);
+                    }
+                }
+            }),
+            Op::Ld {
+                space,
+                ty,
+                d,
+                n,
+                dmask,
+                addr,
+            } => {
+                let size = ty.bytes();
+                let total = size * *n as u32;
+                lanes!(exec, l, {
+                    let base = self.addr(addr, l);
+                    if !base.is_multiple_of(total as u64) {
+                        return Err(self.mem_fault(
+                            ctx,
+                            blk,
+                            inst,
+                            l,
+                            Access {
+                                what: "load",
+                                space: *space,
+                                addr: base,
+                                size: total,
+                            },
+                            true,
+                        ));
+                    }
+                    for (k, dk) in d.iter().enumerate().take(*n as usize) {
+                        let a = base + (k as u32 * size) as u64;
+                        match self.load(ctx, blk, *space, a, size, l) {
+                            Ok(v) => {
+                                if let Some(r) = *dk {
+                                    let v = if ty.is_signed() {
+                                        sext(v, ty.bits()) as u64 & dmask
+                                    } else {
+                                        v
+                                    };
+                                    self.w(r, l, v);
+                                }
+                            }
+                            Err(sp) => {
+                                return Err(self.mem_fault(
+                                    ctx,
+                                    blk,
+                                    inst,
+                                    l,
+                                    Access {
+                                        what: "load",
+                                        space: resolved(*space, sp),
+                                        addr: a,
+                                        size,
+                                    },
+                                    false,
+                                ));
+                            }
+                        }
+                    }
+                });
+            }
+            Op::St {
+                space,
+                ty,
+                a,
+                n,
+                addr,
+            } => {
+                let size = ty.bytes();
+                let total = size * *n as u32;
+                lanes!(exec, l, {
+                    let base = self.addr(addr, l);
+                    if !base.is_multiple_of(total as u64) {
+                        return Err(self.mem_fault(
+                            ctx,
+                            blk,
+                            inst,
+                            l,
+                            Access {
+                                what: "store",
+                                space: *space,
+                                addr: base,
+                                size: total,
+                            },
+                            true,
+                        ));
+                    }
+                    for (k, ak) in a.iter().enumerate().take(*n as usize) {
+                        let at = base + (k as u32 * size) as u64;
+                        let v = self.v(ak, l, ctx, blk) & ty.mask();
+                        if let Err(sp) = self.store(ctx, blk, *space, at, size, l, v) {
+                            return Err(self.mem_fault(
+                                ctx,
+                                blk,
+                                inst,
+                                l,
+                                Access {
+                                    what: "store",
+                                    space: resolved(*space, sp),
+                                    addr: at,
+                                    size,
+                                },
+                                false,
+                            ));
+                        }
+                    }
+                });
+            }
+            Op::Atom {
+                space,
+                op,
+                ty,
+                d,
+                addr,
+                b,
+                c,
+            } => {
+                let size = ty.bytes();
+                lanes!(exec, l, {
+                    let at = self.addr(addr, l);
+                    if !at.is_multiple_of(size as u64) {
+                        return Err(self.mem_fault(
+                            ctx,
+                            blk,
+                            inst,
+                            l,
+                            Access {
+                                what: "atomic",
+                                space: *space,
+                                addr: at,
+                                size,
+                            },
+                            true,
+                        ));
+                    }
+                    let (bv, cv) = (self.v(b, l, ctx, blk), self.v(c, l, ctx, blk));
+                    match self.atom(ctx, blk, *space, at, *op, *ty, bv, cv, l) {
+                        Ok(old) => {
+                            if let Some(d) = d {
+                                self.w(*d, l, old);
+                            }
+                        }
+                        Err(sp) => {
+                            return Err(self.mem_fault(
+                                ctx,
+                                blk,
+                                inst,
+                                l,
+                                Access {
+                                    what: "atomic",
+                                    space: resolved(*space, sp),
+                                    addr: at,
+                                    size,
+                                },
+                                false,
+                            ));
+                        }
+                    }
+                });
+            }
+            Op::Cvta {
+                to,
+                space,
+                d,
+                a,
+                mask,
+            } => lanes!(exec, l, {
+                let x = self.v(a, l, ctx, blk);
+                let window = match space {
+                    Space::Shared => SHARED_WINDOW,
+                    Space::Local => LOCAL_WINDOW,
+                    _ => 0,
+                };
+                let v = if *to {
+                    x.wrapping_sub(window)
+                } else {
+                    x.wrapping_add(window)
+                };
+                self.w(*d, l, v & mask);
+            }),
+            Op::Membar => fence(Ordering::SeqCst),
+            Op::BarWarpSync { mask } => {
+                let lane = exec.trailing_zeros() as usize;
+                let m = self.v(mask, lane, ctx, blk) as u32;
+                if m & !exec != 0 || exec & !m != 0 {
+                    return Err(self.mask_fault(ctx, blk, inst, lane, "bar.warp.sync", m, exec));
+                }
+            }
+            Op::Shfl {
+                mode,
+                d,
+                p,
+                a,
+                b,
+                c,
+                mask,
+            } => {
+                // PTX ISA 9.7.8.6 shfl.sync: all lanes of membermask execute it together
+                let mut src = [0u64; 32];
+                let mut res = [(0u64, false); 32];
+                lanes!(exec, l, {
+                    src[l] = self.v(a, l, ctx, blk);
+                });
+                lanes!(exec, l, {
+                    let m = self.v(mask, l, ctx, blk) as u32;
+                    if m & !exec != 0 || m & (1 << l) == 0 {
+                        return Err(self.mask_fault(ctx, blk, inst, l, "shfl.sync", m, exec));
+                    }
+                    let bv = (self.v(b, l, ctx, blk) & 31) as i32;
+                    let cv = self.v(c, l, ctx, blk) as i32;
+                    let clamp = cv & 31;
+                    let seg = (cv >> 8) & 31;
+                    let lane = l as i32;
+                    let max_lane = (lane & seg) | (clamp & !seg);
+                    let min_lane = lane & seg;
+                    let (j, ok) = match mode {
+                        ShflMode::Up => (lane - bv, lane - bv >= max_lane),
+                        ShflMode::Down => (lane + bv, lane + bv <= max_lane),
+                        ShflMode::Bfly => (lane ^ bv, (lane ^ bv) <= max_lane),
+                        ShflMode::Idx => {
+                            let j = min_lane | (bv & !seg);
+                            (j, j <= max_lane)
+                        }
+                    };
+                    let j = if ok { j as usize } else { l };
+                    if exec & (1 << j) == 0 {
+                        let mut f = self.fault(
+                            ctx,
+                            blk,
+                            inst,
+                            l,
+                            FaultKind::ShuffleMaskMismatch,
+                            format!("shfl.sync reads lane {j}, which is not executing it (undefined value)"),
+                        );
+                        f.note = Some(format!(
+                            "executing lanes {exec:#010x}, membermask {m:#010x}"
+                        ));
+                        return Err(f);
+                    }
+                    res[l] = (src[j], ok);
+                });
+                lanes!(exec, l, {
+                    self.w(*d, l, res[l].0 & 0xffff_ffff);
+                    if let Some(p) = p {
+                        self.w(*p, l, res[l].1 as u64);
+                    }
+                });
+            }
+            Op::Vote {
+                mode,
+                d,
+                a,
+                neg,
+                mask,
+            } => {
+                let lane = exec.trailing_zeros() as usize;
+                let m = self.v(mask, lane, ctx, blk) as u32;
+                if m & !exec != 0 || exec & !m != 0 {
+                    return Err(self.mask_fault(ctx, blk, inst, lane, "vote.sync", m, exec));
+                }
+                let mut ballot = 0u32;
+                lanes!(exec, l, {
+                    if ((self.v(a, l, ctx, blk) & 1) != 0) != *neg {
+                        ballot |= 1 << l;
+                    }
+                });
+                let v = match mode {
+                    VoteMode::Ballot => ballot as u64,
+                    VoteMode::All => (ballot == exec) as u64,
+                    VoteMode::Any => (ballot != 0) as u64,
+                    VoteMode::Uni => (ballot == 0 || ballot == exec) as u64,
+                };
+                lanes!(exec, l, {
+                    self.w(*d, l, v);
+                });
+            }
+            Op::Activemask { d } => lanes!(exec, l, {
+                self.w(*d, l, exec as u64);
+            }),
+            Op::Nop => {}
+            Op::Bra { .. } | Op::Exit | Op::Bar { .. } => {
+                unreachable!("control flow handled in run")
+            }
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn mask_fault(
+        &self,
+        ctx: &LaunchCtx,
+        blk: &BlockState,
+        inst: &Inst,
+        lane: usize,
+        what: &str,
+        m: u32,
+        exec: u32,
+    ) -> Fault {
+        let mut f = self.fault(
+            ctx,
+            blk,
+            inst,
+            lane,
+            FaultKind::ShuffleMaskMismatch,
+            format!("{what} membermask {m:#010x} does not match the lanes executing it together ({exec:#010x})"),
+        );
+        f.note = Some("every lane named in membermask must execute the same instruction at the same time, and only those".into());
+        f
+    }
+}
+
+fn resolved(declared: Space, actual: Space) -> Space {
+    if declared == Space::Generic {
+        actual
+    } else {
+        declared
+    }
+}

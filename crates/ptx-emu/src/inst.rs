@@ -1,0 +1,524 @@
+//! The decoded instruction stream: every operand is resolved (register slots, immediates,
+//! label targets as instruction indices, symbol addresses), so execution does no text work.
+
+/// A PTX fundamental type as it appears in an instruction's type suffix (PTX ISA 5.2.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ty {
+    B8,
+    U8,
+    S8,
+    B16,
+    U16,
+    S16,
+    B32,
+    U32,
+    S32,
+    B64,
+    U64,
+    S64,
+    F16,
+    Bf16,
+    F32,
+    F64,
+    Pred,
+}
+
+impl Ty {
+    pub fn parse(s: &str) -> Option<Ty> {
+        Some(match s {
+            "b8" => Ty::B8,
+            "u8" => Ty::U8,
+            "s8" => Ty::S8,
+            "b16" => Ty::B16,
+            "u16" => Ty::U16,
+            "s16" => Ty::S16,
+            "b32" => Ty::B32,
+            "u32" => Ty::U32,
+            "s32" => Ty::S32,
+            "b64" => Ty::B64,
+            "u64" => Ty::U64,
+            "s64" => Ty::S64,
+            "f16" => Ty::F16,
+            "bf16" => Ty::Bf16,
+            "f32" => Ty::F32,
+            "f64" => Ty::F64,
+            "pred" => Ty::Pred,
+            _ => return None,
+        })
+    }
+
+    /// Size in bits (a predicate counts as 1).
+    pub fn bits(self) -> u32 {
+        match self {
+            Ty::B8 | Ty::U8 | Ty::S8 => 8,
+            Ty::B16 | Ty::U16 | Ty::S16 | Ty::F16 | Ty::Bf16 => 16,
+            Ty::B32 | Ty::U32 | Ty::S32 | Ty::F32 => 32,
+            Ty::B64 | Ty::U64 | Ty::S64 | Ty::F64 => 64,
+            Ty::Pred => 1,
+        }
+    }
+
+    pub fn bytes(self) -> u32 {
+        self.bits().div_ceil(8)
+    }
+
+    pub fn is_signed(self) -> bool {
+        matches!(self, Ty::S8 | Ty::S16 | Ty::S32 | Ty::S64)
+    }
+
+    pub fn is_float(self) -> bool {
+        matches!(self, Ty::F16 | Ty::Bf16 | Ty::F32 | Ty::F64)
+    }
+
+    /// Mask of the low `bits()` bits.
+    pub fn mask(self) -> u64 {
+        match self.bits() {
+            64 => u64::MAX,
+            b => (1u64 << b) - 1,
+        }
+    }
+}
+
+/// A source operand.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Src {
+    /// Register slot in the per-thread register file.
+    Reg(u32),
+    /// Immediate bits (already converted to the instruction's type).
+    Imm(u64),
+    /// A special register (%tid.x, ...).
+    Special(Sreg),
+}
+
+/// Special registers (PTX ISA chapter 10).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sreg {
+    Tid(u8),
+    Ntid(u8),
+    Ctaid(u8),
+    Nctaid(u8),
+    LaneId,
+    WarpId,
+    NWarpId,
+    SmId,
+    NSmId,
+    GridId,
+    Clock,
+    Clock64,
+    LaneMaskEq,
+    LaneMaskLt,
+    LaneMaskLe,
+    LaneMaskGt,
+    LaneMaskGe,
+    /// `%dynamic_smem_size`
+    DynSmem,
+    /// `%total_smem_size`
+    TotalSmem,
+}
+
+/// State spaces (PTX ISA 5.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Space {
+    Generic,
+    Global,
+    Shared,
+    Local,
+    Param,
+    Const,
+}
+
+impl Space {
+    pub fn name(self) -> &'static str {
+        match self {
+            Space::Generic => "generic",
+            Space::Global => "global",
+            Space::Shared => "shared",
+            Space::Local => "local",
+            Space::Param => "param",
+            Space::Const => "const",
+        }
+    }
+}
+
+/// `[base+offset]`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Addr {
+    pub base: Option<u32>,
+    /// Symbol address plus immediate offset.
+    pub offset: i64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IBinOp {
+    Add,
+    Sub,
+    MulLo,
+    MulHi,
+    MulWide,
+    Div,
+    Rem,
+    Min,
+    Max,
+    And,
+    Or,
+    Xor,
+    Shl,
+    Shr,
+    /// `add.cc`-less saturating add (`add.sat.s32`).
+    AddSat,
+    SubSat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IUnOp {
+    Neg,
+    Abs,
+    Not,
+    Cnot,
+    Popc,
+    Clz,
+    Brev,
+    Mov,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MadMode {
+    Lo,
+    Hi,
+    Wide,
+}
+
+/// IEEE rounding of float instructions (PTX ISA 9.7.3 rounding modifiers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rnd {
+    /// `.rn` or none
+    Rn,
+    Rz,
+    Rm,
+    Rp,
+    /// `.approx` (computed exactly rounded here; see README)
+    Approx,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FBinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Min,
+    Max,
+    /// `min.NaN`
+    MinNan,
+    MaxNan,
+    Copysign,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FUnOp {
+    Neg,
+    Abs,
+    Rcp,
+    Sqrt,
+    Rsqrt,
+    Ex2,
+    Lg2,
+    Sin,
+    Cos,
+    Tanh,
+    Mov,
+}
+
+/// Float modifiers shared by float instructions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FMods {
+    pub rnd: Rnd,
+    pub ftz: bool,
+    pub sat: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cmp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Equ,
+    Neu,
+    Ltu,
+    Leu,
+    Gtu,
+    Geu,
+    Num,
+    Nan,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BoolOp {
+    And,
+    Or,
+    Xor,
+}
+
+/// Rounding of `cvt` (PTX ISA 9.7.9.21): float rounding or integer rounding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CvtRnd {
+    None,
+    Rn,
+    Rz,
+    Rm,
+    Rp,
+    Rni,
+    Rzi,
+    Rmi,
+    Rpi,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AtomOp {
+    Add,
+    Min,
+    Max,
+    Inc,
+    Dec,
+    And,
+    Or,
+    Xor,
+    Exch,
+    Cas,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShflMode {
+    Up,
+    Down,
+    Bfly,
+    Idx,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VoteMode {
+    All,
+    Any,
+    Uni,
+    Ballot,
+}
+
+/// One decoded operation.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Op {
+    IBin {
+        op: IBinOp,
+        ty: Ty,
+        d: u32,
+        a: Src,
+        b: Src,
+    },
+    IUn {
+        op: IUnOp,
+        ty: Ty,
+        d: u32,
+        a: Src,
+    },
+    Mad {
+        mode: MadMode,
+        ty: Ty,
+        d: u32,
+        a: Src,
+        b: Src,
+        c: Src,
+    },
+    /// `bfe` (PTX ISA 9.7.1.x bfe)
+    Bfe {
+        ty: Ty,
+        d: u32,
+        a: Src,
+        b: Src,
+        c: Src,
+    },
+    /// `bfi`
+    Bfi {
+        ty: Ty,
+        d: u32,
+        f: Src,
+        a: Src,
+        b: Src,
+        c: Src,
+    },
+    Prmt {
+        d: u32,
+        a: Src,
+        b: Src,
+        c: Src,
+    },
+    Lop3 {
+        d: u32,
+        a: Src,
+        b: Src,
+        c: Src,
+        lut: u8,
+    },
+    FBin {
+        op: FBinOp,
+        ty: Ty,
+        m: FMods,
+        d: u32,
+        a: Src,
+        b: Src,
+    },
+    Fma {
+        ty: Ty,
+        m: FMods,
+        d: u32,
+        a: Src,
+        b: Src,
+        c: Src,
+    },
+    FUn {
+        op: FUnOp,
+        ty: Ty,
+        m: FMods,
+        d: u32,
+        a: Src,
+    },
+    Testp {
+        nan: bool,
+        finite: bool,
+        infinite: bool,
+        number: bool,
+        normal: bool,
+        subnormal: bool,
+        ty: Ty,
+        d: u32,
+        a: Src,
+    },
+    Cvt {
+        dty: Ty,
+        sty: Ty,
+        rnd: CvtRnd,
+        ftz: bool,
+        sat: bool,
+        /// dest mask: the declared width of the destination register
+        dmask: u64,
+        d: u32,
+        a: Src,
+    },
+    Setp {
+        cmp: Cmp,
+        ty: Ty,
+        comb: Option<(BoolOp, Src, bool)>,
+        p: u32,
+        q: Option<u32>,
+        a: Src,
+        b: Src,
+    },
+    /// `selp d, a, b, c` and `slct` (c is a predicate for selp)
+    Selp {
+        ty: Ty,
+        d: u32,
+        a: Src,
+        b: Src,
+        c: Src,
+    },
+    /// `slct.dtype.s32/f32 d, a, b, c`: d = c >= 0 ? a : b
+    Slct {
+        ty: Ty,
+        cf32: bool,
+        d: u32,
+        a: Src,
+        b: Src,
+        c: Src,
+    },
+    /// `mov.b64 %rd, {%r1,%r2}`: pack parts (lowest first), `part_bits` each
+    Pack {
+        d: u32,
+        parts: Vec<Src>,
+        part_bits: u32,
+    },
+    /// `mov.b64 {%r1,%r2}, %rd`: unpack (lowest first); `None` is the sink `_`
+    Unpack {
+        ds: Vec<Option<u32>>,
+        a: Src,
+        part_bits: u32,
+    },
+    Ld {
+        space: Space,
+        ty: Ty,
+        /// destination registers (vector: up to 4; None for `_`)
+        d: [Option<u32>; 4],
+        n: u8,
+        /// mask of the destination register width
+        dmask: u64,
+        addr: Addr,
+    },
+    St {
+        space: Space,
+        ty: Ty,
+        a: [Src; 4],
+        n: u8,
+        addr: Addr,
+    },
+    Atom {
+        space: Space,
+        op: AtomOp,
+        ty: Ty,
+        d: Option<u32>,
+        addr: Addr,
+        b: Src,
+        c: Src,
+    },
+    /// `cvta` (to = true: generic -> space; false: space -> generic)
+    Cvta {
+        to: bool,
+        space: Space,
+        d: u32,
+        a: Src,
+        mask: u64,
+    },
+    Bra {
+        target: u32,
+    },
+    Bar {
+        id: Src,
+        count: Option<Src>,
+    },
+    BarWarpSync {
+        mask: Src,
+    },
+    Membar,
+    Exit,
+    Shfl {
+        mode: ShflMode,
+        d: u32,
+        p: Option<u32>,
+        a: Src,
+        b: Src,
+        c: Src,
+        mask: Src,
+    },
+    Vote {
+        mode: VoteMode,
+        d: u32,
+        a: Src,
+        neg: bool,
+        mask: Src,
+    },
+    Activemask {
+        d: u32,
+    },
+    Nop,
+}
+
+/// One instruction of the stream, with its guard and where it came from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Inst {
+    pub op: Op,
+    /// `@%p` / `@!%p`: predicate slot and negation.
+    pub guard: Option<(u32, bool)>,
+    /// PTX line number (1-based).
+    pub line: u32,
+    /// CUDA source location from the last `.loc` (file index, line), if any.
+    pub loc: Option<(u32, u32)>,
+}

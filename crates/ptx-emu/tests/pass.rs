@@ -1,0 +1,8 @@
+//! Every `tests/pass/*.ptx` runs and leaves the expected memory (see tests/common).
+mod common;
+
+#[test]
+fn pass_files() {
+    let n = common::run_dir("tests/pass");
+    assert!(n >= 1, "only {n} pass files");
+}
