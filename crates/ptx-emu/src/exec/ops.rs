@@ -204,7 +204,7 @@ macro_rules! minmax {
         pub fn $name(a: $t, b: $t, max: bool, nan_propagates: bool) -> $t {
             if a.is_nan() || b.is_nan() {
                 if nan_propagates || (a.is_nan() && b.is_nan()) {
-                    return <$t>::NAN;
+                    return <$t>::from_bits(<$t>::NAN.to_bits() | (<$t>::NAN.to_bits() - 1));
                 }
                 return if a.is_nan() { b } else { a };
             }
@@ -270,6 +270,14 @@ pub fn fbin32(op: FBinOp, m: FMods, a: f32, b: f32) -> f32 {
 
 #[inline(always)]
 fn post32(r: f32, m: FMods) -> f32 {
+    // NaN results are the canonical NaN 0x7fffffff (PTX ISA 9.7.3)
+    if r.is_nan() {
+        return if m.sat {
+            0.0
+        } else {
+            f32::from_bits(0x7fff_ffff)
+        };
+    }
     let r = if m.ftz { ftz32(r) } else { r };
     if m.sat { sat32(r) } else { r }
 }
