@@ -411,6 +411,10 @@ impl Warp {
                     continue;
                 }
                 Op::Exit => {
+                    if exec != 0 && blk.exited == 0 {
+                        blk.exit_line = inst.line;
+                    }
+                    blk.exited += exec.count_ones();
                     self.live &= !exec;
                     lanes!(mask & !exec, l, {
                         self.pc[l] = next;
@@ -445,6 +449,11 @@ impl Warp {
                     }
                     let id_v = self.v(id, lane, ctx, blk) as u32;
                     let cnt = count.as_ref().map(|c| self.v(c, lane, ctx, blk) as u32);
+                    if cnt.is_none() && blk.exited > 0 {
+                        let mut f = exited_fault(ctx, blk);
+                        self.locate(ctx, blk, inst, lane, &mut f);
+                        return Err(f);
+                    }
                     self.wait = Some((id_v, cnt));
                     self.wait_pc = pc;
                     return Ok(Stop::Barrier);
@@ -1029,6 +1038,23 @@ impl Warp {
         f.note = Some("every lane named in membermask must execute the same instruction at the same time, and only those".into());
         f
     }
+}
+
+/// A block-wide barrier while some threads have exited. The PTX ISA (exit) releases barriers
+/// for exited threads, but CUDA requires `__syncthreads()` to be reached by every thread of
+/// the block, so a kernel relying on it is reported like a divergent barrier.
+pub(crate) fn exited_fault(ctx: &LaunchCtx, blk: &BlockState) -> Fault {
+    let mut f = ctx.fault(
+        FaultKind::BarrierDivergence,
+        format!(
+            "barrier for the whole block after {} of its threads exited (first at PTX line {})",
+            blk.exited, blk.exit_line
+        ),
+    );
+    f.note = Some(
+        "every thread of the block must reach bar.sync/__syncthreads(); give the barrier an explicit thread count or keep the threads alive".into(),
+    );
+    f
 }
 
 fn resolved(declared: Space, actual: Space) -> Space {
