@@ -66,3 +66,29 @@ fn thread_instructions_per_second() {
         );
     }
 }
+
+#[test]
+#[ignore = "timing: run alone, in release"]
+fn nvrtc_reduction_speed() {
+    let path = format!("{}/tests/nvrtc/reduce.ptx", env!("CARGO_MANIFEST_DIR"));
+    let m = Module::parse(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let n: usize = 1 << 20;
+    let input: Vec<f32> = (0..n).map(|i| (i % 3) as f32).collect();
+    let mut g = Global::new();
+    let pi = g.alloc_f32("in", &input);
+    let po = g.alloc_zeroed("out", 64 * 4);
+    let launch = Launch {
+        grid: [64, 1, 1],
+        block: [256, 1, 1],
+        dynamic_shared_bytes: 0,
+    };
+    let args = [Arg::Ptr(pi), Arg::Ptr(po), Arg::S32(n as i32)];
+    let t = std::time::Instant::now();
+    let r = run(&m, "reduce", &launch, &args, &mut g, &Options::default()).unwrap();
+    let s = t.elapsed().as_secs_f64();
+    println!(
+        "NVRTC reduce (global loads, shared memory, bar.sync, shfl), 1 host thread: {} thread-instructions in {s:.3} s = {:.1} M/s",
+        r.thread_instructions,
+        r.thread_instructions as f64 / s / 1e6
+    );
+}
