@@ -143,3 +143,54 @@ fn arguments_are_checked_against_the_parameters() {
     let f = run(&m, "nope", &launch, &[], &mut g, &opts(1)).unwrap_err();
     assert_eq!(f.kind, ptx_emu::FaultKind::UnknownKernel);
 }
+
+#[test]
+fn parallel_and_sequential_runs_agree() {
+    let m = module("reduce");
+    let n = 3000usize;
+    let input: Vec<f32> = (0..n).map(|i| (i % 5) as f32).collect();
+    let mut reports = Vec::new();
+    let mut outs = Vec::new();
+    for threads in [1, 2, 4] {
+        let mut g = Global::new();
+        let pi = g.alloc_f32("in", &input);
+        let po = g.alloc_zeroed("out", 7 * 4);
+        let launch = Launch {
+            grid: [7, 1, 1],
+            block: [256, 1, 1],
+            dynamic_shared_bytes: 0,
+        };
+        let args = [Arg::Ptr(pi), Arg::Ptr(po), Arg::S32(n as i32)];
+        reports.push(run(&m, "reduce", &launch, &args, &mut g, &opts(threads)).unwrap());
+        outs.push(g.read_f32(po, 7).unwrap());
+    }
+    assert!(reports.windows(2).all(|w| w[0] == w[1]), "{reports:?}");
+    assert!(outs.windows(2).all(|w| w[0] == w[1]));
+    assert_eq!(outs[0].iter().sum::<f32>(), input.iter().sum::<f32>());
+}
+
+#[test]
+fn module_metadata() {
+    let m = module("grid_stride_copy");
+    assert_eq!(m.address_size(), 64);
+    assert!(
+        m.file(1)
+            .is_some_and(|f| f.ends_with("grid_stride_copy.cu"))
+    );
+    let k = m.kernel("grid_stride_copy").unwrap();
+    let p: Vec<(&str, u32, u32)> = k
+        .params()
+        .iter()
+        .map(|p| (p.name.as_str(), p.size, p.offset))
+        .collect();
+    assert_eq!(
+        p,
+        [
+            ("grid_stride_copy_param_0", 8, 0),
+            ("grid_stride_copy_param_1", 8, 8),
+            ("grid_stride_copy_param_2", 8, 16)
+        ]
+    );
+    assert_eq!(k.static_shared_bytes(), 0);
+    assert!(k.instruction_count() > 10);
+}
