@@ -705,6 +705,42 @@ pub fn decode(text: &str, ctx: &mut Ctx) -> Result<Decoded, String> {
                 lut: imm(ops[4], Ty::B8)? as u8,
             }
         }
+        "cvt" if m.list.iter().any(|x| *x == "f16x2" || *x == "bf16x2") => {
+            want(&ops, 3)?;
+            let bf16 = m.has("bf16x2");
+            m.has("f16x2");
+            let rz = m.has("rz");
+            m.has("rn");
+            if !m.has("f32") {
+                return Err("packed cvt converts from .f32".into());
+            }
+            m.done()?;
+            Op::CvtPack {
+                bf16,
+                rz,
+                d: ctx.dst(ops[0])?,
+                a: ctx.src(ops[1], Ty::F32)?,
+                b: ctx.src(ops[2], Ty::F32)?,
+            }
+        }
+        "mul24" | "mad24" => {
+            want(&ops, if base == "mad24" { 4 } else { 3 })?;
+            let hi = m.has("hi");
+            m.has("lo");
+            let ty = m.ty()?;
+            m.done()?;
+            if !matches!(ty, Ty::U32 | Ty::S32) {
+                return Err(format!("`{base}` is for .u32/.s32"));
+            }
+            Op::Mul24 {
+                hi,
+                signed: ty == Ty::S32,
+                d: ctx.dst(ops[0])?,
+                a: ctx.src(ops[1], ty)?,
+                b: ctx.src(ops[2], ty)?,
+                c: ops.get(3).map(|c| ctx.src(c, ty)).transpose()?,
+            }
+        }
         "cvt" => {
             want(&ops, 2)?;
             let tys = m.take_types()?;

@@ -646,6 +646,23 @@ impl Warp {
                 let v = ops::cvt(*dty, *sty, *rnd, *ftz, *sat, *dmask, self.v(a, l, ctx, blk));
                 self.w(*d, l, v);
             }),
+            Op::CvtPack { bf16, rz, d, a, b } => lanes!(exec, l, {
+                let x = f32::from_bits(self.v(a, l, ctx, blk) as u32);
+                let y = f32::from_bits(self.v(b, l, ctx, blk) as u32);
+                self.w(*d, l, ops::cvt_pack(*bf16, *rz, x, y));
+            }),
+            Op::Mul24 {
+                hi,
+                signed,
+                d,
+                a,
+                b,
+                c,
+            } => lanes!(exec, l, {
+                let (x, y) = (self.v(a, l, ctx, blk), self.v(b, l, ctx, blk));
+                let z = c.as_ref().map_or(0, |c| self.v(c, l, ctx, blk));
+                self.w(*d, l, ops::mul24(*hi, *signed, x, y, z));
+            }),
             Op::Setp {
                 cmp,
                 ty,
