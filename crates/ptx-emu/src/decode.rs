@@ -4,6 +4,9 @@ use std::collections::HashMap;
 
 use crate::inst::*;
 
+/// Virtual registers a kernel may declare (the register file of a warp is 256 bytes each).
+const MAX_REGS: u64 = 1 << 16;
+
 /// Name resolution while decoding a kernel body.
 pub struct Ctx {
     scopes: Vec<HashMap<String, u32>>,
@@ -88,6 +91,9 @@ impl Ctx {
                     .trim_end_matches('>')
                     .parse()
                     .map_err(|_| format!("bad register count in `{n}`"))?;
+                if self.reg_bits.len() as u64 + count as u64 > MAX_REGS {
+                    return Err(format!("more than {MAX_REGS} registers per thread"));
+                }
                 for k in 0..count {
                     self.add_reg(format!("{base}{k}"), bits);
                 }
@@ -493,6 +499,9 @@ pub fn decode(text: &str, ctx: &mut Ctx) -> Result<Decoded, String> {
                 }
             } else {
                 let sat = m.has("sat");
+                if sat && (ty != Ty::S32 || !matches!(base, "add" | "sub")) {
+                    return Err("`.sat` integer arithmetic is add/sub .s32 only".into());
+                }
                 let op = match base {
                     "add" if sat => IBinOp::AddSat,
                     "sub" if sat => IBinOp::SubSat,

@@ -776,7 +776,7 @@ impl Warp {
                         ));
                     }
                     for (k, dk) in d.iter().enumerate().take(*n as usize) {
-                        let a = base + (k as u32 * size) as u64;
+                        let a = base.wrapping_add((k as u32 * size) as u64);
                         match self.load(ctx, blk, *space, a, size, l) {
                             Ok(v) => {
                                 if let Some(r) = *dk {
@@ -834,7 +834,7 @@ impl Warp {
                         ));
                     }
                     for (k, ak) in a.iter().enumerate().take(*n as usize) {
-                        let at = base + (k as u32 * size) as u64;
+                        let at = base.wrapping_add((k as u32 * size) as u64);
                         let v = self.v(ak, l, ctx, blk) & ty.mask();
                         if let Err(sp) = self.store(ctx, blk, *space, at, size, l, v) {
                             return Err(self.mem_fault(
