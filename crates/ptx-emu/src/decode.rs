@@ -4,6 +4,9 @@ use std::collections::HashMap;
 
 use crate::inst::*;
 
+/// Virtual registers a kernel may declare (the register file of a warp is 256 bytes each).
+const MAX_REGS: u64 = 1 << 16;
+
 /// Name resolution while decoding a kernel body.
 pub struct Ctx {
     scopes: Vec<HashMap<String, u32>>,
@@ -11,6 +14,7 @@ pub struct Ctx {
     symbols: HashMap<String, (Space, u64)>,
 }
 
+#[derive(Debug)]
 pub struct Decoded {
     pub op: Op,
     pub guard: Option<(u32, bool)>,
@@ -87,6 +91,9 @@ impl Ctx {
                     .trim_end_matches('>')
                     .parse()
                     .map_err(|_| format!("bad register count in `{n}`"))?;
+                if self.reg_bits.len() as u64 + count as u64 > MAX_REGS {
+                    return Err(format!("more than {MAX_REGS} registers per thread"));
+                }
                 for k in 0..count {
                     self.add_reg(format!("{base}{k}"), bits);
                 }
@@ -492,6 +499,9 @@ pub fn decode(text: &str, ctx: &mut Ctx) -> Result<Decoded, String> {
                 }
             } else {
                 let sat = m.has("sat");
+                if sat && (ty != Ty::S32 || !matches!(base, "add" | "sub")) {
+                    return Err("`.sat` integer arithmetic is add/sub .s32 only".into());
+                }
                 let op = match base {
                     "add" if sat => IBinOp::AddSat,
                     "sub" if sat => IBinOp::SubSat,
@@ -702,6 +712,42 @@ pub fn decode(text: &str, ctx: &mut Ctx) -> Result<Decoded, String> {
                 b: ctx.src(ops[2], Ty::B32)?,
                 c: ctx.src(ops[3], Ty::B32)?,
                 lut: imm(ops[4], Ty::B8)? as u8,
+            }
+        }
+        "cvt" if m.list.iter().any(|x| *x == "f16x2" || *x == "bf16x2") => {
+            want(&ops, 3)?;
+            let bf16 = m.has("bf16x2");
+            m.has("f16x2");
+            let rz = m.has("rz");
+            m.has("rn");
+            if !m.has("f32") {
+                return Err("packed cvt converts from .f32".into());
+            }
+            m.done()?;
+            Op::CvtPack {
+                bf16,
+                rz,
+                d: ctx.dst(ops[0])?,
+                a: ctx.src(ops[1], Ty::F32)?,
+                b: ctx.src(ops[2], Ty::F32)?,
+            }
+        }
+        "mul24" | "mad24" => {
+            want(&ops, if base == "mad24" { 4 } else { 3 })?;
+            let hi = m.has("hi");
+            m.has("lo");
+            let ty = m.ty()?;
+            m.done()?;
+            if !matches!(ty, Ty::U32 | Ty::S32) {
+                return Err(format!("`{base}` is for .u32/.s32"));
+            }
+            Op::Mul24 {
+                hi,
+                signed: ty == Ty::S32,
+                d: ctx.dst(ops[0])?,
+                a: ctx.src(ops[1], ty)?,
+                b: ctx.src(ops[2], ty)?,
+                c: ops.get(3).map(|c| ctx.src(c, ty)).transpose()?,
             }
         }
         "cvt" => {
@@ -1146,4 +1192,97 @@ fn take_cmp(m: &mut Mods, ty: Ty) -> Result<Cmp, String> {
         }
     }
     Err("setp without a comparison".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> Ctx {
+        let mut c = Ctx::new(HashMap::from([("smem".to_string(), (Space::Shared, 128))]));
+        c.declare_regs(".reg .b32 %r<4>").unwrap();
+        c.declare_regs(".reg .b64 %rd<4>").unwrap();
+        c.declare_regs(".reg .pred %p<2>").unwrap();
+        c.declare_regs(".reg .b16 %rs<2>").unwrap();
+        c
+    }
+
+    #[test]
+    fn immediates() {
+        assert_eq!(imm("0f3F800000", Ty::F32), Ok(0x3f80_0000));
+        assert_eq!(
+            imm("0d3FF0000000000000", Ty::F64),
+            Ok(0x3ff0_0000_0000_0000)
+        );
+        assert_eq!(imm("0f3F800000", Ty::F64), Ok(1.0f64.to_bits()));
+        assert_eq!(imm("-1", Ty::U32), Ok(0xffff_ffff));
+        assert_eq!(imm("0x10", Ty::U64), Ok(16));
+        assert_eq!(imm("010", Ty::U32), Ok(8));
+        assert_eq!(imm("5U", Ty::U32), Ok(5));
+        assert_eq!(imm("1.5", Ty::F32), Ok(1.5f32.to_bits() as u64));
+        assert!(imm("zz", Ty::U32).is_err());
+    }
+
+    #[test]
+    fn operands_resolve() {
+        let mut c = ctx();
+        let d = decode("@!%p1 ld.shared.v2.u32 {%r1, %r2}, [smem+8]", &mut c).unwrap();
+        assert_eq!(d.guard, Some((9, true)));
+        match d.op {
+            Op::Ld {
+                space, n, d, addr, ..
+            } => {
+                assert_eq!(space, Space::Shared);
+                assert_eq!(n, 2);
+                assert_eq!(d[..2], [Some(1), Some(2)]);
+                assert_eq!(
+                    addr,
+                    Addr {
+                        base: None,
+                        offset: 136
+                    }
+                );
+            }
+            op => panic!("{op:?}"),
+        }
+        let d = decode("bra.uni $L__BB0_2", &mut c).unwrap();
+        assert_eq!(d.label.as_deref(), Some("$L__BB0_2"));
+        let d = decode("mov.u32 %r0, %tid.y", &mut c).unwrap();
+        assert!(matches!(
+            d.op,
+            Op::IUn {
+                a: Src::Special(Sreg::Tid(1)),
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn unknown_modifiers_and_registers_are_errors() {
+        let mut c = ctx();
+        assert!(
+            decode("add.cc.u32 %r1, %r2, %r3", &mut c)
+                .unwrap_err()
+                .contains("`.cc`")
+        );
+        assert!(
+            decode("add.u32 %r9, %r2, %r3", &mut c)
+                .unwrap_err()
+                .contains("%r9")
+        );
+        assert!(decode("add.f16x2 %r1, %r2, %r3", &mut c).is_err());
+        assert!(
+            decode(
+                "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%r0, %r1, %r2, %r3}, [%r0]",
+                &mut c
+            )
+            .unwrap_err()
+            .contains("unsupported instruction `ldmatrix")
+        );
+        assert!(
+            decode("cp.async.wait_group 0", &mut c)
+                .unwrap_err()
+                .contains("later milestone")
+        );
+    }
 }

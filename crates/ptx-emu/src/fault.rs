@@ -93,7 +93,7 @@ impl fmt::Display for Fault {
                     "\n  = {} bytes past the end of allocation {range}",
                     addr - a.end
                 )?;
-            } else if addr + size <= a.start {
+            } else if addr.saturating_add(size) <= a.start {
                 write!(
                     f,
                     "\n  = {} bytes before the start of allocation {range}",
@@ -109,7 +109,7 @@ impl fmt::Display for Fault {
                 write!(
                     f,
                     "\n  = the access ends {} bytes past the end of allocation {range}",
-                    addr + size - a.end
+                    addr.saturating_add(size) - a.end
                 )?;
             }
         }

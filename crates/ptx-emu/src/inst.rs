@@ -405,6 +405,24 @@ pub enum Op {
         d: u32,
         a: Src,
     },
+    /// `cvt.rn.{f16x2,bf16x2}.f32 d, a, b`: a converted into the upper half, b the lower
+    /// (PTX ISA 9.7.9.21 cvt)
+    CvtPack {
+        bf16: bool,
+        rz: bool,
+        d: u32,
+        a: Src,
+        b: Src,
+    },
+    /// `mul24`/`mad24` (PTX ISA 9.7.1.x): product of the low 24 bits, low 32 or bits 47..16
+    Mul24 {
+        hi: bool,
+        signed: bool,
+        d: u32,
+        a: Src,
+        b: Src,
+        c: Option<Src>,
+    },
     Setp {
         cmp: Cmp,
         ty: Ty,

@@ -218,6 +218,9 @@ pub(crate) struct BlockState {
     /// Launch-wide count when this block started (for the step limit).
     pub executed_before: u64,
     pub warp_insts: u64,
+    /// Threads that have exited, and the PTX line of the first `exit`/`ret`.
+    pub exited: u32,
+    pub exit_line: u32,
 }
 
 fn run_block(ctx: &LaunchCtx, linear: u64, ws: &mut Workspace) -> Result<u64, Fault> {
@@ -251,6 +254,8 @@ fn run_block(ctx: &LaunchCtx, linear: u64, ws: &mut Workspace) -> Result<u64, Fa
         executed: 0,
         executed_before: ctx.executed.load(Ordering::Relaxed),
         warp_insts: 0,
+        exited: 0,
+        exit_line: 0,
     };
     let result = schedule(ctx, &mut blk, &mut ws.warps[..nwarps]);
     ctx.executed.fetch_add(blk.executed, Ordering::Relaxed);
@@ -307,6 +312,13 @@ fn schedule(ctx: &LaunchCtx, blk: &mut BlockState, warps: &mut [Warp]) -> Result
                 .filter(|&i| warps[i].wait.expect("waiting").0 == id)
                 .collect();
             let count = at.iter().find_map(|&i| warps[i].wait.expect("waiting").1);
+            if count.is_none() && blk.exited > 0 {
+                let w = &warps[at[0]];
+                let inst = &ctx.kernel.insts[w.wait_pc as usize];
+                let mut f = warp::exited_fault(ctx, blk);
+                w.locate(ctx, blk, inst, w.first_live(), &mut f);
+                return Err(f);
+            }
             let arrived: u32 = at.len() as u32 * 32;
             let complete = match count {
                 Some(c) => arrived >= c,

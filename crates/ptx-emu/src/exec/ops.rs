@@ -133,6 +133,32 @@ pub fn mad(mode: MadMode, ty: Ty, a: u64, b: u64, c: u64) -> u64 {
     }
 }
 
+/// mul24/mad24: the 48-bit product of the low 24 bits (sign-extended for .s32); `.lo` keeps
+/// bits 31..0, `.hi` bits 47..16.
+pub fn mul24(hi: bool, signed: bool, a: u64, b: u64, c: u64) -> u64 {
+    let (x, y) = if signed {
+        (sext(a & 0xff_ffff, 24), sext(b & 0xff_ffff, 24))
+    } else {
+        ((a & 0xff_ffff) as i64, (b & 0xff_ffff) as i64)
+    };
+    let p = x.wrapping_mul(y) as u64;
+    let r = if hi { p >> 16 } else { p };
+    r.wrapping_add(c) & 0xffff_ffff
+}
+
+/// cvt.{f16x2,bf16x2}.f32: `a` into bits 31..16, `b` into bits 15..0.
+pub fn cvt_pack(bf16: bool, rz: bool, a: f32, b: f32) -> u64 {
+    let conv = |x: f32| -> u64 {
+        (match (bf16, rz) {
+            (true, false) => f32_to_bf16(x),
+            (true, true) => f32_to_bf16_rz(x),
+            (false, false) => f32_to_f16(x),
+            (false, true) => f32_to_f16_rz(x),
+        }) as u64
+    };
+    (conv(a) << 16) | conv(b)
+}
+
 /// PTX ISA 9.7.1.x bfe: extract `len` bits from `pos`, sign-extended for signed types.
 pub fn bfe(ty: Ty, a: u64, pos: u64, len: u64) -> u64 {
     let bits = ty.bits() as u64;
@@ -679,6 +705,18 @@ pub fn atom_new(op: AtomOp, ty: Ty, old: u64, b: u64, c: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mul24_and_packed_cvt() {
+        assert_eq!(mul24(false, false, 0x1ff_ffff, 2, 0), 0x1ff_fffe);
+        assert_eq!(
+            mul24(true, false, 0xff_ffff, 0xff_ffff, 0),
+            0xffff_fe00_0001_u64 >> 16
+        );
+        assert_eq!(mul24(false, true, 0xff_ffff, 3, 10), 7); // -1 * 3 + 10
+        assert_eq!(cvt_pack(true, false, 1.0, -2.0), 0x3f80_c000);
+        assert_eq!(cvt_pack(false, false, 1.0, 0.5), 0x3c00_3800);
+    }
 
     #[test]
     fn shifts_clamp() {

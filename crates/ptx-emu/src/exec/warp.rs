@@ -411,6 +411,10 @@ impl Warp {
                     continue;
                 }
                 Op::Exit => {
+                    if exec != 0 && blk.exited == 0 {
+                        blk.exit_line = inst.line;
+                    }
+                    blk.exited += exec.count_ones();
                     self.live &= !exec;
                     lanes!(mask & !exec, l, {
                         self.pc[l] = next;
@@ -445,6 +449,11 @@ impl Warp {
                     }
                     let id_v = self.v(id, lane, ctx, blk) as u32;
                     let cnt = count.as_ref().map(|c| self.v(c, lane, ctx, blk) as u32);
+                    if cnt.is_none() && blk.exited > 0 {
+                        let mut f = exited_fault(ctx, blk);
+                        self.locate(ctx, blk, inst, lane, &mut f);
+                        return Err(f);
+                    }
                     self.wait = Some((id_v, cnt));
                     self.wait_pc = pc;
                     return Ok(Stop::Barrier);
@@ -637,6 +646,23 @@ impl Warp {
                 let v = ops::cvt(*dty, *sty, *rnd, *ftz, *sat, *dmask, self.v(a, l, ctx, blk));
                 self.w(*d, l, v);
             }),
+            Op::CvtPack { bf16, rz, d, a, b } => lanes!(exec, l, {
+                let x = f32::from_bits(self.v(a, l, ctx, blk) as u32);
+                let y = f32::from_bits(self.v(b, l, ctx, blk) as u32);
+                self.w(*d, l, ops::cvt_pack(*bf16, *rz, x, y));
+            }),
+            Op::Mul24 {
+                hi,
+                signed,
+                d,
+                a,
+                b,
+                c,
+            } => lanes!(exec, l, {
+                let (x, y) = (self.v(a, l, ctx, blk), self.v(b, l, ctx, blk));
+                let z = c.as_ref().map_or(0, |c| self.v(c, l, ctx, blk));
+                self.w(*d, l, ops::mul24(*hi, *signed, x, y, z));
+            }),
             Op::Setp {
                 cmp,
                 ty,
@@ -750,7 +776,7 @@ impl Warp {
                         ));
                     }
                     for (k, dk) in d.iter().enumerate().take(*n as usize) {
-                        let a = base + (k as u32 * size) as u64;
+                        let a = base.wrapping_add((k as u32 * size) as u64);
                         match self.load(ctx, blk, *space, a, size, l) {
                             Ok(v) => {
                                 if let Some(r) = *dk {
@@ -808,7 +834,7 @@ impl Warp {
                         ));
                     }
                     for (k, ak) in a.iter().enumerate().take(*n as usize) {
-                        let at = base + (k as u32 * size) as u64;
+                        let at = base.wrapping_add((k as u32 * size) as u64);
                         let v = self.v(ak, l, ctx, blk) & ty.mask();
                         if let Err(sp) = self.store(ctx, blk, *space, at, size, l, v) {
                             return Err(self.mem_fault(
@@ -1029,6 +1055,23 @@ impl Warp {
         f.note = Some("every lane named in membermask must execute the same instruction at the same time, and only those".into());
         f
     }
+}
+
+/// A block-wide barrier while some threads have exited. The PTX ISA (exit) releases barriers
+/// for exited threads, but CUDA requires `__syncthreads()` to be reached by every thread of
+/// the block, so a kernel relying on it is reported like a divergent barrier.
+pub(crate) fn exited_fault(ctx: &LaunchCtx, blk: &BlockState) -> Fault {
+    let mut f = ctx.fault(
+        FaultKind::BarrierDivergence,
+        format!(
+            "barrier for the whole block after {} of its threads exited (first at PTX line {})",
+            blk.exited, blk.exit_line
+        ),
+    );
+    f.note = Some(
+        "every thread of the block must reach bar.sync/__syncthreads(); give the barrier an explicit thread count or keep the threads alive".into(),
+    );
+    f
 }
 
 fn resolved(declared: Space, actual: Space) -> Space {

@@ -205,6 +205,10 @@ fn stmt_text(s: &Stmt) -> String {
     }
 }
 
+/// Largest shared or local variable accepted (the hardware has at most 228 KiB of shared
+/// memory per block and 512 KiB of local memory per thread).
+const MAX_VAR_BYTES: u32 = 1 << 20;
+
 fn align_up(x: u32, a: u32) -> u32 {
     x.div_ceil(a.max(1)) * a.max(1)
 }
@@ -212,7 +216,7 @@ fn align_up(x: u32, a: u32) -> u32 {
 /// `.shared .align 4 .b8 name[4096]`, `.extern .shared .align 16 .b8 smem[]`, `.local .u32 x`.
 fn parse_var(t: &str) -> Result<VarDecl, String> {
     let t = t.split('=').next().unwrap_or(t);
-    let mut align = 0;
+    let mut align: u32 = 0;
     let mut ty = None;
     let mut name = None;
     let mut toks = t.split_whitespace();
@@ -246,16 +250,25 @@ fn parse_var(t: &str) -> Result<VarDecl, String> {
                 unsized_array = true;
                 count = 0;
             } else {
-                count *= d
+                count = d
                     .parse::<u32>()
-                    .map_err(|_| format!("bad array size `{d}`"))?;
+                    .ok()
+                    .and_then(|n| count.checked_mul(n))
+                    .ok_or_else(|| format!("bad array size `{d}`"))?;
             }
         }
     }
     let esize = ty.bytes();
+    let size = esize
+        .checked_mul(count)
+        .filter(|&s| s <= MAX_VAR_BYTES)
+        .ok_or_else(|| format!("variable `{base}` is larger than {MAX_VAR_BYTES} bytes"))?;
+    if align > 4096 || (align != 0 && !align.is_power_of_two()) {
+        return Err(format!("bad alignment {align}"));
+    }
     Ok(VarDecl {
         name: base.to_string(),
-        size: esize * count,
+        size,
         align: if align == 0 { esize } else { align },
         unsized_array,
     })
@@ -285,8 +298,9 @@ fn parse_entry(
     let mut params = Vec::new();
     let mut offset = 0u32;
     if let Some(o) = open {
-        let close = header
+        let close = header[o..]
             .rfind(')')
+            .map(|c| o + c)
             .ok_or_else(|| herr("unclosed parameter list".into()))?;
         for p in header[o + 1..close].split(',') {
             let p = p.trim();
@@ -358,6 +372,11 @@ fn parse_entry(
             soff = align_up(soff, v.align);
             symbols.insert(v.name.clone(), (Space::Shared, soff as u64));
             soff += v.size;
+            if soff > MAX_VAR_BYTES {
+                return Err(herr(format!(
+                    "more than {MAX_VAR_BYTES} bytes of static shared memory"
+                )));
+            }
         }
     }
     let dyn_off = align_up(soff, dyn_align);
@@ -369,6 +388,12 @@ fn parse_entry(
         loff = align_up(loff, v.align);
         symbols.insert(v.name.clone(), (Space::Local, loff as u64));
         loff += v.size;
+        if loff > MAX_VAR_BYTES / 4 {
+            return Err(herr(format!(
+                "more than {} bytes of local memory per thread",
+                MAX_VAR_BYTES / 4
+            )));
+        }
     }
 
     let mut ctx = Ctx::new(symbols);
