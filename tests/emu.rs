@@ -196,3 +196,30 @@ fn list_backend_emu_lists_the_cuda_kernels_on_emu_shapes() {
         stderr(&full)
     );
 }
+
+#[test]
+#[ignore = "needs libnvrtc (pip install nvidia-cuda-nvrtc); .ci/run installs it and runs these"]
+fn every_emu_shape_of_the_scalar_isa_kernels_fits_the_thread_instruction_budget() {
+    use orac::backend::Workload;
+    use orac::backend::emu::{BUDGET, EmuBackend};
+    use orac::kernels::KernelTree;
+    use orac::suite::{Filter, Profile, build_suite, generate_inputs};
+
+    let mut backend = EmuBackend::new(&KernelTree::Embedded).unwrap();
+    let filter = Filter::new(Some(&format!("^({})", SCALAR_ISA_KERNELS.join("|")))).unwrap();
+    let suite = build_suite(
+        orac::backend::Backend::kernels(&backend),
+        Profile::Emu,
+        &filter,
+    );
+    assert!(suite.len() >= 2 * SCALAR_ISA_KERNELS.len());
+    for bench in &suite {
+        let inputs = generate_inputs(bench, 1);
+        let mut workload = backend.prepare_emu(bench, &inputs).unwrap();
+        workload.run_checked().unwrap();
+        let cost = workload.thread_instructions();
+        // The counts docs/EMULATOR.md tabulates (`-- --nocapture`).
+        println!("{:<48} {cost:>12}", bench.id);
+        assert!(cost > 0 && cost <= BUDGET, "{}: {cost}", bench.id);
+    }
+}

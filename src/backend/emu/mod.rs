@@ -7,6 +7,8 @@
 
 mod workload;
 
+pub use workload::{BUDGET, EmuWorkload};
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -98,6 +100,36 @@ impl EmuBackend {
     }
 }
 
+impl EmuBackend {
+    /// [`Backend::prepare`], typed: the workload also tells what the run cost.
+    pub fn prepare_emu<'a>(
+        &'a mut self,
+        bench: &Benchmark,
+        inputs: &'a Inputs,
+    ) -> Result<EmuWorkload<'a>> {
+        let spec = KernelSpec::find(&self.kernels, bench.family(), &bench.kernel)
+            .cloned()
+            .ok_or_else(|| Error::Usage(format!("no CUDA kernel for benchmark {}", bench.id)))?;
+        if let Some(vendor) = &spec.vendor {
+            return Err(Error::NotApplicable {
+                kernel: bench.id.clone(),
+                reason: format!("skipped: {vendor} is a vendor call, not PTX"),
+            });
+        }
+        if spec.arch_for(ARCH).is_none() {
+            return Err(Error::NotApplicable {
+                kernel: bench.id.clone(),
+                reason: format!(
+                    "skipped: written for {}, the emulator runs {ARCH}",
+                    spec.arch.as_deref().unwrap_or("?")
+                ),
+            });
+        }
+        let module = self.module(&spec)?;
+        EmuWorkload::new(module, &spec, bench, inputs)
+    }
+}
+
 /// The PTX ISA version NVRTC emits, from an empty kernel.
 fn probe_isa(includes: &[PathBuf]) -> Option<(u32, u32)> {
     let ptx = nvrtc::compile_ptx(
@@ -134,27 +166,6 @@ impl Backend for EmuBackend {
         bench: &Benchmark,
         inputs: &'a Inputs,
     ) -> Result<Box<dyn Workload + 'a>> {
-        let spec = KernelSpec::find(&self.kernels, bench.family(), &bench.kernel)
-            .cloned()
-            .ok_or_else(|| Error::Usage(format!("no CUDA kernel for benchmark {}", bench.id)))?;
-        if let Some(vendor) = &spec.vendor {
-            return Err(Error::NotApplicable {
-                kernel: bench.id.clone(),
-                reason: format!("skipped: {vendor} is a vendor call, not PTX"),
-            });
-        }
-        if spec.arch_for(ARCH).is_none() {
-            return Err(Error::NotApplicable {
-                kernel: bench.id.clone(),
-                reason: format!(
-                    "skipped: written for {}, the emulator runs {ARCH}",
-                    spec.arch.as_deref().unwrap_or("?")
-                ),
-            });
-        }
-        let module = self.module(&spec)?;
-        Ok(Box::new(workload::EmuWorkload::new(
-            module, &spec, bench, inputs,
-        )?))
+        Ok(Box::new(self.prepare_emu(bench, inputs)?))
     }
 }

@@ -18,16 +18,19 @@ use crate::suite::{Benchmark, Inputs, Output};
 /// targets first.
 pub const LIMITS: DeviceLimits = DeviceLimits::H100_SXM;
 
-/// At most this many thread-instructions per launch: the emu shapes stay far below it
-/// (docs/EMULATOR.md); a kernel that spins (a ticket never reset, a barrier it waits on
-/// forever) stops with a clear fault instead of hanging CI.
-const MAX_THREAD_INSTRUCTIONS: u64 = 2_000_000_000;
+/// At most this many thread-instructions per run of a benchmark's plan (all its steps): the
+/// emu shapes are chosen to fit (docs/EMULATOR.md), which keeps CI's emulator step short,
+/// and a kernel that spins (waiting on a ticket never reset) stops with a clear fault
+/// instead of hanging.
+pub const BUDGET: u64 = 100_000_000;
 
 pub struct EmuWorkload<'a> {
     module: Arc<ptx_emu::Module>,
     plan: LaunchPlan,
     inputs: &'a Inputs,
     bench: String,
+    /// Thread-instructions the last run of the plan executed.
+    thread_instructions: u64,
 }
 
 impl<'a> EmuWorkload<'a> {
@@ -49,6 +52,7 @@ impl<'a> EmuWorkload<'a> {
             plan,
             inputs,
             bench: bench.id.clone(),
+            thread_instructions: 0,
         })
     }
 }
@@ -96,16 +100,24 @@ fn initial_bytes(buffer: &Buffer, inputs: &Inputs) -> Result<Vec<u8>> {
 }
 
 impl EmuWorkload<'_> {
-    /// Runs every step of the plan over the buffers at `addresses`.
-    fn launch(&self, global: &mut ptx_emu::Global, addresses: &[u64]) -> Result<()> {
+    /// Thread-instructions the last run of the plan executed (0 before the first).
+    pub fn thread_instructions(&self) -> u64 {
+        self.thread_instructions
+    }
+
+    /// Runs every step of the plan over the buffers at `addresses`, within [`BUDGET`];
+    /// returns the thread-instructions executed.
+    fn launch(&self, global: &mut ptx_emu::Global, addresses: &[u64]) -> Result<u64> {
         let Work::Kernels(steps) = &self.plan.work else {
             unreachable!("vendor plans are refused in new()")
         };
-        let options = ptx_emu::Options {
-            max_thread_instructions: MAX_THREAD_INSTRUCTIONS,
-            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
-        };
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut executed = 0;
         for step in steps {
+            let options = ptx_emu::Options {
+                max_thread_instructions: BUDGET - executed,
+                threads,
+            };
             let args: Vec<ptx_emu::Arg> = step
                 .args
                 .iter()
@@ -123,15 +135,23 @@ impl EmuWorkload<'_> {
                 block: step.block,
                 dynamic_shared_bytes: step.dynamic_shared_bytes,
             };
-            ptx_emu::run(&self.module, &step.entry, &launch, &args, global, &options).map_err(
-                |fault| Error::KernelFault {
-                    kernel: self.bench.clone(),
+            let report = ptx_emu::run(&self.module, &step.entry, &launch, &args, global, &options)
+                .map_err(|fault| {
                     // The table prints it after "ERROR:".
-                    report: fault.to_string().trim_start_matches("error: ").to_string(),
-                },
-            )?;
+                    let mut report = fault.to_string().trim_start_matches("error: ").to_string();
+                    if fault.kind == ptx_emu::FaultKind::StepLimit {
+                        report.push_str(&format!(
+                            "\n  = the emu backend allows {BUDGET} thread-instructions per benchmark (docs/EMULATOR.md): a kernel that spins, or an emu shape too large"
+                        ));
+                    }
+                    Error::KernelFault {
+                        kernel: self.bench.clone(),
+                        report,
+                    }
+                })?;
+            executed += report.thread_instructions;
         }
-        Ok(())
+        Ok(executed)
     }
 
     /// The output buffer's contents.
@@ -179,7 +199,7 @@ impl Workload for EmuWorkload<'_> {
         for buffer in &self.plan.buffers {
             addresses.push(global.alloc(buffer.name, &initial_bytes(buffer, self.inputs)?));
         }
-        self.launch(&mut global, &addresses)?;
+        self.thread_instructions = self.launch(&mut global, &addresses)?;
         let first = self.read_output(&global, &addresses)?;
         for &out in &self.plan.outputs() {
             let poison = initial_bytes(&self.plan.buffers[out], self.inputs)?;
@@ -187,7 +207,7 @@ impl Workload for EmuWorkload<'_> {
                 .write(addresses[out], &poison)
                 .map_err(|e| Error::Usage(format!("re-poisoning the output: {e}")))?;
         }
-        self.launch(&mut global, &addresses)?;
+        self.thread_instructions = self.launch(&mut global, &addresses)?;
         let second = self.read_output(&global, &addresses)?;
         if !same_bits(&first, &second) {
             return Err(Error::KernelFault {
