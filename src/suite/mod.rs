@@ -19,4 +19,4 @@ pub use memcpy::TRIAD_SCALAR;
 pub use model::{Benchmark, Dtype, Family, Profile, Shape, Sizes};
 pub use registry::{Filter, build_suite};
 pub use shard::{Shard, ShardArg, shard as shard_suite};
-pub use verify::{Verification, verify};
+pub use verify::{Verification, Worst, verify};

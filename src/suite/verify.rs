@@ -42,6 +42,17 @@ pub struct Verification {
     pub mismatches: u64,
     /// Flat index of the worst element, when there is an error at all.
     pub worst_index: Option<u64>,
+    /// The worst element as the kernel wrote it and as the reference has it (NaN where the
+    /// kernel wrote a non-finite value or nothing). Absent in files before they existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worst: Option<Worst>,
+}
+
+/// The worst checked element: what the kernel wrote, and what it should have.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Worst {
+    pub actual: f64,
+    pub expected: f64,
 }
 
 impl Verification {
@@ -52,15 +63,36 @@ impl Verification {
         } else if self.passed {
             format!("ok (err {:.1e})", self.max_rel_error.unwrap_or(0.0))
         } else if self.nonfinite_count > 0 {
-            format!("FAIL: {} NaN/Inf of {}", self.nonfinite_count, self.total)
+            format!(
+                "FAIL: {} NaN/Inf of {}{}",
+                self.nonfinite_count,
+                self.total,
+                self.worst_text()
+            )
         } else {
             let err = self
                 .max_rel_error
                 .map_or("undefined".to_string(), |e| format!("{e:.2e}"));
             format!(
-                "FAIL: err {err} > {:.0e} ({} of {} checked)",
-                self.tolerance, self.mismatches, self.checked
+                "FAIL: err {err} > {:.0e} ({} of {} checked){}",
+                self.tolerance,
+                self.mismatches,
+                self.checked,
+                self.worst_text()
             )
+        }
+    }
+
+    /// "; worst [i]: got vs want", where the worst element is known.
+    fn worst_text(&self) -> String {
+        match (self.worst_index, self.worst) {
+            // As f32, the outputs' type: shortest digits that round-trip.
+            (Some(i), Some(w)) => format!(
+                "; worst [{i}]: {} vs {}",
+                w.actual as f32, w.expected as f32
+            ),
+            (Some(i), None) => format!("; worst [{i}]"),
+            _ => String::new(),
         }
     }
 }
@@ -134,6 +166,7 @@ pub fn verify(bench: &Benchmark, inputs: &Inputs, output: &Output) -> Verificati
             nonfinite_count: 0,
             mismatches: 0,
             worst_index: None,
+            worst: None,
         },
     }
 }
@@ -144,12 +177,13 @@ fn verify_copy(src: &[u8], dst: &[u8]) -> Verification {
     } else {
         src.len().max(dst.len()) as u64
     };
-    let worst_index = src
-        .iter()
-        .zip(dst)
-        .position(|(a, b)| a != b)
-        .map(|i| i as u64);
+    let first = src.iter().zip(dst).position(|(a, b)| a != b);
+    let worst_index = first.map(|i| i as u64);
     Verification {
+        worst: first.map(|i| Worst {
+            actual: f64::from(dst[i]),
+            expected: f64::from(src[i]),
+        }),
         passed: mismatches == 0,
         max_rel_error: Some(if mismatches == 0 { 0.0 } else { 1.0 }),
         tolerance: 0.0,
@@ -178,14 +212,19 @@ fn compare_rows(
     };
     let mut max_err = 0.0f64;
     let mut worst_index = None;
+    let mut worst = None;
     let mut mismatches = 0;
     for (r, &row) in rows.iter().enumerate() {
         for col in 0..width {
             let index = row * width + col;
             let want = expected[r * width as usize + col as usize];
-            let err = match actual.get(index as usize) {
-                Some(&got) if got.is_finite() => (f64::from(got) - want).abs() / scale,
-                _ => f64::INFINITY,
+            let got = actual
+                .get(index as usize)
+                .map_or(f64::NAN, |&x| f64::from(x));
+            let err = if got.is_finite() {
+                (got - want).abs() / scale
+            } else {
+                f64::INFINITY
             };
             if err > tolerance {
                 mismatches += 1;
@@ -193,6 +232,10 @@ fn compare_rows(
             if err > max_err || (err.is_infinite() && worst_index.is_none()) {
                 max_err = err;
                 worst_index = Some(index);
+                worst = Some(Worst {
+                    actual: got,
+                    expected: want,
+                });
             }
         }
     }
@@ -206,6 +249,7 @@ fn compare_rows(
         nonfinite_count,
         mismatches,
         worst_index,
+        worst,
     }
 }
 
@@ -234,12 +278,21 @@ mod tests {
         assert!(v.passed, "{v:?}");
         assert_eq!(v.checked, 12);
 
-        let mut bad = good;
+        let mut bad = good.clone();
         bad[5] += 0.01;
-        let v = verify(&bench, &inputs, &Output::F32(bad));
+        let v = verify(&bench, &inputs, &Output::F32(bad.clone()));
         assert!(!v.passed);
         assert_eq!(v.mismatches, 1);
         assert_eq!(v.worst_index, Some(5));
+        // The summary names the element and both values.
+        let worst = v.worst.unwrap();
+        assert_eq!(worst.actual, f64::from(bad[5]));
+        assert!((worst.expected - f64::from(good[5])).abs() < 1e-6);
+        let summary = v.summary();
+        assert!(
+            summary.contains(&format!("worst [5]: {} vs ", bad[5])),
+            "{summary}"
+        );
     }
 
     #[test]
