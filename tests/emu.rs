@@ -223,3 +223,17 @@ fn every_emu_shape_of_the_scalar_isa_kernels_fits_the_thread_instruction_budget(
         assert!(cost > 0 && cost <= BUDGET, "{}: {cost}", bench.id);
     }
 }
+
+#[test]
+#[ignore = "needs libnvrtc (pip install nvidia-cuda-nvrtc); .ci/run installs it and runs these"]
+fn info_backend_emu_names_its_key_nvrtc_and_ptx_isa() {
+    let out = orac(&repo(), &["info", "--backend", "emu"]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}\n{}", stderr(&out));
+    assert!(text.contains("hardware key:  emu-sm_90a"), "{text}");
+    let ptx = text.lines().find(|l| l.starts_with("ptx:")).unwrap_or("");
+    assert!(
+        ptx.contains("NVRTC") && ptx.contains("sm_90a") && ptx.contains("PTX ISA"),
+        "{text}"
+    );
+}

@@ -94,18 +94,34 @@ fn info(tree: &KernelTree, args: InfoArgs) -> Result<()> {
     };
     let compiler = cpu::CCompiler::detect();
     let hw = cpu::host_hardware(compiler.as_ref().ok().map(|c| c.identity()));
+    // The emu backend's results go under its own key, built by NVRTC for its PTX.
+    let mut emu = None;
     let backend_line = match backend::open(args.backend, tree) {
         Ok((b, notes)) => {
             let mut line = b.name().to_string();
             for note in notes {
                 line.push_str(&format!(" ({note})"));
             }
+            if b.name() == "emu" {
+                emu = Some(b.hardware().clone());
+            }
             line
         }
         Err(e) => format!("none: {e}"),
     };
     println!("backend:       {backend_line}");
-    println!("hardware key:  {}", hw.key);
+    match &emu {
+        Some(emu) => {
+            println!("hardware key:  {} (this host: {})", emu.key, hw.key);
+            println!(
+                "ptx:           {}",
+                emu.compiler
+                    .as_deref()
+                    .unwrap_or("no NVRTC: nothing to emulate")
+            );
+        }
+        None => println!("hardware key:  {}", hw.key),
+    }
     println!(
         "cpu:           {} ({} logical cores)",
         hw.cpu_model, hw.cpu_cores
