@@ -42,8 +42,8 @@ pub struct Verification {
     pub mismatches: u64,
     /// Flat index of the worst element, when there is an error at all.
     pub worst_index: Option<u64>,
-    /// The worst element as the kernel wrote it and as the reference has it (NaN where the
-    /// kernel wrote a non-finite value or nothing). Absent in files before they existed.
+    /// The worst element as the kernel wrote it and as the reference has it. Absent in files
+    /// before it existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub worst: Option<Worst>,
 }
@@ -51,7 +51,8 @@ pub struct Verification {
 /// The worst checked element: what the kernel wrote, and what it should have.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Worst {
-    pub actual: f64,
+    /// `None` where the kernel wrote NaN or infinity, or nothing (JSON has no NaN).
+    pub actual: Option<f64>,
     pub expected: f64,
 }
 
@@ -89,7 +90,9 @@ impl Verification {
             // As f32, the outputs' type: shortest digits that round-trip.
             (Some(i), Some(w)) => format!(
                 "; worst [{i}]: {} vs {}",
-                w.actual as f32, w.expected as f32
+                w.actual
+                    .map_or("NaN/Inf".to_string(), |a| (a as f32).to_string()),
+                w.expected as f32
             ),
             (Some(i), None) => format!("; worst [{i}]"),
             _ => String::new(),
@@ -181,7 +184,7 @@ fn verify_copy(src: &[u8], dst: &[u8]) -> Verification {
     let worst_index = first.map(|i| i as u64);
     Verification {
         worst: first.map(|i| Worst {
-            actual: f64::from(dst[i]),
+            actual: Some(f64::from(dst[i])),
             expected: f64::from(src[i]),
         }),
         passed: mismatches == 0,
@@ -233,7 +236,7 @@ fn compare_rows(
                 max_err = err;
                 worst_index = Some(index);
                 worst = Some(Worst {
-                    actual: got,
+                    actual: got.is_finite().then_some(got),
                     expected: want,
                 });
             }
@@ -286,7 +289,7 @@ mod tests {
         assert_eq!(v.worst_index, Some(5));
         // The summary names the element and both values.
         let worst = v.worst.unwrap();
-        assert_eq!(worst.actual, f64::from(bad[5]));
+        assert_eq!(worst.actual, Some(f64::from(bad[5])));
         assert!((worst.expected - f64::from(good[5])).abs() < 1e-6);
         let summary = v.summary();
         assert!(
@@ -304,6 +307,11 @@ mod tests {
         assert!(!v.passed);
         assert_eq!(v.nonfinite_count, 2);
         assert!(v.summary().contains("NaN"));
+        // The worst element survives a JSON round trip (JSON has no NaN), as results and
+        // worker messages carry it.
+        assert_eq!(v.worst.unwrap().actual, None);
+        let json = serde_json::to_string(&v).unwrap();
+        assert_eq!(serde_json::from_str::<Verification>(&json).unwrap(), v);
     }
 
     #[test]
