@@ -60,6 +60,8 @@ macro_rules! lanes {
     }};
 }
 
+mod tensor;
+
 /// A memory access for fault reports.
 struct Access {
     what: &'static str,
@@ -1073,6 +1075,17 @@ impl Warp {
                 });
                 self.pending = pending;
             }
+            Op::Ldmatrix {
+                num,
+                trans,
+                space,
+                d,
+                addr,
+            } => self.ldmatrix(ctx, blk, inst, exec, *num, *trans, *space, d, addr)?,
+            Op::Mma(op) => self.mma(ctx, blk, inst, exec, op)?,
+            Op::WmmaLoad(op) => self.wmma_load(ctx, blk, inst, exec, op)?,
+            Op::WmmaStore(op) => self.wmma_store(ctx, blk, inst, exec, op)?,
+            Op::WmmaMma(op) => self.wmma_mma(ctx, blk, inst, exec, op)?,
             Op::Nop => {}
             Op::Bra { .. } | Op::Exit | Op::Bar { .. } => {
                 unreachable!("control flow handled in run")
