@@ -1355,7 +1355,7 @@ fn decode_matrix(base: &str, m: &mut Mods, ops: &[&str], ctx: &Ctx) -> Result<Op
     }
 }
 
-/// `cp.async` and its group instructions (PTX ISA 9.7.9.25.3, "Non-bulk copy").
+/// `cp.async` and its group instructions (PTX ISA 9.7.9.25).
 fn decode_cp_async(m: &mut Mods, ops: &[&str], ctx: &Ctx) -> Result<Op, String> {
     m.has("async");
     if m.has("commit_group") {
@@ -1405,7 +1405,7 @@ fn decode_cp_async(m: &mut Mods, ops: &[&str], ctx: &Ctx) -> Result<Op, String> 
     let (dst, _) = ctx.addr(ops[0])?;
     let (src, _) = ctx.addr(ops[1])?;
     let cp_size = imm(ops[2], Ty::U32).map_err(|_| "cp.async cp-size must be a constant")?;
-    // 9.7.9.25.3.1: cp-size is 4, 8 or 16; `.cg` only 16
+    // 9.7.9.25, cp.async: cp-size is 4, 8 or 16; `.cg` only 16
     if !matches!(cp_size, 4 | 8 | 16) || (cg && cp_size != 16) {
         return Err(format!(
             "cp.async{} cp-size {cp_size} (must be 4, 8 or 16; 16 for .cg)",

@@ -527,7 +527,7 @@ pub enum Op {
         d: u32,
     },
     /// `cp.async.{ca,cg}.shared{::cta}.global [dst], [src], cp-size{, src-size | ignore-src}`
-    /// (PTX ISA 9.7.9.25.3.1): copies `cp_size` bytes, the first `src-size` read from global
+    /// (PTX ISA 9.7.9.25, cp.async): copies `cp_size` bytes, the first `src-size` read from global
     /// and the rest zero; complete at the `cp.async.wait_group` that retires its group.
     CpAsync {
         dst: Addr,
@@ -535,9 +535,9 @@ pub enum Op {
         cp_size: u8,
         src_size: CpSrcSize,
     },
-    /// `cp.async.commit_group` (PTX ISA 9.7.9.25.3.2)
+    /// `cp.async.commit_group` (PTX ISA 9.7.9.25, cp.async.commit_group)
     CpAsyncCommit,
-    /// `cp.async.wait_group n` (9.7.9.25.3.3); `wait_all` is a commit followed by `wait 0`.
+    /// `cp.async.wait_group n` (9.7.9.25, cp.async.wait_group); `wait_all` is a commit followed by `wait 0`.
     CpAsyncWait {
         n: u32,
         all: bool,

@@ -37,7 +37,7 @@ pub(crate) struct Warp {
     committed: [u32; 32],
 }
 
-/// One in-flight `cp.async` of one lane (PTX ISA 9.7.9.25.3.1). The source bytes are read
+/// One in-flight `cp.async` of one lane (PTX ISA 9.7.9.25, cp.async). The source bytes are read
 /// (and bounds-checked) when it is issued; they reach shared memory only when a
 /// `cp.async.wait_group`/`wait_all` of that lane retires its group.
 struct Pending {
@@ -1051,7 +1051,7 @@ impl Warp {
                 self.committed[l] = self.committed[l].wrapping_add(1);
             }),
             Op::CpAsyncWait { n, all } => {
-                // 9.7.9.25.3.3: wait until at most `n` of the lane's most recent committed
+                // 9.7.9.25, cp.async.wait_group: wait until at most `n` of the lane's most recent committed
                 // groups are pending; `wait_all` commits the open group and waits for all
                 if *all {
                     lanes!(exec, l, {
@@ -1094,7 +1094,7 @@ impl Warp {
         Ok(())
     }
 
-    /// Issues `cp.async` for the lanes of `exec` (PTX ISA 9.7.9.25.3.1): checks both
+    /// Issues `cp.async` for the lanes of `exec` (PTX ISA 9.7.9.25, cp.async): checks both
     /// addresses (aligned to cp-size; the destination inside the block's shared memory; the
     /// `src-size` bytes read inside one global allocation; none read when src-size is 0) and
     /// queues the copy, zero-filled past src-size, in the lane's open group.
@@ -1131,7 +1131,7 @@ impl Warp {
                     inst,
                     l,
                     FaultKind::InvalidOperand,
-                    format!("cp.async src-size {ss} is larger than cp-size {n} (undefined, PTX ISA 9.7.9.25.3.1)"),
+                    format!("cp.async src-size {ss} is larger than cp-size {n} (undefined, PTX ISA 9.7.9.25, cp.async)"),
                 ));
             }
             let ss = ss as u32;

@@ -9,9 +9,8 @@ use crate::exec::float::{bf16_to_f32, f16_to_f32};
 
 const ALL: u32 = u32::MAX;
 
-/// The wmma fragment layout this emulator chooses (the ISA leaves it to the implementation,
-/// 9.7.14.4 "Matrix fragments for WMMA"): lane `l` holds `per` consecutive elements of the
-/// 16x16 matrix in row-major order (element `e` is row `e / 16`, column `e % 16`),
+/// The wmma fragment layout this emulator chooses (PTX ISA 9.7.14, wmma, leaves it to the
+/// implementation): lane `l` holds `per` consecutive elements of the 16x16 matrix in row-major order (element `e` is row `e / 16`, column `e % 16`),
 /// starting at element `l * per`. With 8 per lane (bf16 a/b, f32 c/d) the warp holds each
 /// element once; f16 a/b fragments have 16 per lane (8 `.f16x2` registers), so lanes
 /// `l` and `l + 16` hold the same elements.
@@ -128,7 +127,7 @@ impl Warp {
     }
 
     /// `mma.sync.aligned.m16n8k{16,8}.row.col.f32.{bf16,f16}.{bf16,f16}.f32`: D = A B + C
-    /// with the fragment layouts of PTX ISA 9.7.14.5.8 ("Matrix Fragments for
+    /// with the fragment layouts of PTX ISA 9.7.14, mma ("Matrix Fragments for
     /// mma.m16n8k16 with floating point type"; m16n8k8 likewise), with
     /// `groupID = lane >> 2`, `threadID_in_group = lane % 4`, element `i` of a register
     /// vector in register `i / 2`, half `i % 2` (low first):
