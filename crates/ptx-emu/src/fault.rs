@@ -18,6 +18,11 @@ pub enum FaultKind {
     UnknownKernel,
     /// An instruction form the emulator decodes but cannot execute with these operands.
     Unsupported,
+    /// An operand value the PTX ISA leaves undefined (e.g. `cp.async` src-size > cp-size).
+    InvalidOperand,
+    /// A warp-wide `.sync.aligned` instruction (`ldmatrix`, `mma`, `wmma`) executed by only
+    /// part of the warp.
+    WarpDivergence,
 }
 
 /// The allocation nearest a faulting global address.
