@@ -722,14 +722,39 @@ def sec_verdicts(b, rec):
 
 
 @needs_orac
+@needs_gpu
 def sec_emu(b, rec):
-    code, text = capture(b.orac_cmd("list", "--backend", "emu", "--profile", "quick"))
-    if code != 0:
-        first = (text or "").splitlines()[0] if text else f"exit {code}"
-        return skip(rec, f"no emulator backend yet (`orac list --backend emu`: {first})")
-    # The cross-check itself belongs to the emulator's issue; until then, its verify.
-    b.cmd(rec, b.orac_cmd("verify", "--backend", "emu", "--profile", "quick"), "emu.txt")
-    rec["show"] = ["emu.txt"]
+    """The emulator against the GPU: the emu shapes and inputs on --backend emu and --backend
+    cuda, outputs compared element by element (ci/emu_compare.py); then compute-sanitizer's
+    memcheck and racecheck on the same CUDA launches, to set beside the emulator's checks
+    (docs/EMULATOR.md). CI already runs the emulator alone."""
+    outs = os.path.join(b.work, "emu")
+    emu_dir, gpu_dir = os.path.join(outs, "out-emu"), os.path.join(outs, "out-cuda")
+    b.cmd(rec, b.orac_cmd("verify", "--backend", "emu", "--out-dir", emu_dir), "emu/verify-emu.txt")
+    b.cmd(
+        rec,
+        b.orac_cmd("verify", "--backend", "cuda", "--profile", "emu", "--out-dir", gpu_dir),
+        "emu/verify-cuda.txt",
+    )
+    b.cmd(rec, [sys.executable, os.path.join(HERE, "emu_compare.py"), emu_dir, gpu_dir], "emu/compare.txt")
+    rec["show"] = ["emu/compare.txt"]
+    sanitizer = shutil.which("compute-sanitizer") or next(
+        (p for p in ("/usr/local/cuda/bin/compute-sanitizer",) if os.path.exists(p)), None
+    )
+    if not sanitizer:
+        rec["note"] = "no compute-sanitizer on PATH or in /usr/local/cuda/bin: memcheck and racecheck not run"
+        return
+    for tool in ("memcheck", "racecheck"):
+        # In this process (no workers), so the sanitizer sees every launch; its findings are
+        # the record, not a failure of the section.
+        b.cmd(
+            rec,
+            [sanitizer, "--tool", tool, "--print-limit", "50", *b.orac_cmd(
+                "verify", "--backend", "cuda", "--profile", "emu", "--isolation", "none")],
+            f"emu/{tool}.txt",
+            check=False,
+        )
+        rec["show"].append(f"emu/{tool}.txt")
 
 
 @needs_orac
@@ -759,7 +784,7 @@ SECTIONS = [
     Section("run", 180, "the suite, timed and saved", sec_run),
     Section("peers", 90, "PyTorch/Triton on the same shapes, and the vendor check", sec_peers),
     Section("verdicts", 300, "verdict accuracy: A/A and +3% through the gate (ci/gpu-experiments.sh)", sec_verdicts, elastic_min=60),
-    Section("emu", 60, "emulator cross-check (waits for --backend emu)", sec_emu),
+    Section("emu", 150, "the emulator against the GPU on the emu shapes, and compute-sanitizer", sec_emu),
     Section("kernels", 60, "orac kernels --arch sm_90 with this machine's toolkit", sec_kernels),
     Section("ab", 300, "A/A and A/B x3 on a slowed copy kernel (ci/gpu-experiments.sh)", sec_ab, elastic_min=120),
     Section("faults", 120, "an out-of-bounds and a spinning kernel in a real run", sec_faults),

@@ -121,6 +121,7 @@ fn prepare_verified<'a>(
     bench: &Benchmark,
     inputs: &'a crate::suite::Inputs,
     result: &mut BenchResult,
+    out_dir: Option<&std::path::Path>,
 ) -> Option<Box<dyn crate::backend::Workload + 'a>> {
     let mut workload = match backend.prepare(bench, inputs) {
         Ok(w) => w,
@@ -139,6 +140,12 @@ fn prepare_verified<'a>(
             return None;
         }
     };
+    if let Some(dir) = out_dir
+        && let Err(e) = crate::store::write_output(dir, &bench.id, &output)
+    {
+        result.error = Some(e.to_string());
+        return None;
+    }
     let verification = verify(bench, inputs, &output);
     let passed = verification.passed;
     result.verification = Some(verification);
@@ -162,14 +169,20 @@ fn unmeasured_for(backend: &dyn Backend, bench: &Benchmark) -> BenchResult {
 }
 
 /// `orac verify`'s work for one benchmark: the correctness check alone, no timing. Status
-/// `ok` means the output matches the reference.
-pub fn verify_one(backend: &mut dyn Backend, bench: &Benchmark, seed: u64) -> BenchResult {
+/// `ok` means the output matches the reference. With `out_dir`, the output is also written
+/// there (`store::write_output`), whether or not it matches.
+pub fn verify_one(
+    backend: &mut dyn Backend,
+    bench: &Benchmark,
+    seed: u64,
+    out_dir: Option<&std::path::Path>,
+) -> BenchResult {
     let mut result = unmeasured_for(backend, bench);
     if skip_if_too_big(bench, &mut result) {
         return result;
     }
     let inputs = generate_inputs(bench, seed);
-    if prepare_verified(backend, bench, &inputs, &mut result).is_some() {
+    if prepare_verified(backend, bench, &inputs, &mut result, out_dir).is_some() {
         result.status = Status::Ok;
     }
     result
@@ -203,7 +216,7 @@ pub fn run_one(
         return result;
     }
     let inputs = generate_inputs(bench, seed);
-    let Some(mut workload) = prepare_verified(backend, bench, &inputs, &mut result) else {
+    let Some(mut workload) = prepare_verified(backend, bench, &inputs, &mut result, None) else {
         return result;
     };
     // A contended measurement is retried once after a pause, the contention being

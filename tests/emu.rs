@@ -290,3 +290,88 @@ fn planted_ldmatrix_without_trans_for_b_in_gemm_mma_fails() {
         assert!(check.starts_with("FAIL"), "{id}: {check}");
     }
 }
+
+/// The bring-up's cross-check (ci/emu_compare.py) on `orac verify --out-dir` directories.
+fn emu_compare(emu: &Path, gpu: &Path) -> std::process::Output {
+    std::process::Command::new("python3")
+        .arg(repo().join("ci/emu_compare.py"))
+        .args([emu, gpu])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_cross_check_compares_outputs_element_by_element_within_the_dtypes_tolerance() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (emu, gpu) = (tmp.path().join("emu"), tmp.path().join("gpu"));
+    std::fs::create_dir_all(&emu).unwrap();
+    std::fs::create_dir_all(&gpu).unwrap();
+    let floats = |v: &[f32]| -> Vec<u8> { v.iter().flat_map(|x| x.to_le_bytes()).collect() };
+    let write =
+        |dir: &Path, name: &str, bytes: &[u8]| std::fs::write(dir.join(name), bytes).unwrap();
+    write(&emu, "memcpy--copy-vec--u8--4B.u8", b"orac");
+    write(&gpu, "memcpy--copy-vec--u8--4B.u8", b"orac");
+    // bf16: within 1e-2 normwise.
+    write(&emu, "gemm--mma--bf16--m1n2k3.f32", &floats(&[1.0, 2.0]));
+    write(&gpu, "gemm--mma--bf16--m1n2k3.f32", &floats(&[1.001, 2.0]));
+    let out = emu_compare(&emu, &gpu);
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("2 of 2 outputs agree"),
+        "{}",
+        stdout(&out)
+    );
+    // f32 is held to 1e-5, bytes to identity, and a missing side is a difference.
+    write(&emu, "gemm--tiled--f32--m1n2k3.f32", &floats(&[1.0, 2.0]));
+    write(&gpu, "gemm--tiled--f32--m1n2k3.f32", &floats(&[1.001, 2.0]));
+    write(&gpu, "memcpy--copy-vec--u8--4B.u8", b"orad");
+    write(&emu, "attention--flash--bf16--b1.f32", &floats(&[1.0]));
+    let out = emu_compare(&emu, &gpu);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("DIFF  gemm--tiled--f32--m1n2k3.f32"),
+        "{text}"
+    );
+    assert!(
+        text.contains("DIFF  memcpy--copy-vec--u8--4B.u8: 4 bytes, 1 differ"),
+        "{text}"
+    );
+    assert!(text.contains("only on the emu side"), "{text}");
+    assert!(text.contains("same  gemm--mma--bf16--m1n2k3.f32"), "{text}");
+}
+
+#[test]
+fn verify_out_dir_writes_each_output_once_and_never_over_a_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("outputs");
+    let args = [
+        "verify",
+        "--backend",
+        "cpu",
+        "--profile",
+        "emu",
+        "--filter",
+        "^memcpy/copy-st/",
+        "--out-dir",
+        dir.to_str().unwrap(),
+    ];
+    let out = orac(&repo(), &args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The emu profile's copy shapes: one block, then 2½ blocks and a tail.
+    let copy = std::fs::read(dir.join("memcpy--copy-st--u8--4096B.u8")).unwrap();
+    assert_eq!(copy.len(), 4096);
+    assert!(dir.join("memcpy--copy-st--u8--10253B.u8").is_file());
+    // A second run finds the files there: an error, the files untouched.
+    let again = orac(&repo(), &args);
+    assert_eq!(again.status.code(), Some(3), "{}", stdout(&again));
+    assert!(
+        stdout(&again).contains("cannot write"),
+        "{}",
+        stdout(&again)
+    );
+    assert_eq!(
+        std::fs::read(dir.join("memcpy--copy-st--u8--4096B.u8")).unwrap(),
+        copy
+    );
+}

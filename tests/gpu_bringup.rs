@@ -16,7 +16,7 @@ use serde_json::Value;
 
 /// A fake orac: `FAKE_<COMMAND>=ok|fail|hang` says what a command does (default ok); every
 /// call is appended to `$FAKE_CALLS`. It prints a progress line per "benchmark", `run` saves
-/// a results file under --results-dir, `list --backend emu` fails like the real one does.
+/// a results file under --results-dir, `verify --out-dir DIR` writes one output there.
 const FAKE_ORAC: &str = r#"#!/usr/bin/env bash
 cmd=$1
 echo "$*" >> "${FAKE_CALLS:-/dev/null}"
@@ -30,6 +30,10 @@ case $cmd in
   *) echo "fake orac $*"
      for i in 1 2 3; do echo "[  $i/3] fake/$cmd/$i ok 1.000 ms" >&2; done ;;
 esac
+if [ "$cmd" = verify ]; then
+  dir=; while [ $# -gt 0 ]; do [ "$1" = --out-dir ] && dir=$2; shift; done
+  [ -n "$dir" ] && mkdir -p "$dir" && printf 'orac' > "$dir/memcpy--fake--u8--4B.u8"
+fi
 if [ "$cmd" = run ]; then
   dir=results; while [ $# -gt 0 ]; do [ "$1" = --results-dir ] && dir=$2; shift; done
   mkdir -p "$dir/cpu-fake-x2" && echo '{"benchmarks": []}' > "$dir/cpu-fake-x2/20260101T000000Z-fake.json"
@@ -160,13 +164,25 @@ fn a_failing_and_a_hanging_section_do_not_stop_the_others() {
     // Killed at its budget, within a generous bound (the kill's grace period is 1 s).
     let took = run_section["elapsed_s"].as_f64().unwrap();
     assert!((2.5..30.0).contains(&took), "{took}");
-    // The emulator cross-check waits for --backend emu, and says so.
+    // The emulator cross-check: both backends' outputs compared (verify "fails" here, so
+    // the section does too, but the comparison still ran).
     let emu = section(&s, "emu");
-    assert_eq!(emu["state"], "skipped");
+    assert_eq!(emu["state"], "failed", "{emu:#}");
+    let argv: Vec<&str> = emu["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["argv"].as_str().unwrap())
+        .collect();
     assert!(
-        emu["reason"].as_str().unwrap().contains("--backend emu"),
-        "{emu:#}"
+        argv[0].contains("verify --backend emu --out-dir"),
+        "{argv:?}"
     );
+    assert!(
+        argv[1].contains("verify --backend cuda --profile emu --out-dir"),
+        "{argv:?}"
+    );
+    assert!(argv[2].contains("emu_compare.py"), "{argv:?}");
     assert_eq!(section(&s, "kernels")["state"], "ok");
     // Progress came through as it went, prefixed by the section.
     assert!(text.contains("[run] [  2/3] fake/run/2 ok"), "{text}");
@@ -181,6 +197,7 @@ fn a_failing_and_a_hanging_section_do_not_stop_the_others() {
         "kernels.txt",
         "console.log",
         "results/cpu-fake-x2/20260101T000000Z-fake.json",
+        "emu/compare.txt",
     ] {
         assert!(files.iter().any(|x| x == f), "{f} not in {files:?}");
     }

@@ -386,6 +386,10 @@ pub struct VerifyArgs {
         allow_negative_numbers = true
     )]
     pub timeout: f64,
+    /// Also write each benchmark's output to DIR (`<id>.f32` little-endian floats, `<id>.u8`
+    /// bytes; never over an existing file), to compare two backends element by element.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

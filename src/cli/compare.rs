@@ -195,6 +195,7 @@ pub(super) fn ab_isolated(
             plan: plan.gate.clone(),
         }),
         verify_only: false,
+        out_dir: None,
     };
     let benches: Vec<Benchmark> = cases.iter().map(|c| c.bench.clone()).collect();
     // Blame follows the side whose kernel was running; while both run interleaved the

@@ -382,6 +382,7 @@ fn execute(
                 ids: Vec::new(),
                 ab: None,
                 verify_only: false,
+                out_dir: None,
             };
             let failed = |bench: &Benchmark, reason: String, _phase: Option<&str>| {
                 let mut r = runner::unmeasured(bench, hash_of(bench));

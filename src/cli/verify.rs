@@ -85,7 +85,8 @@ pub fn verify(tree: &KernelTree, args: VerifyArgs) -> Result<()> {
                     total,
                     bench,
                 });
-                let result = runner::verify_one(backend.as_mut(), bench, args.seed);
+                let result =
+                    runner::verify_one(backend.as_mut(), bench, args.seed, args.out_dir.as_deref());
                 on_event(Event::Finished {
                     index,
                     total,
@@ -107,6 +108,7 @@ pub fn verify(tree: &KernelTree, args: VerifyArgs) -> Result<()> {
                 ids: Vec::new(),
                 ab: None,
                 verify_only: true,
+                out_dir: args.out_dir.clone(),
             };
             // Workers open their own backend: let go of this one's GPU context first.
             drop(backend);

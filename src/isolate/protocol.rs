@@ -29,6 +29,9 @@ pub struct Job {
     /// Set for `orac verify`: check each id against the reference, time nothing.
     #[serde(default)]
     pub verify_only: bool,
+    /// `orac verify --out-dir`: where each output is written.
+    #[serde(default)]
+    pub out_dir: Option<PathBuf>,
 }
 
 /// The two sides of an A/B job: kernels read from git objects of `repo`.

@@ -73,7 +73,7 @@ fn run_job(job: &Job, send: &mut dyn FnMut(String) -> Result<()>) -> Result<()> 
             id: id.clone(),
         }))?;
         let result = if job.verify_only {
-            verify_one(backend.as_mut(), bench, job.seed)
+            verify_one(backend.as_mut(), bench, job.seed, job.out_dir.as_deref())
         } else {
             run_one(backend.as_mut(), bench, &job.settings, job.seed)
         };

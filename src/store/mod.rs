@@ -7,6 +7,7 @@ pub mod fault;
 mod git;
 mod hardware;
 mod journal;
+mod outputs;
 mod reader;
 mod schema;
 mod time;
@@ -21,6 +22,7 @@ pub use baseline::{
 pub use git::{GitInfo, kernels_match, provenance};
 pub use hardware::{GpuInfo, Hardware, slug};
 pub use journal::{JOURNAL_VERSION, Journal, JournalHeader, Resumed, find_journals};
+pub use outputs::{output_path, write_output};
 pub use reader::{MAX_FILE_BYTES, find_runs, load_run};
 pub use schema::{BenchResult, RunRecord, SCHEMA_VERSION, Status, relevant_environment};
 pub use time::{UtcTime, utc_now};
