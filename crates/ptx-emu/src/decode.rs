@@ -29,7 +29,6 @@ const LATER: &[&str] = &[
     "mma",
     "wmma",
     "cp",
-    "cp.async",
     "tcgen05",
     "mbarrier",
     "tex",
@@ -457,6 +456,17 @@ pub fn decode(text: &str, ctx: &mut Ctx) -> Result<Decoded, String> {
     } else {
         format!("{base}.{}", m.list[0])
     };
+    let cp_async = base == "cp"
+        && m.list.first() == Some(&"async")
+        && !matches!(m.list.get(1), Some(&("bulk" | "mbarrier")));
+    if cp_async {
+        let op = decode_cp_async(&mut m, &ops, ctx)?;
+        return Ok(Decoded {
+            op,
+            guard,
+            label: None,
+        });
+    }
     if LATER.contains(&base) || LATER.contains(&two.as_str()) {
         return Err(format!(
             "unsupported instruction `{opcode}` (tensor-core, async and call instructions are a later milestone)"
@@ -1138,6 +1148,92 @@ pub fn decode(text: &str, ctx: &mut Ctx) -> Result<Decoded, String> {
     Ok(Decoded { op, guard, label })
 }
 
+/// `cp.async` and its group instructions (PTX ISA 9.7.9.25.3, "Non-bulk copy").
+fn decode_cp_async(m: &mut Mods, ops: &[&str], ctx: &Ctx) -> Result<Op, String> {
+    m.has("async");
+    if m.has("commit_group") {
+        m.done()?;
+        want(ops, 0)?;
+        return Ok(Op::CpAsyncCommit);
+    }
+    if m.has("wait_all") {
+        m.done()?;
+        want(ops, 0)?;
+        return Ok(Op::CpAsyncWait { n: 0, all: true });
+    }
+    if m.has("wait_group") {
+        m.done()?;
+        want(ops, 1)?;
+        let n =
+            imm(ops[0], Ty::U32).map_err(|_| "cp.async.wait_group takes an integer constant")?;
+        return Ok(Op::CpAsyncWait {
+            n: n as u32,
+            all: false,
+        });
+    }
+    // cp.async.cop.shared{::cta}.global{.level::cache_hint}{.level::prefetch_size}
+    let cg = m.has("cg");
+    let ca = m.has("ca");
+    if cg == ca {
+        return Err("cp.async needs exactly one of `.ca` and `.cg`".into());
+    }
+    if !(m.has("shared") || m.has("shared::cta")) || !m.has("global") {
+        return Err("cp.async copies from .global to .shared{::cta}".into());
+    }
+    let hint = m.has("L2::cache_hint");
+    m.drop_hints();
+    m.done()?;
+    // the cache-policy operand of `.L2::cache_hint` comes last and has no effect here
+    let ops = if hint {
+        ops.split_last().ok_or("cp.async without operands")?.1
+    } else {
+        ops
+    };
+    if !(3..=4).contains(&ops.len()) {
+        return Err(format!(
+            "cp.async takes 3 or 4 operands, found {}",
+            ops.len()
+        ));
+    }
+    let (dst, _) = ctx.addr(ops[0])?;
+    let (src, _) = ctx.addr(ops[1])?;
+    let cp_size = imm(ops[2], Ty::U32).map_err(|_| "cp.async cp-size must be a constant")?;
+    // 9.7.9.25.3.1: cp-size is 4, 8 or 16; `.cg` only 16
+    if !matches!(cp_size, 4 | 8 | 16) || (cg && cp_size != 16) {
+        return Err(format!(
+            "cp.async{} cp-size {cp_size} (must be 4, 8 or 16; 16 for .cg)",
+            if cg { ".cg" } else { ".ca" }
+        ));
+    }
+    let src_size = match ops.get(3) {
+        None => CpSrcSize::Full,
+        Some(t) => {
+            let (neg, name) = match t.strip_prefix('!') {
+                Some(n) => (true, n),
+                None => (false, *t),
+            };
+            match ctx.src(name, Ty::U32)? {
+                Src::Reg(r) if ctx.reg_bits[r as usize] == 1 => CpSrcSize::Ignore(r, neg),
+                _ if neg => return Err("`!` on a cp.async src-size".into()),
+                s => {
+                    if let Src::Imm(v) = s
+                        && v > cp_size
+                    {
+                        return Err(format!("cp.async src-size {v} exceeds cp-size {cp_size}"));
+                    }
+                    CpSrcSize::Bytes(s)
+                }
+            }
+        }
+    };
+    Ok(Op::CpAsync {
+        dst,
+        src,
+        cp_size: cp_size as u8,
+        src_size,
+    })
+}
+
 /// `wgmma.fence`, `wgmma.commit_group`, `wgmma.wait_group N` (PTX ISA 9.7.15.7) and
 /// `wgmma.mma_async` (9.7.15.5.2): `d, a-desc, b-desc, scale-d, imm-scale-a, imm-scale-b,
 /// imm-trans-a, imm-trans-b` or, with A in registers, `d, {a0..a3}, b-desc, scale-d,
@@ -1396,9 +1492,27 @@ mod tests {
             .contains("unsupported instruction `ldmatrix")
         );
         assert!(
-            decode("cp.async.wait_group 0", &mut c)
+            decode("cp.async.bulk.wait_group 0", &mut c)
                 .unwrap_err()
                 .contains("later milestone")
         );
+        assert!(matches!(
+            decode("cp.async.wait_group 1", &mut c).unwrap().op,
+            Op::CpAsyncWait { n: 1, all: false }
+        ));
+        assert!(matches!(
+            decode(
+                "cp.async.cg.shared.global.L2::128B [%r1], [%rd1], 16, %r2",
+                &mut c
+            )
+            .unwrap()
+            .op,
+            Op::CpAsync {
+                cp_size: 16,
+                src_size: CpSrcSize::Bytes(Src::Reg(2)),
+                ..
+            }
+        ));
+        assert!(decode("cp.async.cg.shared.global [%r1], [%rd1], 8", &mut c).is_err());
     }
 }

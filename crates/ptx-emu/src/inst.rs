@@ -536,7 +536,34 @@ pub enum Op {
     WgmmaWait {
         n: u32,
     },
+    /// `cp.async.{ca,cg}.shared{::cta}.global [dst], [src], cp-size{, src-size | ignore-src}`
+    /// (PTX ISA 9.7.9.25.3.1): copies `cp_size` bytes, the first `src-size` read from global
+    /// and the rest zero; complete at the `cp.async.wait_group` that retires its group.
+    CpAsync {
+        dst: Addr,
+        src: Addr,
+        cp_size: u8,
+        src_size: CpSrcSize,
+    },
+    /// `cp.async.commit_group` (PTX ISA 9.7.9.25.3.2)
+    CpAsyncCommit,
+    /// `cp.async.wait_group n` (9.7.9.25.3.3); `wait_all` is a commit followed by `wait 0`.
+    CpAsyncWait {
+        n: u32,
+        all: bool,
+    },
     Nop,
+}
+
+/// How many bytes of a `cp.async` are read from global memory.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum CpSrcSize {
+    /// No fourth operand: all `cp-size` bytes.
+    Full,
+    /// `src-size` (a register or immediate, in bytes; must not exceed `cp-size`).
+    Bytes(Src),
+    /// `ignore-src` predicate: when true, no bytes are read and all are zero.
+    Ignore(u32, bool),
 }
 
 /// Multiplicand A of a `wgmma.mma_async`.

@@ -224,6 +224,21 @@ pub(crate) struct BlockState {
     pub exit_line: u32,
 }
 
+impl BlockState {
+    /// Every access to the block's shared memory goes through these two (ld/st/atom,
+    /// generic addresses, `cp.async` completion, `ldmatrix`, `wmma`), so a shared-memory
+    /// checker has one place to watch.
+    #[inline(always)]
+    pub(crate) fn load_shared(&self, off: u64, size: u32) -> Option<u64> {
+        memory::load_bytes(&self.shared, off, size)
+    }
+
+    #[inline(always)]
+    pub(crate) fn store_shared(&mut self, off: u64, size: u32, v: u64) -> Option<()> {
+        memory::store_bytes(&mut self.shared, off, size, v)
+    }
+}
+
 fn run_block(ctx: &LaunchCtx, linear: u64, ws: &mut Workspace) -> Result<u64, Fault> {
     let [gx, gy, _] = ctx.launch.grid;
     let ctaid = [
