@@ -1321,14 +1321,18 @@ fn wgmma(ops: &[&str], m: &mut Mods, ctx: &Ctx) -> Result<Op, String> {
         match imm(tok, Ty::S32).map(|v| v as u32 as i32) {
             Ok(1) => Ok(false),
             Ok(-1) => Ok(true),
-            _ => Err(format!("wgmma.mma_async: {what} must be 1 or -1, found `{tok}`")),
+            _ => Err(format!(
+                "wgmma.mma_async: {what} must be 1 or -1, found `{tok}`"
+            )),
         }
     };
     let trans = |tok: &str, what: &str| -> Result<bool, String> {
         match imm(tok, Ty::S32) {
             Ok(0) => Ok(false),
             Ok(1) => Ok(true),
-            _ => Err(format!("wgmma.mma_async: {what} must be 0 or 1, found `{tok}`")),
+            _ => Err(format!(
+                "wgmma.mma_async: {what} must be 0 or 1, found `{tok}`"
+            )),
         }
     };
     let (trans_a, tb) = if regs_a.is_some() {

@@ -284,7 +284,12 @@ fn run_block(ctx: &LaunchCtx, linear: u64, ws: &mut Workspace) -> Result<u64, Fa
 /// 9.7.15.5.2): checked when the block ends, by their counts.
 fn check_warpgroups(ctx: &LaunchCtx, blk: &BlockState, warps: &[Warp]) -> Result<(), Fault> {
     for (g, group) in warps.chunks(4).enumerate() {
-        let most = group.iter().max_by_key(|w| w.wgmma.issued).expect("a warp");
+        // the first warp with the most and the first with the fewest
+        let most = group
+            .iter()
+            .rev()
+            .max_by_key(|w| w.wgmma.issued)
+            .expect("a warp");
         let least = group.iter().min_by_key(|w| w.wgmma.issued).expect("a warp");
         if most.wgmma.issued == least.wgmma.issued {
             continue;

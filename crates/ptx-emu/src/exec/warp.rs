@@ -1310,8 +1310,18 @@ impl Warp {
             (WgmmaA::Desc(_), Some(raw)) => {
                 let da = Desc::decode(raw);
                 let (a, reads) = (&mut st.a, &mut st.reads);
-                wgmma::gather(&blk.shared, &da, w.trans_a, row0, 16, w.f16, w.neg_a, a, reads)
-                    .map_err(|o| self.wgmma_oob(ctx, blk, inst, 'A', raw, w.trans_a, o))?;
+                wgmma::gather(
+                    &blk.shared,
+                    &da,
+                    w.trans_a,
+                    row0,
+                    16,
+                    w.f16,
+                    w.neg_a,
+                    a,
+                    reads,
+                )
+                .map_err(|o| self.wgmma_oob(ctx, blk, inst, 'A', raw, w.trans_a, o))?;
             }
             (WgmmaA::Regs(r), _) => {
                 st.a.clear();
@@ -1330,8 +1340,18 @@ impl Warp {
         }
         let db = Desc::decode(raw_b);
         let (b, reads) = (&mut st.b, &mut st.reads);
-        wgmma::gather(&blk.shared, &db, w.trans_b, 0, n as u64, w.f16, w.neg_b, b, reads)
-            .map_err(|o| self.wgmma_oob(ctx, blk, inst, 'B', raw_b, w.trans_b, o))?;
+        wgmma::gather(
+            &blk.shared,
+            &db,
+            w.trans_b,
+            0,
+            n as u64,
+            w.f16,
+            w.neg_b,
+            b,
+            reads,
+        )
+        .map_err(|o| self.wgmma_oob(ctx, blk, inst, 'B', raw_b, w.trans_b, o))?;
         st.d.clear();
         st.d.resize(16 * n, 0.0);
         if accumulate {
@@ -1394,7 +1414,11 @@ impl Warp {
             d.sbo,
             d.base_offset,
             d.swizzle.name(),
-            if mn_major { format!("{dim}-major") } else { "K-major".to_string() },
+            if mn_major {
+                format!("{dim}-major")
+            } else {
+                "K-major".to_string()
+            },
             o.mn,
             o.k,
             blk.shared.len()

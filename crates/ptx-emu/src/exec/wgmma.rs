@@ -167,7 +167,10 @@ pub(crate) fn gather(
     let cvt = |h: u16| half_to_f32(h, f16, neg);
     let mut chunk = |mn: u64, k: u64, out: &mut Vec<f32>| -> Result<(), Oob> {
         let a = d.addr(mn_major, mn, k);
-        let Some(bytes) = shared.get(a as usize..a as usize + 16).filter(|_| a < 1 << 32) else {
+        let Some(bytes) = shared
+            .get(a as usize..a as usize + 16)
+            .filter(|_| a < 1 << 32)
+        else {
             return Err(Oob { addr: a, mn, k });
         };
         reads.push(a as u32);
@@ -199,7 +202,10 @@ pub(crate) fn gather(
 /// (d2, d3, d6, d7, ...), columns 8*(i/4) + 2*(l%4) + i%2.
 #[inline]
 pub(crate) fn d_elem(lane: usize, i: usize) -> (usize, usize) {
-    (lane / 4 + 8 * ((i >> 1) & 1), 8 * (i >> 2) + 2 * (lane % 4) + (i & 1))
+    (
+        lane / 4 + 8 * ((i >> 1) & 1),
+        8 * (i >> 2) + 2 * (lane % 4) + (i & 1),
+    )
 }
 
 /// Register `j` (0..4) of a thread's A fragment in registers, m64nNk16 (PTX ISA
@@ -333,8 +339,13 @@ mod tests {
         // 9.7.15.5.1.2.1.3 examples, in elements of 2 bytes (bf16):
         // MN-major, none: ((8,1,2),(8,2)):((1,8,64),(8,128)), LBO 256 B, SBO 128 B
         let d = Desc::decode(desc(0, 256, 128, 0, 0));
-        for (mn, k, e) in [(1, 0, 1), (8, 0, 64), (0, 1, 8), (0, 8, 128), (9, 9, 1 + 64 + 8 + 128)]
-        {
+        for (mn, k, e) in [
+            (1, 0, 1),
+            (8, 0, 64),
+            (0, 1, 8),
+            (0, 8, 128),
+            (9, 9, 1 + 64 + 8 + 128),
+        ] {
             assert_eq!(d.addr(true, mn, k), 2 * e, "({mn},{k})");
         }
         // MN-major, 32B: ((8,2,2),(8,2)):((1,8,128),(16,256)), LBO 256 B, SBO 512 B, then
