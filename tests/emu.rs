@@ -233,6 +233,7 @@ fn every_emu_shape_fits_the_thread_instruction_budget() {
     let kernels: Vec<&str> = SCALAR_ISA_KERNELS
         .iter()
         .chain(TENSOR_CORE_KERNELS)
+        .chain(&["gemm/wgmma/"])
         .copied()
         .collect();
     let filter = Filter::new(Some(&format!("^({})", kernels.join("|")))).unwrap();
@@ -374,4 +375,42 @@ fn verify_out_dir_writes_each_output_once_and_never_over_a_file() {
         std::fs::read(dir.join("memcpy--copy-st--u8--4096B.u8")).unwrap(),
         copy
     );
+}
+
+#[test]
+#[ignore = "needs libnvrtc (pip install nvidia-cuda-nvrtc); .ci/run installs it and runs these"]
+fn gemm_wgmma_matches_the_reference_in_emulation() {
+    // Milestone 3: wgmma.mma_async from 128B-swizzled descriptors (A K-major, B N-major).
+    let out = verify_emu(None, "^gemm/wgmma/");
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}\n{}", stderr(&out));
+    let rows = rows(&text);
+    assert!(rows.len() >= 3, "{rows:?}");
+    for (id, check) in &rows {
+        assert!(check.starts_with("ok"), "{id}: {check}");
+    }
+}
+
+
+#[test]
+#[ignore = "needs libnvrtc (pip install nvidia-cuda-nvrtc); .ci/run installs it and runs these"]
+fn planted_lbo_sbo_swap_in_gemm_wgmma_b_descriptor_fails() {
+    let tmp = tempfile::tempdir().unwrap();
+    let kernels = copy_kernels(tmp.path());
+    // B's descriptor with the leading and stride byte offsets swapped: wgmma then reads the
+    // 64-column panels 1024 bytes apart and the 8-row K groups 8192 bytes apart.
+    plant(
+        &kernels,
+        "gemm_wgmma.cu",
+        "sw128_desc(base + A_TILE_BYTES, B_PANEL_BYTES, 1024)",
+        "sw128_desc(base + A_TILE_BYTES, 1024, B_PANEL_BYTES)",
+    );
+    let out = verify_emu(Some(&kernels), "^gemm/wgmma/");
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(3), "{text}\n{}", stderr(&out));
+    let rows = rows(&text);
+    assert!(rows.len() >= 3, "{rows:?}");
+    for (id, check) in &rows {
+        assert!(check.starts_with("FAIL"), "{id}: {check}");
+    }
 }
