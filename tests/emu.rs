@@ -271,18 +271,24 @@ fn info_backend_emu_names_its_key_nvrtc_and_ptx_isa() {
 #[test]
 #[ignore = "needs libnvrtc (pip install nvidia-cuda-nvrtc); .ci/run installs it and runs these"]
 fn planted_ldmatrix_without_trans_for_b_in_gemm_mma_fails() {
-    let tmp = tempfile::tempdir().unwrap();
-    let kernels = copy_kernels(tmp.path());
     // B is stored K-major in shared memory, so the mma's column-major B fragments need the
     // transposing ldmatrix (PTX ISA 9.7.14, ldmatrix .trans); without it every B fragment
     // holds the transpose of what the mma expects.
-    plant(
-        &kernels,
+    assert_every_shape_fails_with(
         "gemm_mma.cu",
         "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16",
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16",
+        "^gemm/mma/",
     );
-    let out = verify_emu(Some(&kernels), "^gemm/mma/");
+}
+
+/// Plants `old` → `new` in `file` of a copy of the kernels and asserts that every benchmark
+/// `filter` matches (at least the 3 emu shapes) fails verification in emulation.
+fn assert_every_shape_fails_with(file: &str, old: &str, new: &str, filter: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let kernels = copy_kernels(tmp.path());
+    plant(&kernels, file, old, new);
+    let out = verify_emu(Some(&kernels), filter);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(3), "{text}\n{}", stderr(&out));
     let rows = rows(&text);
@@ -391,26 +397,15 @@ fn gemm_wgmma_matches_the_reference_in_emulation() {
     }
 }
 
-
 #[test]
 #[ignore = "needs libnvrtc (pip install nvidia-cuda-nvrtc); .ci/run installs it and runs these"]
 fn planted_lbo_sbo_swap_in_gemm_wgmma_b_descriptor_fails() {
-    let tmp = tempfile::tempdir().unwrap();
-    let kernels = copy_kernels(tmp.path());
     // B's descriptor with the leading and stride byte offsets swapped: wgmma then reads the
     // 64-column panels 1024 bytes apart and the 8-row K groups 8192 bytes apart.
-    plant(
-        &kernels,
+    assert_every_shape_fails_with(
         "gemm_wgmma.cu",
         "sw128_desc(base + A_TILE_BYTES, B_PANEL_BYTES, 1024)",
         "sw128_desc(base + A_TILE_BYTES, 1024, B_PANEL_BYTES)",
+        "^gemm/wgmma/",
     );
-    let out = verify_emu(Some(&kernels), "^gemm/wgmma/");
-    let text = stdout(&out);
-    assert_eq!(out.status.code(), Some(3), "{text}\n{}", stderr(&out));
-    let rows = rows(&text);
-    assert!(rows.len() >= 3, "{rows:?}");
-    for (id, check) in &rows {
-        assert!(check.starts_with("FAIL"), "{id}: {check}");
-    }
 }
