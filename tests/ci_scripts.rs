@@ -443,5 +443,18 @@ fn a_pull_request_that_changes_no_kernel_says_nothing_was_measured() {
     let comment = std::fs::read_to_string(out_dir.join("comment.md")).unwrap();
     assert!(comment.starts_with("<!-- orac:compare -->"), "{comment}");
     assert!(comment.contains("nothing measured"), "{comment}");
-    assert!(comment.contains("changes 1 other file"), "{comment}");
+    assert!(
+        comment.contains("touches only host code, which this gate cannot measure"),
+        "{comment}"
+    );
+    assert!(
+        comment.contains("It changes 1 file outside `kernels/` (`host.rs`)"),
+        "{comment}"
+    );
+    assert!(comment.contains("**Skipped "), "{comment}");
+    // The JSON report says the same, for tools.
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("ab.json")).unwrap()).unwrap();
+    assert_eq!(json["host_changes"][0], "host.rs");
+    assert!(json["entries"].as_array().unwrap().is_empty());
 }

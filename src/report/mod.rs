@@ -9,7 +9,10 @@ mod peaks;
 mod table;
 mod units;
 
-pub use compare::{MARKDOWN_LIMIT, MARKDOWN_MARKER, compare_markdown, compare_table};
+pub use compare::{
+    CommentContext, MARKDOWN_LIMIT, MARKDOWN_MARKER, compare_markdown, compare_markdown_with,
+    compare_table,
+};
 pub use export::{CSV_HEADER, GabTool, bencher_json, csv_rows, github_action_benchmark_json};
 pub use history::history_text;
 pub use html::{KeyReport, ReportFile, escape, report_files};
