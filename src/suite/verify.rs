@@ -51,8 +51,15 @@ pub struct Verification {
 /// The worst checked element: what the kernel wrote, and what it should have.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Worst {
+    /// JSON has no NaN: serde_json writes it as `null`, read back here as NaN.
+    #[serde(deserialize_with = "null_as_nan")]
     pub actual: f64,
+    #[serde(deserialize_with = "null_as_nan")]
     pub expected: f64,
+}
+
+fn null_as_nan<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(<Option<f64> as Deserialize>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 impl Verification {
@@ -357,5 +364,17 @@ mod tests {
         assert_eq!(tiles.len(), 64);
         // Cheap rows are all checked.
         assert_eq!(sample_rows(10_000, 1_000).len(), 10_000);
+    }
+
+    #[test]
+    fn a_non_finite_worst_value_survives_json() {
+        let w = Worst {
+            actual: f64::NAN,
+            expected: 2.5,
+        };
+        let text = serde_json::to_string(&w).unwrap();
+        assert_eq!(text, r#"{"actual":null,"expected":2.5}"#);
+        let back: Worst = serde_json::from_str(&text).unwrap();
+        assert!(back.actual.is_nan() && back.expected == 2.5);
     }
 }
