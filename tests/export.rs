@@ -309,3 +309,56 @@ fn gab_range_is_plus_minus_and_extra_names_the_commit() {
     assert_eq!(row["extra"], "15 samples\nk\ncommit aaaaaaa");
     assert!(row["range"].as_str().unwrap().starts_with("± "));
 }
+
+/// orac's hand-written RFC 4180 quoting, read back by the csv crate: fields with commas,
+/// quotes and line breaks come back as they were, and every record has the header's width.
+#[test]
+fn csv_reads_back_with_a_real_csv_parser() {
+    let level = |_: usize| 1e-3;
+    let ids = [
+        "gemm/plain/f32/x",
+        "gemm/with,comma/f32/x",
+        "gemm/with\"quote\"/f32/x",
+        "gemm/with\nnewline/f32/x",
+    ];
+    let tracks: Vec<Track> = ids
+        .iter()
+        .map(|id| Track {
+            id: (*id).into(),
+            family: Family::Gemm,
+            level: &level,
+        })
+        .collect();
+    // Stored runs refuse such ids; the writer is checked on one in memory, and on the
+    // backend and hardware key, which are free text.
+    let mut run = synthetic::run("k", &"c".repeat(40), 0, 0, &tracks, 15);
+    run.backend = "cpu, \"odd\"".into();
+    let text = format!(
+        "{}\n{}",
+        orac::report::CSV_HEADER,
+        orac::report::csv_rows(&run)
+    );
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(header.join(","), orac::report::CSV_HEADER);
+    let id_col = header.iter().position(|h| h == "id").unwrap();
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), ids.len());
+    for (record, id) in records.iter().zip(ids) {
+        assert_eq!(record.len(), header.len());
+        assert_eq!(&record[id_col], id);
+        assert_eq!(
+            &record[header.iter().position(|h| h == "backend").unwrap()],
+            run.backend
+        );
+        assert_eq!(
+            &record[header.iter().position(|h| h == "status").unwrap()],
+            "ok"
+        );
+    }
+}
