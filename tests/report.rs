@@ -536,3 +536,32 @@ fn huge_comparisons_stay_under_the_comment_limit() {
         "the footer survives truncation"
     );
 }
+
+#[test]
+fn benchmarks_that_cannot_run_here_are_counted_not_called_missing() {
+    let mut base = BTreeMap::new();
+    let mut head = BTreeMap::new();
+    let id = "gemm/wgmma/bf16/m8192n8192k8192".to_string();
+    base.insert(id.clone(), bench(Family::Gemm, timings(1e-3, 20, 1)));
+    let mut skipped = bench(Family::Gemm, vec![]);
+    skipped.status = Status::Skipped;
+    skipped.error = Some("skipped: written for sm_90a, this GPU is sm_80".into());
+    head.insert(id, skipped);
+    let c = compare_independent(
+        &side("aaaa", base),
+        &side("bbbb", head),
+        &CompareConfig::default(),
+        false,
+    )
+    .unwrap();
+    assert!(c.entries.is_empty(), "{:?}", c.entries);
+    assert_eq!(c.skipped.len(), 1);
+    assert_eq!(c.skipped[0].reason, "written for sm_90a, this GPU is sm_80");
+    let md = compare_markdown(&c);
+    assert!(md.contains("### ⚠️ orac: nothing measured\n"), "{md}");
+    assert!(!md.contains("no kernel changed"), "{md}");
+    assert!(
+        md.contains("**Skipped 1 benchmark:** 1 written for sm_90a, this GPU is sm_80."),
+        "{md}"
+    );
+}

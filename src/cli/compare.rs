@@ -340,7 +340,7 @@ pub fn ab(args: AbArgs) -> Result<()> {
             &config,
         )?;
         if unchanged > 0 {
-            let why = "kernel unchanged between base and head (--changed-only)";
+            let why = crate::regress::UNCHANGED_KERNEL;
             crate::regress::add_skipped(&mut c.skipped, why, unchanged);
         }
         c.host_changes = host_changes(&repo, &base_commit, &head_commit).unwrap_or_default();

@@ -67,6 +67,9 @@ pub struct Skipped {
     pub reason: String,
 }
 
+/// The reason `orac ab --changed-only` gives for the benchmarks it leaves out.
+pub const UNCHANGED_KERNEL: &str = "kernel unchanged between base and head (--changed-only)";
+
 /// Adds one skipped benchmark to `list` under `reason` (the same reason counted once).
 pub fn add_skipped(list: &mut Vec<Skipped>, reason: &str, count: usize) {
     let reason = reason.strip_prefix("skipped: ").unwrap_or(reason).trim();

@@ -7,7 +7,7 @@ use tabled::settings::{Alignment, Style, object::Columns};
 use tabled::{Table, Tabled};
 
 use super::format_seconds;
-use crate::regress::{Comparison, Entry, Estimator, Mode, SideInfo, Verdict};
+use crate::regress::{Comparison, Entry, Estimator, Mode, SideInfo, UNCHANGED_KERNEL, Verdict};
 
 /// The marker a bot searches for to update its previous comment instead of adding one.
 pub const MARKDOWN_MARKER: &str = "<!-- orac:compare -->";
@@ -429,10 +429,15 @@ pub fn compare_markdown(c: &Comparison) -> String {
 /// there is one; and the rule, always last and always under `MARKDOWN_LIMIT`.
 pub fn compare_markdown_with(c: &Comparison, ctx: &CommentContext) -> String {
     let entries = sorted(c);
-    let title = if c.entries.is_empty() {
-        "nothing measured, no kernel changed".to_string()
-    } else {
-        summary_counts(c)
+    // An A/B that left everything out because no kernel differs (not, say, because no
+    // kernel can run on this device).
+    let no_kernel_changed = c.entries.is_empty()
+        && !c.skipped.is_empty()
+        && c.skipped.iter().all(|s| s.reason == UNCHANGED_KERNEL);
+    let title = match (c.entries.is_empty(), no_kernel_changed) {
+        (false, _) => summary_counts(c),
+        (true, true) => "nothing measured, no kernel changed".to_string(),
+        (true, false) => "nothing measured".to_string(),
     };
     let mut out = format!(
         "{MARKDOWN_MARKER}\n### {} orac: {title}\n\n",
@@ -471,7 +476,7 @@ pub fn compare_markdown_with(c: &Comparison, ctx: &CommentContext) -> String {
             if n == 1 { "" } else { "s" },
             some_files(&c.host_changes)
         );
-        if c.entries.is_empty() {
+        if no_kernel_changed {
             out.push_str(&format!(
                 "**This change touches only host code, which this gate cannot measure.** It changes {files} and no kernel. The gate builds orac once, at the head, and times both sides' kernels with that one build, so a host-code change looks the same on both sides: this check passing means nothing was measured, not that nothing got slower. To see its effect, `orac run` at both commits and `orac compare` them, or watch the nightly.\n\n"
             ));
@@ -480,7 +485,7 @@ pub fn compare_markdown_with(c: &Comparison, ctx: &CommentContext) -> String {
                 "> **Not measured:** this change also touches {files}. The gate times both sides with head's build of orac, so host-code changes are not in these numbers.\n\n"
             ));
         }
-    } else if c.entries.is_empty() {
+    } else if no_kernel_changed {
         out.push_str("No kernel changed and no other file either: nothing to measure.\n\n");
     }
     for w in &c.warnings {
