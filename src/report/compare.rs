@@ -110,7 +110,7 @@ pub fn compare_table(c: &Comparison) -> String {
         benchmark: e.id.clone(),
         base: time(e.base_median),
         head: time(e.head_median),
-        delta: e.ratio.map(percent).unwrap_or_default(),
+        delta: delta_cell(e),
         ci: ci(e),
         p: e.p_value.map(|p| format!("{p:.2e}")).unwrap_or_default(),
         threshold: e
@@ -148,6 +148,12 @@ pub fn compare_table(c: &Comparison) -> String {
     let g = geomeans(c);
     if !g.is_empty() {
         out.push_str(&format!(" · geometric mean time change: {g}"));
+    }
+    if c.entries
+        .iter()
+        .any(|e| e.estimator == Some(Estimator::PairedBlocks))
+    {
+        out.push_str(&format!("\n{PAIRED_NOTE}"));
     }
     for w in &c.warnings {
         out.push_str(&format!("\nwarning: {w}"));
@@ -201,6 +207,9 @@ fn verdict_cell(e: &Entry) -> String {
 
 /// Marks a Δ that is not the ratio of the medians shown (see the footer).
 const PAIRED_MARK: &str = "†";
+
+/// What the mark means.
+const PAIRED_NOTE: &str = "† A/B Δ: the geometric mean over blocks of each block's median head/base ratio (pairs measured back to back), not the ratio of the base and head medians shown, which pool every block.";
 
 /// The Δ shown next to `e`'s medians: computed from those very medians when the estimator
 /// is a ratio of them, and otherwise marked with the estimator it came from, so the two
@@ -501,7 +510,7 @@ pub fn compare_markdown_with(c: &Comparison, ctx: &CommentContext) -> String {
         .iter()
         .any(|e| e.estimator == Some(Estimator::PairedBlocks))
     {
-        footer.push_str(&format!(" {PAIRED_MARK} A/B Δ: the geometric mean over blocks of each block's median head/base ratio (pairs measured back to back), not the ratio of the base and head medians shown, which pool every block."));
+        footer.push_str(&format!(" {PAIRED_NOTE}"));
     }
     if c.entries
         .iter()
