@@ -7,8 +7,9 @@
 # "orac nightly: change points on KEY", or comment on it with the slowdowns it does not yet
 # mention (by benchmark and commit), so each is raised once however many nights it stays in
 # the window. Then `orac report` of everything into OUT/report. Exits 1 when something new
-# was raised.
+# was raised. Issue bodies and comments are capped to GitHub's size limit (ci/cap-body.sh).
 set -u
+here=$(dirname "$0")
 results=${1:?usage: nightly-history.sh RESULTS ORAC REPO OUT}
 orac=${2:?usage} repo=${3:?usage} out=${4:?usage}
 within=${ORAC_FAIL_WITHIN:-10}
@@ -26,7 +27,9 @@ for dir in "$results"/*/; do
     *) echo "$key: orac history exited $rc" >&2; status=$rc; continue ;;
   esac
   title="orac nightly: change points on $key"
-  number=$(gh issue list --repo "$repo" --state open --search "\"$title\" in:title" --json number --jq '.[0].number // empty')
+  # The search is fuzzy: keep only the issue with exactly this title.
+  number=$(gh issue list --repo "$repo" --state open --search "\"$title\" in:title" \
+    --json number,title --jq "map(select(.title == \"$title\")) | .[0].number // empty")
   known=""
   if [ -n "$number" ]; then
     known=$(gh issue view "$number" --repo "$repo" --comments 2>/dev/null || true)
@@ -61,6 +64,7 @@ for dir in "$results"/*/; do
     echo '```'
     echo "</details>"
   } >"$body"
+  "$here/cap-body.sh" "$body"
   if [ -n "$number" ]; then
     gh issue comment "$number" --repo "$repo" --body-file "$body"
   else

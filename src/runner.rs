@@ -343,15 +343,27 @@ fn checked<'a>(
     backend: &'a mut dyn Backend,
     bench: &Benchmark,
     inputs: &'a crate::suite::Inputs,
-) -> Result<Box<dyn crate::backend::Workload + 'a>, String> {
-    let mut w = backend.prepare(bench, inputs).map_err(|e| e.to_string())?;
-    let out = w.run_checked().map_err(|e| e.to_string())?;
+) -> Result<Box<dyn crate::backend::Workload + 'a>, CheckFail> {
+    let mut w = backend.prepare(bench, inputs).map_err(|e| match e {
+        crate::error::Error::NotApplicable { reason, .. } => CheckFail::Skip(reason),
+        e => CheckFail::Fail(e.to_string()),
+    })?;
+    let out = w
+        .run_checked()
+        .map_err(|e| CheckFail::Fail(e.to_string()))?;
     let v = verify(bench, inputs, &out);
     if v.passed {
         Ok(w)
     } else {
-        Err(format!("verification {}", v.summary()))
+        Err(CheckFail::Fail(format!("verification {}", v.summary())))
     }
+}
+
+/// Why an A/B side could not be measured: it cannot run on this device (skipped, with the
+/// reason) or it failed.
+enum CheckFail {
+    Skip(String),
+    Fail(String),
 }
 
 /// One word or so on how an A/B case ended, for progress lines.
@@ -372,6 +384,7 @@ pub fn outcome_status(outcome: &PairedOutcome) -> String {
             s
         }
         PairedOutcome::HeadFailed(_) => "HEAD FAILED".into(),
+        PairedOutcome::Skipped(_) => "skipped".into(),
         PairedOutcome::BaseFailed(_) => "base failed".into(),
         PairedOutcome::New => "new".into(),
         PairedOutcome::Missing => "missing".into(),
@@ -585,9 +598,13 @@ pub fn run_ab_with_phases(
                 let base_ok = checked(base, bench, &inputs).map(drop);
                 on_phase(&bench.id, ab_phase::HEAD);
                 let head_ok = checked(head, bench, &inputs).map(drop);
+                // A kernel this device cannot run is skipped, not failed.
                 let verified = match (base_ok, head_ok) {
-                    (_, Err(why)) => Err(PairedOutcome::HeadFailed(why)),
-                    (Err(why), Ok(())) => Err(PairedOutcome::BaseFailed(why)),
+                    (_, Err(CheckFail::Skip(why))) | (Err(CheckFail::Skip(why)), _) => {
+                        Err(PairedOutcome::Skipped(why))
+                    }
+                    (_, Err(CheckFail::Fail(why))) => Err(PairedOutcome::HeadFailed(why)),
+                    (Err(CheckFail::Fail(why)), Ok(())) => Err(PairedOutcome::BaseFailed(why)),
                     (Ok(()), Ok(())) => Ok(()),
                 };
                 match verified {

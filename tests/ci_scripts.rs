@@ -144,12 +144,13 @@ fn the_nightly_history_step_raises_a_slowdown_once() {
         .arg(tmp.path().join("gh"))
         .status()
         .unwrap();
-    let night = |issue: &str, known: &Path| {
+    let night_capped = |issue: &str, known: &Path, limit: &str| {
         let log = tmp.path().join("gh.log");
         let _ = std::fs::remove_file(&log);
         let out = Command::new(repo().join("ci/nightly-history.sh"))
             .args(["results", env!("CARGO_BIN_EXE_orac"), "octo/orac", "out"])
             .current_dir(tmp.path())
+            .env("ORAC_BODY_LIMIT", limit)
             .env("GH_LOG", &log)
             .env("ISSUE", issue)
             .env("KNOWN", known)
@@ -165,6 +166,7 @@ fn the_nightly_history_step_raises_a_slowdown_once() {
             .unwrap();
         (out, std::fs::read_to_string(&log).unwrap_or_default())
     };
+    let night = |issue: &str, known: &Path| night_capped(issue, known, "60000");
 
     let (out, calls) = night("", Path::new("/nonexistent"));
     assert_eq!(
@@ -216,6 +218,13 @@ fn the_nightly_history_step_raises_a_slowdown_once() {
         calls.contains("gh issue comment 7 --repo octo/orac"),
         "{calls}"
     );
+
+    // An issue body never outgrows GitHub's limit: the full history is cut, the news kept.
+    let (_, _) = night_capped("", Path::new("/nonexistent"), "1500");
+    let body = std::fs::read_to_string(&body_path).unwrap();
+    assert!(body.len() <= 1500, "{} bytes", body.len());
+    assert!(body.contains("gemm/t/f32/x slower at"), "{body}");
+    assert!(body.trim_end().ends_with("artifacts._"), "{body}");
 }
 
 /// The peer script reads orac's own ids, so its shapes cannot drift from the suite's; its
@@ -443,5 +452,237 @@ fn a_pull_request_that_changes_no_kernel_says_nothing_was_measured() {
     let comment = std::fs::read_to_string(out_dir.join("comment.md")).unwrap();
     assert!(comment.starts_with("<!-- orac:compare -->"), "{comment}");
     assert!(comment.contains("nothing measured"), "{comment}");
-    assert!(comment.contains("changes 1 other file"), "{comment}");
+    assert!(
+        comment.contains("touches only host code, which this gate cannot measure"),
+        "{comment}"
+    );
+    assert!(
+        comment.contains("It changes 1 file outside `kernels/` (`host.rs`)"),
+        "{comment}"
+    );
+    assert!(comment.contains("**Skipped "), "{comment}");
+    // The JSON report says the same, for tools.
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("ab.json")).unwrap()).unwrap();
+    assert_eq!(json["host_changes"][0], "host.rs");
+    assert!(json["entries"].as_array().unwrap().is_empty());
+}
+
+/// A path with `dir` in front of the inherited PATH (for stubs).
+fn path_with(dir: &Path) -> String {
+    format!("{}:{}", dir.display(), std::env::var("PATH").unwrap())
+}
+
+#[test]
+fn the_results_branch_is_created_the_first_night_then_appended_to() {
+    let tmp = tempfile::tempdir().unwrap();
+    let origin = tmp.path().join("origin.git");
+    git(
+        tmp.path(),
+        &["init", "-q", "--bare", "-b", "main", "origin.git"],
+    );
+    let work = tmp.path().join("work");
+    git(
+        tmp.path(),
+        &["clone", "-q", origin.to_str().unwrap(), "work"],
+    );
+    std::fs::write(work.join("README"), "orac\n").unwrap();
+    git(&work, &["add", "."]);
+    git(&work, &["commit", "-q", "-m", "main"]);
+    git(&work, &["push", "-q", "origin", "HEAD:main"]);
+    let artifacts = tmp.path().join("artifacts");
+    let add_run = |gpu: &str, key: &str, name: &str| {
+        let dir = artifacts.join(format!("orac-nightly-{gpu}/results/{key}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(name), "{}\n").unwrap();
+    };
+    let night = || {
+        // Each night is a fresh checkout of the default branch, as the workflow's.
+        let checkout = tempfile::tempdir_in(tmp.path()).unwrap();
+        git(
+            tmp.path(),
+            &[
+                "clone",
+                "-q",
+                origin.to_str().unwrap(),
+                checkout.path().to_str().unwrap(),
+            ],
+        );
+        let out = Command::new(repo().join("ci/nightly-store.sh"))
+            .arg(&artifacts)
+            .arg("results")
+            .current_dir(checkout.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+        stdout(&out)
+    };
+    let tree = || {
+        git(
+            &origin,
+            &["ls-tree", "-r", "--name-only", "refs/heads/results"],
+        )
+    };
+
+    add_run(
+        "h100",
+        "nvidia-h100-80gb-hbm3",
+        "20270101T030000Z-aaaaaaa.json",
+    );
+    let said = night();
+    assert!(said.contains("creating it"), "{said}");
+    assert_eq!(
+        tree(),
+        "results/nvidia-h100-80gb-hbm3/20270101T030000Z-aaaaaaa.json",
+        "an orphan branch with the results only"
+    );
+
+    add_run(
+        "h100",
+        "nvidia-h100-80gb-hbm3",
+        "20270102T030000Z-bbbbbbb.json",
+    );
+    add_run("h200", "nvidia-h200-141gb", "20270102T030000Z-bbbbbbb.json");
+    let said = night();
+    assert!(!said.contains("creating"), "{said}");
+    assert!(said.contains("pushed 2 runs"), "{said}");
+    assert_eq!(tree().lines().count(), 3, "{}", tree());
+    let log = git(&origin, &["log", "--format=%s", "refs/heads/results"]);
+    assert_eq!(log.lines().count(), 2, "{log}");
+    // Nothing new: no empty commit.
+    assert!(night().contains("no new results"));
+    assert_eq!(
+        git(&origin, &["rev-list", "--count", "refs/heads/results"]),
+        "2"
+    );
+}
+
+/// Runs ci/nightly-compare.sh with `orac` and `gh` stubbed: the stub orac writes `md` as
+/// the comparison and exits `rc`; gh knows open issue `issue` (empty: none).
+fn nightly_compare(rc: i32, issue: &str, md: &str) -> (std::process::Output, String, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let run_dir = tmp.path().join("out/results/nvidia-h100-80gb-hbm3");
+    std::fs::create_dir_all(&run_dir).unwrap();
+    std::fs::write(run_dir.join("20270101T030000Z-aaaaaaa.json"), "{}").unwrap();
+    std::fs::write(tmp.path().join("md"), md).unwrap();
+    let orac = tmp.path().join("orac");
+    std::fs::write(
+        &orac,
+        "#!/usr/bin/env bash\nwhile [ $# -gt 0 ]; do [ \"$1\" = --markdown-out ] && cp \"$MD\" \"$2\"; shift; done\nexit \"$RC\"\n",
+    )
+    .unwrap();
+    let gh = "#!/usr/bin/env bash\necho \"gh $*\" >> \"$GH_LOG\"\ncase \"$1 $2\" in\n  \"issue list\") [ -n \"$ISSUE\" ] && echo \"$ISSUE\" ;;\nesac\nexit 0\n";
+    std::fs::write(tmp.path().join("gh"), gh).unwrap();
+    for f in ["orac", "gh"] {
+        Command::new("chmod")
+            .arg("+x")
+            .arg(tmp.path().join(f))
+            .status()
+            .unwrap();
+    }
+    let log = tmp.path().join("gh.log");
+    let out = Command::new(repo().join("ci/nightly-compare.sh"))
+        .args(["out", orac.to_str().unwrap(), "octo/orac", "h100"])
+        .current_dir(tmp.path())
+        .env("GH_LOG", &log)
+        .env("ISSUE", issue)
+        .env("RC", rc.to_string())
+        .env("MD", tmp.path().join("md"))
+        .env("PATH", path_with(tmp.path()))
+        .output()
+        .unwrap();
+    let body = std::fs::read_to_string(tmp.path().join("out/nightly-issue.md")).unwrap_or_default();
+    (out, std::fs::read_to_string(&log).unwrap_or_default(), body)
+}
+
+#[test]
+fn a_nightly_regression_keeps_one_issue_per_hardware_key_current() {
+    let md = "<!-- orac:compare -->\n### 🔴 orac: 1 slower\n";
+    // The first night of a regression opens the key's issue.
+    let (out, calls, body) = nightly_compare(1, "", md);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        calls.contains(
+            "gh issue create --repo octo/orac --title orac nightly: regressions on nvidia-h100-80gb-hbm3 --body-file"
+        ),
+        "{calls}"
+    );
+    assert!(body.contains("### 🔴 orac: 1 slower") && body.contains("on runner `h100`"));
+    // The lookup keeps only the exact title, not every title the search matches.
+    assert!(
+        calls.contains("select(.title == \"orac nightly: regressions on nvidia-h100-80gb-hbm3\")"),
+        "{calls}"
+    );
+    // The next nights replace its body: no comment a night.
+    let (out, calls, _) = nightly_compare(3, "12", md);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        calls.contains("gh issue edit 12 --repo octo/orac --body-file"),
+        "{calls}"
+    );
+    assert!(
+        !calls.contains("issue comment") && !calls.contains("issue create"),
+        "{calls}"
+    );
+    // The first night without closes it, with one comment.
+    let (out, calls, _) = nightly_compare(0, "12", md);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        calls.contains("gh issue close 12 --repo octo/orac --comment No regression"),
+        "{calls}"
+    );
+    // Without a regression or an issue, nothing is written.
+    let (out, calls, _) = nightly_compare(0, "", md);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(calls.lines().count(), 1, "only the lookup: {calls}");
+    // A huge comparison is cut to fit an issue.
+    let huge = format!(
+        "{md}\n```\n{}",
+        "gemm/x/f32/m1n1k1 1.000 ms → 1.100 ms µ\n".repeat(3000)
+    );
+    let (_, _, body) = nightly_compare(1, "", &huge);
+    assert!(body.len() <= 60_000, "{} bytes", body.len());
+    assert!(
+        body.trim_end().ends_with("artifacts._"),
+        "{}",
+        &body[body.len() - 200..]
+    );
+}
+
+#[test]
+fn cap_body_cuts_at_a_line_and_closes_what_it_opened() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("body.md");
+    let mut text = String::from("### title\n\n<details><summary>all</summary>\n\n```\n");
+    for i in 0..2000 {
+        text.push_str(&format!("line {i}: 1.000 µs → 2.000 µs\n"));
+    }
+    text.push_str("```\n</details>\n");
+    std::fs::write(&file, &text).unwrap();
+    let cap = |limit: &str| {
+        let out = Command::new(repo().join("ci/cap-body.sh"))
+            .arg(&file)
+            .arg(limit)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    };
+    cap("100000");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        text,
+        "within the limit: untouched"
+    );
+    cap("5001");
+    let bytes = std::fs::read(&file).unwrap();
+    assert!(bytes.len() <= 5001, "{}", bytes.len());
+    let capped = String::from_utf8(bytes).expect("never cut inside a character");
+    assert_eq!(capped.matches("```").count() % 2, 0, "the fence is closed");
+    assert!(capped.contains("</details>"));
+    assert!(
+        capped
+            .lines()
+            .any(|l| l.starts_with("line ") && l.ends_with("2.000 µs"))
+    );
+    assert!(capped.trim_end().ends_with("artifacts._"));
 }

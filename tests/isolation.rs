@@ -170,21 +170,20 @@ fn an_outside_sigkill_is_not_called_out_of_memory() {
     assert!(!table.contains("out of memory"), "{table}");
 }
 
-/// Ctrl-C in a terminal signals orac's whole process group, which no longer holds the
-/// worker: the supervisor must stop the worker, and what it started, itself.
-#[test]
-fn ctrl_c_to_the_terminals_group_stops_the_worker_and_its_children() {
-    let tmp = tempfile::tempdir().unwrap();
-    let kernels = copy_kernels(tmp.path());
-    let pid_file = tmp.path().join("child.pid");
+/// Starts `orac run` of one kernel that forks a sleeper (its pid in `pid_file`) and then
+/// spins, in a process group of its own, with `extra` arguments; returns once the kernel
+/// runs.
+fn spinning_run(tmp: &Path, pid_file: &Path, extra: &[&str]) -> std::process::Child {
+    let kernels = copy_kernels(tmp);
     let spin = "volatile int spin = 1;\n    while (spin) {}";
-    add_gemm_kernel(&kernels, "forkhang", &fork_then(&pid_file, spin));
-    let log = std::fs::File::create(tmp.path().join("orac.log")).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_orac"))
+    add_gemm_kernel(&kernels, "forkhang", &fork_then(pid_file, spin));
+    let log = std::fs::File::create(tmp.join("orac.log")).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_orac"))
         .args(["--kernels", kernels.to_str().unwrap(), "run"])
         .args(["--filter", "^gemm/forkhang/f32/m128n128", "--timeout", "60"])
+        .args(extra)
         .arg("--results-dir")
-        .arg(tmp.path().join("results"))
+        .arg(tmp.join("results"))
         .current_dir(repo())
         .env(
             "ORAC_CACHE_DIR",
@@ -192,8 +191,8 @@ fn ctrl_c_to_the_terminals_group_stops_the_worker_and_its_children() {
         )
         .env_remove("CC")
         .env("ORAC_CONTENTION", "ignore")
-        // A group of its own stands in for the terminal's foreground group, so the signal
-        // below reaches orac and whatever shares its group, not the test harness.
+        // A group of its own stands in for the terminal's foreground group, so a signal to
+        // the group reaches orac and whatever shares its group, not the test harness.
         .process_group(0)
         .stdout(Stdio::null())
         // A file, not a pipe: a surviving grandchild holding a pipe would hang the test.
@@ -201,27 +200,93 @@ fn ctrl_c_to_the_terminals_group_stops_the_worker_and_its_children() {
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while std::fs::read_to_string(&pid_file).map_or(true, |s| !s.ends_with('\n')) {
+    while std::fs::read_to_string(pid_file).map_or(true, |s| !s.ends_with('\n')) {
         assert!(Instant::now() < deadline, "the kernel never started");
         std::thread::sleep(Duration::from_millis(20));
     }
+    child
+}
+
+/// Waits at most 30 s for `child` to end.
+fn wait_for(child: &mut std::process::Child, what: &str) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("orac did not stop on {what}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Ctrl-C in a terminal signals orac's whole process group, which no longer holds the
+/// worker: the supervisor must stop the worker, and what it started, itself.
+#[test]
+fn ctrl_c_to_the_terminals_group_stops_the_worker_and_its_children() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pid_file = tmp.path().join("child.pid");
+    let mut child = spinning_run(tmp.path(), &pid_file, &[]);
     // SAFETY: signals the test's own child's process group.
     assert_eq!(
         unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGINT) },
         0
     );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("orac did not stop on Ctrl-C");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = wait_for(&mut child, "Ctrl-C");
     let log = std::fs::read_to_string(tmp.path().join("orac.log")).unwrap();
     assert_eq!(status.code(), Some(130), "{log}");
     assert_no_orphan(&pid_file);
+}
+
+/// A cancelled CI job, `scancel` or `docker stop` sends SIGTERM to orac alone: it stops like
+/// on Ctrl-C (the worker and its children killed, exit 130), instead of dying with its
+/// worker's children left running.
+#[test]
+fn sigterm_stops_the_run_like_ctrl_c() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pid_file = tmp.path().join("child.pid");
+    let mut child = spinning_run(tmp.path(), &pid_file, &[]);
+    // SAFETY: signals the test's own child.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) },
+        0
+    );
+    let status = wait_for(&mut child, "SIGTERM");
+    let log = std::fs::read_to_string(tmp.path().join("orac.log")).unwrap();
+    assert_eq!(status.code(), Some(130), "{log}");
+    assert!(log.contains("interrupted"), "{log}");
+    assert_no_orphan(&pid_file);
+}
+
+/// GitHub Actions cancels with SIGINT, then SIGTERM a few seconds later: a benchmark stuck
+/// in orac's own process (`--isolation none`) cannot see the flag, so the second signal
+/// ends orac at once, by that signal.
+#[test]
+fn a_second_signal_ends_orac_at_once() {
+    use std::os::unix::process::ExitStatusExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let pid_file = tmp.path().join("child.pid");
+    let mut child = spinning_run(tmp.path(), &pid_file, &["--isolation", "none"]);
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: signals the test's own child.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "one signal only sets the flag"
+    );
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let status = wait_for(&mut child, "a second signal");
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
+    // The sleeper was orac's own child here (no worker group): the test cleans it up.
+    let sleeper: libc::pid_t = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // SAFETY: the test's own grandchild.
+    unsafe { libc::kill(sleeper, libc::SIGKILL) };
 }

@@ -46,6 +46,7 @@ fn side(key: &str, benches: Vec<(&str, SideBench)>) -> Side {
             runs: 1,
             compiler: None,
             orac_version: None,
+            gpu: None,
         },
         hardware: Hardware::cpu("Test".into(), 1, None, None),
         benches: benches

@@ -648,6 +648,10 @@ pub struct ExportArgs {
     /// Write here instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Also export throttled and contended results to the trackers' JSON (bmf, gab-*); by
+    /// default they are left out, and every result left out is named on stderr.
+    #[arg(long)]
+    pub include_throttled: bool,
 }
 
 #[derive(Debug, Args)]

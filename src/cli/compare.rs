@@ -9,14 +9,14 @@ use crate::error::{Error, Result};
 use crate::isolate::{
     AbJob, Isolation, Job, PairResult, install_interrupt_handler, interrupted, run_isolated,
 };
-use crate::kernels::{KernelSpec, KernelTree, resolve_revision};
+use crate::kernels::{KernelSpec, KernelTree, host_changes, resolve_revision};
 use crate::measure::Settings;
 use crate::regress::{AbPlan, PairedOutcome};
 use crate::regress::{
     CompareConfig, Comparison, SideContext, SideInfo, compare_independent, compare_paired, outcome,
     parse_fail_on, resolve_side,
 };
-use crate::report::{compare_markdown, compare_table};
+use crate::report::{CommentContext, compare_markdown_with, compare_table};
 use crate::runner::{AbCase, AbRun, Event, ab_phase, outcome_status, run_ab};
 use crate::suite::{Benchmark, Family, Filter, build_suite};
 
@@ -67,21 +67,19 @@ fn write_report(path: &Path, text: &str) -> Result<()> {
 /// Prints and writes the reports, then maps the verdicts to the exit code.
 fn finish(c: &Comparison, gate: &GateArgs, fail_on: &[crate::regress::Verdict]) -> Result<()> {
     let json = || serde_json::to_string_pretty(c).expect("a comparison always serialises");
+    let markdown = || compare_markdown_with(c, &CommentContext::from_env());
     match gate.format {
         ReportFormat::Table => println!(
             "{}",
             super::style::Paint::stdout().verdicts(&compare_table(c))
         ),
         ReportFormat::Json => println!("{}", json()),
-        ReportFormat::Markdown => print!("{}", compare_markdown(c)),
+        ReportFormat::Markdown => print!("{}", markdown()),
     }
     // A report that cannot be written must not hide the verdict's exit code.
     let verdict = outcome(&c.verdicts(), fail_on);
     let mut write_error = None;
-    for (path, text) in [
-        (&gate.markdown_out, compare_markdown(c)),
-        (&gate.json_out, json()),
-    ] {
+    for (path, text) in [(&gate.markdown_out, markdown()), (&gate.json_out, json())] {
         if let Some(path) = path {
             match write_report(path, &text) {
                 Ok(()) => eprintln!("wrote {}", path.display()),
@@ -151,6 +149,7 @@ pub(super) fn side_info(
         runs: 1,
         compiler,
         orac_version: Some(env!("CARGO_PKG_VERSION").to_string()),
+        gpu: None,
     }
 }
 
@@ -328,13 +327,33 @@ pub fn ab(args: AbArgs) -> Result<()> {
             in_head: false,
         });
     }
+    let key = head.hardware().key.clone();
+    let compiler = head.hardware().compiler.clone();
+    let gpu = head.hardware().gpu.clone();
+    // Say what the gate cannot see: host code changes, and benchmarks left out.
+    let sides = |outcomes| -> Result<crate::regress::Comparison> {
+        let mut head_info = side_info(&args.head, &head_commit, &key, compiler.clone());
+        head_info.gpu = gpu.clone();
+        let mut c = compare_paired(
+            side_info(&args.base, &base_commit, &key, compiler.clone()),
+            head_info,
+            outcomes,
+            &config,
+        )?;
+        if unchanged > 0 {
+            let why = crate::regress::UNCHANGED_KERNEL;
+            crate::regress::add_skipped(&mut c.skipped, why, unchanged);
+        }
+        c.host_changes = host_changes(&repo, &base_commit, &head_commit).unwrap_or_default();
+        Ok(c)
+    };
     if cases.is_empty() {
         if unchanged > 0 {
             eprintln!(
                 "no kernel changed between {} and {}: nothing to compare ({unchanged} benchmarks skipped)",
                 args.base, args.head
             );
-            return Ok(());
+            return finish(&sides(Vec::new())?, &args.gate, &config.fail_on);
         }
         return Err(Error::NoMatch(filter.as_str().unwrap_or("").to_string()));
     }
@@ -366,8 +385,6 @@ pub fn ab(args: AbArgs) -> Result<()> {
         cases.len(),
         head.hardware().key
     );
-    let key = head.hardware().key.clone();
-    let compiler = head.hardware().compiler.clone();
     let outcomes = match args.isolation {
         Isolation::None => run_ab(
             base.as_mut(),
@@ -396,11 +413,5 @@ pub fn ab(args: AbArgs) -> Result<()> {
             ab_isolated(&plan, &repo, (&base_commit, &head_commit), &cases, settings)?
         }
     };
-    let c = compare_paired(
-        side_info(&args.base, &base_commit, &key, compiler.clone()),
-        side_info(&args.head, &head_commit, &key, compiler),
-        outcomes,
-        &config,
-    )?;
-    finish(&c, &args.gate, &config.fail_on)
+    finish(&sides(outcomes)?, &args.gate, &config.fail_on)
 }

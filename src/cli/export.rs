@@ -64,6 +64,56 @@ fn run_paths(args: &ExportArgs) -> Result<Vec<PathBuf>> {
     Ok(paths)
 }
 
+/// Names on stderr what a tracker export left out, by reason, so that a failed or
+/// throttled benchmark never just vanishes from a dashboard.
+fn warn_left_out(run: &RunRecord, include_throttled: bool, format: &ExportFormat) {
+    let left = report::tracker_left_out(run, include_throttled);
+    if left.is_empty() {
+        return;
+    }
+    let mut reasons: Vec<(&str, Vec<&str>)> = Vec::new();
+    for (id, why) in &left {
+        match reasons.iter_mut().find(|(w, _)| w == why) {
+            Some((_, ids)) => ids.push(id),
+            None => reasons.push((why, vec![id])),
+        }
+    }
+    let parts: Vec<String> = reasons
+        .iter()
+        .map(|(why, ids)| {
+            let mut names: Vec<&str> = ids.iter().take(5).copied().collect();
+            let more = ids.len().saturating_sub(5);
+            let more = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            names.sort_unstable();
+            format!("{} {why} ({}{more})", ids.len(), names.join(", "))
+        })
+        .collect();
+    let format = clap::ValueEnum::to_possible_value(format)
+        .map(|v| v.get_name().to_string())
+        .unwrap_or_default();
+    let mut hint = vec![
+        "failed and skipped ones have no time to export (`--format csv` keeps every row with its status)",
+    ];
+    if !include_throttled
+        && left
+            .iter()
+            .any(|(_, w)| w == "throttled" || w == "contended")
+    {
+        hint.push("--include-throttled exports throttled and contended ones");
+    }
+    eprintln!(
+        "warning: {} of {} benchmarks left out of the {format} export: {}; {}",
+        left.len(),
+        run.benchmarks.len(),
+        parts.join(", "),
+        hint.join("; ")
+    );
+}
+
 pub fn export(args: ExportArgs) -> Result<()> {
     let paths = run_paths(&args)?;
     let Some(newest) = paths.last() else {
@@ -88,13 +138,27 @@ pub fn export(args: ExportArgs) -> Result<()> {
         }
         store::load_run(path)
     };
+    let include = args.include_throttled;
+    let tracker = |run: RunRecord, text: String| {
+        warn_left_out(&run, include, &args.format);
+        text
+    };
     let text = match args.format {
-        ExportFormat::Bmf => report::bencher_json(&one(newest)?),
+        ExportFormat::Bmf => {
+            let run = one(newest)?;
+            let text = report::bencher_json(&run, include);
+            tracker(run, text)
+        }
         ExportFormat::GabSmaller => {
-            report::github_action_benchmark_json(&one(newest)?, GabTool::SmallerIsBetter)
+            let run = one(newest)?;
+            let text =
+                report::github_action_benchmark_json(&run, GabTool::SmallerIsBetter, include);
+            tracker(run, text)
         }
         ExportFormat::GabBigger => {
-            report::github_action_benchmark_json(&one(newest)?, GabTool::BiggerIsBetter)
+            let run = one(newest)?;
+            let text = report::github_action_benchmark_json(&run, GabTool::BiggerIsBetter, include);
+            tracker(run, text)
         }
         ExportFormat::Csv => {
             let mut text = format!("{}\n", report::CSV_HEADER);

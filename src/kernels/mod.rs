@@ -6,4 +6,4 @@ mod manifest;
 mod tree;
 
 pub use manifest::{KernelSpec, Op, arch_number, hex, load as load_manifest};
-pub use tree::{KernelTree, resolve_revision};
+pub use tree::{KernelTree, host_changes, resolve_revision};

@@ -110,3 +110,28 @@ pub fn resolve_revision(dir: &Path, rev: &str) -> Result<(PathBuf, String)> {
     let root = repo.workdir().unwrap_or_else(|| repo.path()).to_path_buf();
     Ok((root, commit.id().to_string()))
 }
+
+/// Files outside `kernels/` that differ between commits `base` and `head` of the
+/// repository at `repo` (sorted), or `None` when git cannot tell. An A/B runs one build of
+/// orac (head's) on both sides, so changes to these files are never what it measures.
+pub fn host_changes(repo: &Path, base: &str, head: &str) -> Option<Vec<String>> {
+    let repo = git2::Repository::open(repo).ok()?;
+    let tree = |rev: &str| {
+        repo.revparse_single(rev)
+            .and_then(|o| o.peel_to_commit())
+            .and_then(|c| c.tree())
+            .ok()
+    };
+    let (a, b) = (tree(base)?, tree(head)?);
+    let diff = repo.diff_tree_to_tree(Some(&a), Some(&b), None).ok()?;
+    let mut files: Vec<String> = diff
+        .deltas()
+        .flat_map(|d| [d.old_file().path(), d.new_file().path()])
+        .flatten()
+        .filter(|p| !p.starts_with("kernels"))
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    files.dedup();
+    Some(files)
+}

@@ -39,6 +39,47 @@ pub struct SideInfo {
     pub runs: usize,
     pub compiler: Option<String>,
     pub orac_version: Option<String>,
+    /// The GPU this side ran on, when a GPU backend measured (name, driver, clocks for the
+    /// report's header).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu: Option<crate::store::GpuInfo>,
+}
+
+/// How an entry's Δ was estimated, so a report can show medians that agree with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Estimator {
+    /// median(head samples) / median(base samples): the medians shown give the Δ.
+    MedianRatio,
+    /// Between runs: the geometric mean of each side's run medians, which are what
+    /// `base_median` and `head_median` hold, so again the medians shown give the Δ.
+    RunMedians,
+    /// A/B blocks: the geometric mean over blocks of each block's median head/base ratio.
+    /// The medians of all samples pooled over blocks need not give the same ratio (a
+    /// benchmark whose speed moves between blocks, say), so a report names this estimator.
+    PairedBlocks,
+}
+
+/// Benchmarks left out of a comparison, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skipped {
+    pub count: usize,
+    pub reason: String,
+}
+
+/// The reason `orac ab --changed-only` gives for the benchmarks it leaves out.
+pub const UNCHANGED_KERNEL: &str = "kernel unchanged between base and head (--changed-only)";
+
+/// Adds one skipped benchmark to `list` under `reason` (the same reason counted once).
+pub fn add_skipped(list: &mut Vec<Skipped>, reason: &str, count: usize) {
+    let reason = reason.strip_prefix("skipped: ").unwrap_or(reason).trim();
+    match list.iter_mut().find(|s| s.reason == reason) {
+        Some(s) => s.count += count,
+        None => list.push(Skipped {
+            count,
+            reason: reason.to_string(),
+        }),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,6 +111,9 @@ pub struct Entry {
     /// this much data could have called `slower` or `faster`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_detectable: Option<f64>,
+    /// What the Δ (`ratio`) was computed from, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimator: Option<Estimator>,
     /// Standard error and degrees of freedom of a between-run interval (log space).
     #[serde(skip)]
     between: Option<(f64, f64)>,
@@ -94,6 +138,7 @@ impl Entry {
             note: None,
             runs: None,
             min_detectable: None,
+            estimator: None,
             between: None,
         }
     }
@@ -107,6 +152,14 @@ pub struct Comparison {
     pub defaults: Thresholds,
     pub entries: Vec<Entry>,
     pub warnings: Vec<String>,
+    /// Benchmarks not compared (a kernel unchanged under `--changed-only`, one that cannot
+    /// run on this device), counted by reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<Skipped>,
+    /// Files outside `kernels/` that differ between the two commits (`orac ab`): host code
+    /// runs the same (head's) build on both sides, so no comparison here measures it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub host_changes: Vec<String>,
 }
 
 impl Comparison {
@@ -276,7 +329,18 @@ pub fn compare_independent(
     let warnings = check_hardware(&base.info, &head.info, allow_cross_hardware)?;
     let ids: BTreeSet<&String> = base.benches.keys().chain(head.benches.keys()).collect();
     let mut entries = Vec::new();
+    let mut skipped = Vec::new();
     for id in ids {
+        // Skipped on either side ("this machine cannot hold it"): not compared, counted.
+        if let Some(why) = [head.benches.get(id), base.benches.get(id)]
+            .into_iter()
+            .flatten()
+            .find(|b| b.status == crate::store::Status::Skipped)
+            .map(|b| b.error.clone().unwrap_or_else(|| "skipped".into()))
+        {
+            add_skipped(&mut skipped, &why, 1);
+            continue;
+        }
         let entry = match (base.benches.get(id), head.benches.get(id)) {
             (None, Some(h)) => Entry {
                 head_median: median(&h.samples),
@@ -309,6 +373,8 @@ pub fn compare_independent(
         defaults: config.defaults,
         entries,
         warnings,
+        skipped,
+        host_changes: Vec::new(),
     })
 }
 
@@ -318,15 +384,6 @@ fn compare_one(id: &str, b: &super::SideBench, h: &super::SideBench) -> Entry {
     let mut e = Entry::bare(id, h.family, Verdict::Unchanged);
     e.base_median = median(&b.samples);
     e.head_median = median(&h.samples);
-    if h.status == Status::Skipped || b.status == Status::Skipped {
-        e.verdict = if h.status == Status::Skipped {
-            Verdict::Missing
-        } else {
-            Verdict::New
-        };
-        e.note = h.error.clone().or(b.error.clone());
-        return e;
-    }
     if h.status != Status::Ok {
         e.verdict = Verdict::Failed;
         e.note = h.error.clone().or(Some(format!("{:?}", h.status)));
@@ -363,6 +420,10 @@ fn compare_one(id: &str, b: &super::SideBench, h: &super::SideBench) -> Entry {
     {
         let (diff, half) = (br.diff, br.half_width);
         e.ratio = Some(diff.exp());
+        // The centres the ratio compares, so the medians shown give the Δ shown.
+        e.base_median = Some(rb.mean_log.exp());
+        e.head_median = Some(rh.mean_log.exp());
+        e.estimator = Some(Estimator::RunMedians);
         e.ci_low = Some((diff - half).exp());
         e.ci_high = Some((diff + half).exp());
         e.p_value = Some(br.p_value);
@@ -375,6 +436,7 @@ fn compare_one(id: &str, b: &super::SideBench, h: &super::SideBench) -> Entry {
     }
     let ci = ratio_of_medians(&b.samples, &h.samples, LEVEL, seed_from(id, 0));
     e.ratio = Some(ci.ratio);
+    e.estimator = Some(Estimator::MedianRatio);
     e.ci_low = Some(ci.low);
     e.ci_high = Some(ci.high);
     e.p_value = Some(mann_whitney_u(&b.samples, &h.samples).p_value);
@@ -423,6 +485,8 @@ pub enum PairedOutcome {
     },
     /// The head kernel failed (verification, compile, run).
     HeadFailed(String),
+    /// Neither side can run here (written for another architecture, too big): why.
+    Skipped(String),
     /// Only the base kernel failed.
     BaseFailed(String),
     New,
@@ -469,8 +533,13 @@ pub fn compare_paired(
     let warnings = check_hardware(&base, &head, false)?;
     let rule = StoppingRule::new(config.defaults.alpha);
     let mut entries = Vec::new();
+    let mut skipped = Vec::new();
     for (id, family, outcome) in outcomes {
         let entry = match outcome {
+            PairedOutcome::Skipped(why) => {
+                add_skipped(&mut skipped, &why, 1);
+                continue;
+            }
             PairedOutcome::New => Entry::bare(&id, family, Verdict::New),
             PairedOutcome::Missing => Entry::bare(&id, family, Verdict::Missing),
             PairedOutcome::HeadFailed(why) => Entry {
@@ -505,6 +574,8 @@ pub fn compare_paired(
         defaults: config.defaults,
         entries,
         warnings,
+        skipped,
+        host_changes: Vec::new(),
     })
 }
 
@@ -539,6 +610,7 @@ fn paired_entry(
     let threshold = config.for_id(id).min_threshold;
     let d = rule.decide(&logs, threshold, true);
     e.ratio = Some(d.ratio);
+    e.estimator = Some(Estimator::PairedBlocks);
     (e.ci_low, e.ci_high) = (Some(d.ci95.0), Some(d.ci95.1));
     e.p_value = Some(d.p_value);
     e.threshold = Some(threshold);

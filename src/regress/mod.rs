@@ -10,8 +10,8 @@ mod side;
 mod verdict;
 
 pub use compare::{
-    Comparison, Entry, Mode, PairedOutcome, SideInfo, block_log_ratio, compare_independent,
-    compare_paired,
+    Comparison, Entry, Estimator, Mode, PairedOutcome, SideInfo, Skipped, UNCHANGED_KERNEL,
+    add_skipped, block_log_ratio, compare_independent, compare_paired,
 };
 pub use config::{CompareConfig, Override, Thresholds, parse_fail_on};
 pub use sequential::{AbPlan, StoppingRule};

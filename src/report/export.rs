@@ -1,20 +1,57 @@
 //! Formats other tools ingest: Bencher Metric Format, github-action-benchmark's custom JSON,
 //! and CSV. Only verified, timed, unthrottled results are exported to the benchmark trackers
-//! (a failed benchmark has no time; a throttled or contended one would make them alert on the machine,
-//! not the code); CSV keeps every row with its status and throttled flag.
+//! (a failed benchmark has no time; a throttled or contended one would make them alert on
+//! the machine, not the code) unless throttled ones are asked for; what is left out is
+//! listed by `tracker_left_out` for the CLI to say. CSV keeps every row with its status and
+//! throttled flag.
 
 use serde_json::{Map, Value, json};
 
-use crate::store::{RunRecord, Status};
+use crate::stats::Summary;
+use crate::store::{BenchResult, RunRecord, Status};
+
+/// Whether `b` goes into the trackers' JSON: verified and timed, and measured at its real
+/// speed unless `include_throttled` asks for throttled and contended results too.
+fn exported(b: &BenchResult, include_throttled: bool) -> Option<&Summary> {
+    match (b.status, &b.summary) {
+        (Status::Ok, Some(s)) if include_throttled || !(b.throttled || b.contended) => Some(s),
+        _ => None,
+    }
+}
+
+/// The benchmarks of `run` that the trackers' JSON leaves out, with why (`failed
+/// (verification_failed)`, `throttled`, `contended`, `skipped`), in run order: the CLI names
+/// them on stderr so that none vanishes silently.
+pub fn tracker_left_out(run: &RunRecord, include_throttled: bool) -> Vec<(String, String)> {
+    run.benchmarks
+        .iter()
+        .filter(|b| exported(b, include_throttled).is_none())
+        .map(|b| {
+            let why = match b.status {
+                Status::Ok if b.summary.is_none() => "failed (no timing)".to_string(),
+                Status::Ok if b.throttled => "throttled".to_string(),
+                Status::Ok => "contended".to_string(),
+                Status::Skipped => "skipped".to_string(),
+                status => format!(
+                    "failed ({})",
+                    serde_json::to_value(status)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default()
+                ),
+            };
+            (b.id.clone(), why)
+        })
+        .collect()
+}
 
 /// Bencher Metric Format: `{id: {latency: {value, lower_value, upper_value}, …}}`, latency
-/// in nanoseconds (Bencher's built-in measure); throughput as the `flop-per-second` or
-/// `byte-per-second` measures.
-pub fn bencher_json(run: &RunRecord) -> String {
+/// in nanoseconds (Bencher's built-in measure); throughput as the custom
+/// `flop-per-second` and `byte-per-second` measures (docs/HISTORY.md, "Exports").
+pub fn bencher_json(run: &RunRecord, include_throttled: bool) -> String {
     let mut out = Map::new();
     for b in &run.benchmarks {
-        let (Status::Ok, Some(s), false) = (b.status, &b.summary, b.throttled || b.contended)
-        else {
+        let Some(s) = exported(b, include_throttled) else {
             continue;
         };
         let mut measures = Map::new();
@@ -47,16 +84,43 @@ pub enum GabTool {
     BiggerIsBetter,
 }
 
-/// github-action-benchmark's custom tools: `[{name, unit, value, range, extra}]`.
-pub fn github_action_benchmark_json(run: &RunRecord, tool: GabTool) -> String {
-    let commit = run.git.short();
+/// `x` with four significant digits (no exponent for the sizes benchmarks have).
+fn four_significant(x: f64) -> String {
+    if !x.is_finite() || x == 0.0 {
+        return format!("{x}");
+    }
+    let digits = (3 - x.abs().log10().floor() as i32).clamp(0, 12) as usize;
+    format!("{x:.digits$}")
+}
+
+/// github-action-benchmark's custom tools: `[{name, unit, value, range, extra}]`, `range`
+/// as `± x` (half the median's CI, the wider side, in `unit`) the way its own benchmark.js
+/// tool writes it, `extra` (the chart's tooltip) with the sample count, hardware key and
+/// commit when the run has one.
+pub fn github_action_benchmark_json(
+    run: &RunRecord,
+    tool: GabTool,
+    include_throttled: bool,
+) -> String {
     let mut rows = Vec::new();
     for b in &run.benchmarks {
-        let (Status::Ok, Some(s), false) = (b.status, &b.summary, b.throttled || b.contended)
-        else {
+        let Some(s) = exported(b, include_throttled) else {
             continue;
         };
-        let extra = format!("{} samples, commit {commit}, {}", s.n, run.hardware.key);
+        let mut extra = vec![format!("{} samples", s.n), run.hardware.key.clone()];
+        if let Some(c) = &run.git.commit {
+            let short: String = c.chars().take(7).collect();
+            extra.push(match run.git.dirty {
+                Some(true) => format!("commit {short} (dirty)"),
+                _ => format!("commit {short}"),
+            });
+        }
+        if b.throttled {
+            extra.push("throttled: not this kernel's full speed".into());
+        }
+        if b.contended {
+            extra.push("contended: the CPUs were busy".into());
+        }
         let (unit, value, lo, hi) = match tool {
             GabTool::SmallerIsBetter => ("ns", s.median * 1e9, s.ci_low * 1e9, s.ci_high * 1e9),
             GabTool::BiggerIsBetter if b.flops > 0 && !b.reports_bandwidth() => {
@@ -68,12 +132,13 @@ pub fn github_action_benchmark_json(run: &RunRecord, tool: GabTool) -> String {
                 ("GB/s", g / s.median, g / s.ci_high, g / s.ci_low)
             }
         };
+        let half = (value - lo).abs().max((hi - value).abs());
         rows.push(json!({
             "name": b.id,
             "unit": unit,
             "value": value,
-            "range": format!("{:.4} .. {:.4}", lo, hi),
-            "extra": extra,
+            "range": format!("± {}", four_significant(half)),
+            "extra": extra.join("\n"),
         }));
     }
     serde_json::to_string_pretty(&Value::Array(rows)).expect("JSON values serialise")
@@ -125,6 +190,14 @@ fn csv_field(f: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn four_significant_digits() {
+        assert_eq!(four_significant(12345.678), "12346");
+        assert_eq!(four_significant(1.23456), "1.235");
+        assert_eq!(four_significant(0.00123456), "0.001235");
+        assert_eq!(four_significant(0.0), "0");
+    }
 
     #[test]
     fn csv_quotes_what_needs_it() {

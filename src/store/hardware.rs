@@ -44,6 +44,9 @@ pub struct GpuInfo {
     /// host↔device transfers; `None` where NVML could not tell.
     #[serde(default)]
     pub host_link_bytes_per_s: Option<f64>,
+    /// The kernel driver's version as NVML reports it (e.g. "570.86.15"), where NVML is there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver_version: Option<String>,
 }
 
 impl GpuInfo {
@@ -123,6 +126,7 @@ impl GpuInfo {
             driver_api_version: 13000,
             nvrtc_version: None,
             host_link_bytes_per_s: Some(63.0e9),
+            driver_version: Some("570.86.15".into()),
         }
     }
 }

@@ -116,6 +116,7 @@ impl CudaBackend {
             .as_ref()
             .ok()
             .and_then(|r| r.host_link_bytes_per_s());
+        info.driver_version = clock_reader.as_ref().ok().and_then(|r| r.driver_version());
         let hardware = Hardware::with_gpu(host, info);
         let flush_bytes = (device.info.l2_bytes * 2).max(64 << 20) as usize;
         let includes = toolkit.include_dirs();

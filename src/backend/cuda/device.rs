@@ -68,6 +68,7 @@ impl Device {
             nvrtc_version,
             // Filled in from NVML by the backend, where NVML is there.
             host_link_bytes_per_s: None,
+            driver_version: None,
         };
         // Unreadable (0): no limit is checked here, and a launch over it fails on its own.
         let max_shared_per_block =

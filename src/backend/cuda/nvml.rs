@@ -99,6 +99,11 @@ impl ClockReader {
 }
 
 impl ClockReader {
+    /// The kernel driver's version, e.g. "570.86.15".
+    pub fn driver_version(&self) -> Option<String> {
+        self.nvml.sys_driver_version().ok()
+    }
+
     /// Peak bandwidth of the PCIe link to the host, per direction, from the link's maximum
     /// generation and width (NVML's view of what the GPU and the slot support together).
     ///
