@@ -1,16 +1,25 @@
 //! One benchmark's history: the per-commit median with its CI band, change points marked,
-//! commits along the x axis.
+//! commits along the x axis. plotters draws the axes, band and line; the points and change
+//! marks are SVG elements of our own on top, at plotters' pixel coordinates, so each point can
+//! carry its tooltip (`<title>`) and link, and the page's script can find them (`.pt`).
 
+use maud::{Markup, html};
 use plotters::prelude::*;
 
-use crate::history::{Direction, Series};
+use super::{FASTER_COLOUR, POINT_COLOUR, SLOWER_COLOUR, finish};
+use crate::history::{Direction, Point, Series};
+use crate::stats::quantile;
 
 /// Newest commits drawn: a chart of thousands of commits is unreadable and heavy; the change
 /// points are still searched over the whole history.
 pub const MAX_CHART_POINTS: usize = 500;
 
-const WIDTH: u32 = 760;
-const HEIGHT: u32 = 300;
+/// What a point says on hover and where a click on it leads.
+#[derive(Debug, Clone)]
+pub struct PointMark {
+    pub tip: String,
+    pub href: String,
+}
 
 /// Time unit that keeps the axis numbers readable.
 fn unit_for(max_seconds: f64) -> (f64, &'static str) {
@@ -25,23 +34,83 @@ fn unit_for(max_seconds: f64) -> (f64, &'static str) {
     }
 }
 
-/// The series as an SVG document (empty series: a chart saying so).
-pub fn series_svg(s: &Series) -> String {
+/// The y range (seconds) that shows the bulk of the series: from the 5th to the 95th
+/// percentile of the medians, widened by 1.5 times that spread (at least 2% of the level) on
+/// each side, and no wider than the data and their CIs. A point outside it is drawn at the
+/// edge, marked as off scale, so one outlier does not flatten the rest into a line.
+pub fn robust_range(points: &[Point]) -> (f64, f64) {
+    let full_lo = points
+        .iter()
+        .map(|p| p.ci_low.min(p.median))
+        .fold(f64::MAX, f64::min);
+    let full_hi = points
+        .iter()
+        .map(|p| p.ci_high.max(p.median))
+        .fold(f64::MIN, f64::max);
+    if points.len() < 8 {
+        return (full_lo, full_hi);
+    }
+    let mut medians: Vec<f64> = points.iter().map(|p| p.median).collect();
+    medians.sort_by(f64::total_cmp);
+    let (q_lo, q_hi) = (quantile(&medians, 0.05), quantile(&medians, 0.95));
+    let spread = (q_hi - q_lo).max(q_hi.abs() * 0.02);
+    let (lim_lo, lim_hi) = (q_lo - 1.5 * spread, q_hi + 1.5 * spread);
+    let inside = || {
+        points
+            .iter()
+            .filter(move |p| (lim_lo..=lim_hi).contains(&p.median))
+    };
+    let lo = inside()
+        .map(|p| p.ci_low.min(p.median))
+        .fold(f64::MAX, f64::min)
+        .max(lim_lo);
+    let hi = inside()
+        .map(|p| p.ci_high.max(p.median))
+        .fold(f64::MIN, f64::max)
+        .min(lim_hi);
+    (lo.max(full_lo), hi.min(full_hi))
+}
+
+/// The series as an SVG document of `size` pixels (empty series: a chart saying so).
+/// `marks` go with `s.points`, one each.
+pub fn series_svg(s: &Series, marks: &[PointMark], size: (u32, u32)) -> String {
     let mut svg = String::new();
+    let mut overlay = None;
     {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
         // Drawing into a string cannot fail for lack of space or I/O; an error here would be
         // a plotters bug, and the chart is then left incomplete rather than the report lost.
-        let _ = draw(&root, s);
+        if let Ok(o) = draw(&root, s, marks, size) {
+            overlay = o;
+        }
         let _ = root.present();
     }
-    svg
+    finish(svg, overlay, &format!("history of {}", s.id))
+}
+
+struct Mark<'a> {
+    x: i32,
+    y: i32,
+    /// Off scale: above (true) or below (false) the drawn range.
+    off: Option<bool>,
+    mark: Option<&'a PointMark>,
+}
+
+struct ChangeMark {
+    x: i32,
+    top: i32,
+    bottom: i32,
+    colour: &'static str,
+    label: String,
+    tip: String,
 }
 
 fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, plotters::coord::Shift>,
     s: &Series,
-) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    marks: &[PointMark],
+    size: (u32, u32),
+) -> Result<Option<Markup>, DrawingAreaErrorKind<DB::ErrorType>> {
     root.fill(&WHITE)?;
     if s.points.is_empty() {
         root.draw(&Text::new(
@@ -49,36 +118,31 @@ fn draw<DB: DrawingBackend>(
             (20, 20),
             ("sans-serif", 14).into_font(),
         ))?;
-        return Ok(());
+        return Ok(None);
     }
     let start = s.points.len().saturating_sub(MAX_CHART_POINTS);
     let points = &s.points[start..];
-    let caption = if start > 0 {
-        format!(
-            "{} (newest {} of {} commits)",
-            s.id,
-            points.len(),
-            s.points.len()
-        )
-    } else {
-        s.id.clone()
-    };
-    let hi = points
+    let (lo, hi) = robust_range(points);
+    let off_scale = points
         .iter()
-        .map(|p| p.ci_high.max(p.median))
-        .fold(f64::MIN, f64::max);
-    let lo = points
-        .iter()
-        .map(|p| p.ci_low.min(p.median))
-        .fold(f64::MAX, f64::min);
+        .filter(|p| p.median < lo || p.median > hi)
+        .count();
+    let mut caption = s.id.clone();
+    if start > 0 {
+        caption += &format!(" (newest {} of {} commits)", points.len(), s.points.len());
+    }
+    if off_scale > 0 {
+        caption += &format!(" · {off_scale} off scale (△ ▽)");
+    }
     let (scale, unit) = unit_for(hi);
-    let pad = ((hi - lo) * 0.1).max(hi * 0.01);
+    let pad = ((hi - lo) * 0.08).max(hi * 0.01);
     let (y0, y1) = (((lo - pad) * scale).max(0.0), (hi + pad) * scale);
     let n = points.len();
     let x1 = (n.max(2) - 1) as f64;
     let mut chart = ChartBuilder::on(root)
         .caption(&caption, ("sans-serif", 15))
         .margin(10)
+        .margin_top(6)
         .x_label_area_size(40)
         .y_label_area_size(70)
         .build_cartesian_2d(-0.5..x1 + 0.5, y0..y1)?;
@@ -98,47 +162,114 @@ fn draw<DB: DrawingBackend>(
                 .unwrap_or_default()
         })
         .light_line_style(WHITE.mix(0.0))
+        .bold_line_style(BLACK.mix(0.08))
         .draw()?;
 
+    let clamp = |v: f64| (v * scale).clamp(y0, y1);
     // CI band: upper edge forward, lower edge back.
     let band: Vec<(f64, f64)> = points
         .iter()
         .enumerate()
-        .map(|(i, p)| (i as f64, p.ci_high * scale))
+        .map(|(i, p)| (i as f64, clamp(p.ci_high)))
         .chain(
             points
                 .iter()
                 .enumerate()
                 .rev()
-                .map(|(i, p)| (i as f64, p.ci_low * scale)),
+                .map(|(i, p)| (i as f64, clamp(p.ci_low))),
         )
         .collect();
-    chart.draw_series(std::iter::once(Polygon::new(band, BLUE.mix(0.15).filled())))?;
+    let blue = RGBColor(0x1f, 0x4e, 0x9e);
+    chart.draw_series(std::iter::once(Polygon::new(band, blue.mix(0.15).filled())))?;
     chart.draw_series(LineSeries::new(
         points
             .iter()
             .enumerate()
-            .map(|(i, p)| (i as f64, p.median * scale)),
-        BLUE.stroke_width(2),
+            .map(|(i, p)| (i as f64, clamp(p.median))),
+        blue.stroke_width(2),
     ))?;
-    chart.draw_series(
-        points
-            .iter()
-            .enumerate()
-            .map(|(i, p)| Circle::new((i as f64, p.median * scale), 2, BLUE.filled())),
-    )?;
-    for cp in s.change_points.iter().filter(|c| c.point >= start) {
-        let color = match cp.direction {
-            Direction::Slower => RED,
-            Direction::Faster => GREEN,
-        };
-        let x = (cp.point - start) as f64 - 0.5;
-        chart.draw_series(LineSeries::new([(x, y0), (x, y1)], color.stroke_width(2)))?;
-        chart.draw_series(std::iter::once(Text::new(
-            format!("{:+.1}%", 100.0 * cp.change),
-            (x, y1),
-            ("sans-serif", 12).into_font().color(&color),
-        )))?;
-    }
-    Ok(())
+
+    let dots: Vec<Mark> = points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let (x, y) = chart.backend_coord(&(i as f64, clamp(p.median)));
+            let off = (p.median > hi)
+                .then_some(true)
+                .or((p.median < lo).then_some(false));
+            Mark {
+                x,
+                y,
+                off,
+                mark: marks.get(start + i),
+            }
+        })
+        .collect();
+    let (_, top) = chart.backend_coord(&(0.0, y1));
+    let (_, bottom) = chart.backend_coord(&(0.0, y0));
+    let cps: Vec<ChangeMark> = s
+        .change_points
+        .iter()
+        .filter(|c| c.point >= start)
+        .map(|cp| {
+            let (colour, word) = match cp.direction {
+                Direction::Slower => (SLOWER_COLOUR, "slower"),
+                Direction::Faster => (FASTER_COLOUR, "faster"),
+            };
+            let (x, _) = chart.backend_coord(&((cp.point - start) as f64 - 0.5, y0));
+            let label = format!("{:+.1}%", 100.0 * cp.change);
+            ChangeMark {
+                x,
+                top,
+                bottom,
+                colour,
+                tip: format!(
+                    "change point: {label} ({word}) at {}",
+                    &cp.commit[..cp.commit.len().min(7)]
+                ),
+                label,
+            }
+        })
+        .collect();
+    let width = size.0 as i32;
+    Ok(Some(html! {
+        g.changes {
+            @for (i, c) in cps.iter().enumerate() {
+                @let y = c.top + 2 + 17 * (i as i32 % 2);
+                @let w = 8 * c.label.len() as i32 + 6;
+                // Near the right edge the label goes on the left of the line.
+                @let (rx, tx, anchor) = if c.x + w + 4 > width { (c.x - w - 3, c.x - 5, "end") } else { (c.x + 3, c.x + 5, "start") };
+                g.cp {
+                    title { (c.tip) }
+                    line x1=(c.x) y1=(c.top) x2=(c.x) y2=(c.bottom) stroke=(c.colour)
+                        stroke-width="2" stroke-dasharray="6 3" {}
+                    rect x=(rx) y=(y) width=(w) height="15" rx="2" fill="white"
+                        stroke=(c.colour) stroke-width="1" {}
+                    text x=(tx) y=(y + 12) text-anchor=(anchor) fill=(c.colour)
+                        font-family="sans-serif" font-size="12" font-weight="bold" { (c.label) }
+                }
+            }
+        }
+        g.points {
+            @for d in &dots {
+                @let (tip, href) = d.mark.map_or(("", "#"), |m| (m.tip.as_str(), m.href.as_str()));
+                a href=(href) {
+                    @match d.off {
+                        Some(up) => {
+                            @let dy = if up { 6 } else { -6 };
+                            path.pt.off d=(format!("M{} {}l-5 {}h10z", d.x, d.y - dy, 2 * dy))
+                                fill="white" stroke=(POINT_COLOUR) stroke-width="1.5" {
+                                title { (tip) }
+                            }
+                        }
+                        None => {
+                            circle.pt cx=(d.x) cy=(d.y) r="3.5" fill=(POINT_COLOUR) {
+                                title { (tip) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }))
 }
