@@ -109,7 +109,7 @@ fn draw<DB: DrawingBackend>(
         .caption("roofline", ("sans-serif", 15))
         .margin(10)
         .x_label_area_size(40)
-        .y_label_area_size(80)
+        .y_label_area_size(105)
         .build_cartesian_2d((x_lo..x_hi).log_scale(), (y_lo..y_hi).log_scale())?;
     chart
         .configure_mesh()
@@ -118,6 +118,8 @@ fn draw<DB: DrawingBackend>(
         .x_labels(8)
         .y_labels(8)
         .light_line_style(WHITE.mix(0.0))
+        .label_style(("sans-serif", 13))
+        .axis_desc_style(("sans-serif", 14))
         .y_label_formatter(&|v| crate::report::format_flops(*v))
         .draw()?;
     let ridge = peak / bw;
@@ -125,15 +127,19 @@ fn draw<DB: DrawingBackend>(
         [(x_lo, bw * x_lo), (ridge, peak), (x_hi, peak)],
         BLACK.stroke_width(2),
     ))?;
-    let style = ("sans-serif", 12).into_font();
+    let style = ("sans-serif", 13).into_font();
     chart.draw_series(std::iter::once(Text::new(
         format!("{peak_label}: {}", crate::report::format_flops(peak)),
-        (ridge * 1.1, peak * 1.15),
+        (ridge * 1.1, peak * 1.45),
         style.clone(),
     )))?;
     chart.draw_series(std::iter::once(Text::new(
         format!("{bw_label}: {}", crate::report::format_bytes_per_s(bw)),
-        (x_lo * 1.2, bw * x_lo * 1.4),
+        // Above the slope, a third of the way to the ridge (log scale).
+        (
+            x_lo * (ridge / x_lo).powf(0.3),
+            bw * x_lo * (ridge / x_lo).powf(0.3) * 1.7,
+        ),
         style,
     )))?;
     let dots: Vec<(i32, i32, usize, String, &str)> = points

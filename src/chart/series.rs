@@ -132,19 +132,21 @@ fn draw<DB: DrawingBackend>(
         caption += &format!(" (newest {} of {} commits)", points.len(), s.points.len());
     }
     if off_scale > 0 {
-        caption += &format!(" · {off_scale} off scale (△ ▽)");
+        caption += &format!(" · {off_scale} off scale, drawn at the edge (△▽)");
     }
     let (scale, unit) = unit_for(hi);
     let pad = ((hi - lo) * 0.08).max(hi * 0.01);
     let (y0, y1) = (((lo - pad) * scale).max(0.0), (hi + pad) * scale);
     let n = points.len();
     let x1 = (n.max(2) - 1) as f64;
+    // As many decimals as a tenth of the range needs, the same on every tick.
+    let decimals = (-((y1 - y0) / 10.0).log10().floor()).clamp(0.0, 6.0) as usize;
     let mut chart = ChartBuilder::on(root)
         .caption(&caption, ("sans-serif", 15))
         .margin(10)
         .margin_top(6)
-        .x_label_area_size(40)
-        .y_label_area_size(70)
+        .x_label_area_size(42)
+        .y_label_area_size(78)
         .build_cartesian_2d(-0.5..x1 + 0.5, y0..y1)?;
     chart
         .configure_mesh()
@@ -161,6 +163,9 @@ fn draw<DB: DrawingBackend>(
                 .map(|p| p.commit[..7.min(p.commit.len())].to_string())
                 .unwrap_or_default()
         })
+        .y_label_formatter(&|v| format!("{v:.decimals$}"))
+        .label_style(("sans-serif", 13))
+        .axis_desc_style(("sans-serif", 14))
         .light_line_style(WHITE.mix(0.0))
         .bold_line_style(BLACK.mix(0.08))
         .draw()?;
@@ -253,6 +258,7 @@ fn draw<DB: DrawingBackend>(
         g.points {
             @for d in &dots {
                 @let (tip, href) = d.mark.map_or(("", "#"), |m| (m.tip.as_str(), m.href.as_str()));
+                @let tip = if d.off.is_some() { format!("{tip}\n(off scale: drawn at the edge)") } else { tip.to_string() };
                 a href=(href) {
                     @match d.off {
                         Some(up) => {
