@@ -71,16 +71,16 @@ pub fn robust_range(points: &[Point]) -> (f64, f64) {
     (lo.max(full_lo), hi.min(full_hi))
 }
 
-/// The series as an SVG document of `size` pixels (empty series: a chart saying so).
-/// `marks` go with `s.points`, one each.
-pub fn series_svg(s: &Series, marks: &[PointMark], size: (u32, u32)) -> String {
+/// The series' newest `max_points` (at most `MAX_CHART_POINTS`) as an SVG document of `size`
+/// pixels (empty series: a chart saying so). `marks` go with `s.points`, one each.
+pub fn series_svg(s: &Series, marks: &[PointMark], size: (u32, u32), max_points: usize) -> String {
     let mut svg = String::new();
     let mut overlay = None;
     {
         let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
         // Drawing into a string cannot fail for lack of space or I/O; an error here would be
         // a plotters bug, and the chart is then left incomplete rather than the report lost.
-        if let Ok(o) = draw(&root, s, marks, size) {
+        if let Ok(o) = draw(&root, s, marks, size, max_points.min(MAX_CHART_POINTS)) {
             overlay = o;
         }
         let _ = root.present();
@@ -110,6 +110,7 @@ fn draw<DB: DrawingBackend>(
     s: &Series,
     marks: &[PointMark],
     size: (u32, u32),
+    max_points: usize,
 ) -> Result<Option<Markup>, DrawingAreaErrorKind<DB::ErrorType>> {
     root.fill(&WHITE)?;
     if s.points.is_empty() {
@@ -120,7 +121,7 @@ fn draw<DB: DrawingBackend>(
         ))?;
         return Ok(None);
     }
-    let start = s.points.len().saturating_sub(MAX_CHART_POINTS);
+    let start = s.points.len().saturating_sub(max_points.max(1));
     let points = &s.points[start..];
     let (lo, hi) = robust_range(points);
     let off_scale = points
@@ -278,4 +279,67 @@ fn draw<DB: DrawingBackend>(
             }
         }
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::suite::Family;
+
+    fn series(medians: &[f64]) -> Series {
+        Series {
+            id: "gemm/x/f32/y".into(),
+            family: Family::Gemm,
+            flops: 1,
+            bytes: 1,
+            reports_bandwidth: false,
+            points: medians
+                .iter()
+                .enumerate()
+                .map(|(i, &m)| Point {
+                    position: i,
+                    commit: format!("{i:040x}"),
+                    date: "2026-01-01".into(),
+                    median: m,
+                    ci_low: m * 0.99,
+                    ci_high: m * 1.01,
+                    runs: 1,
+                })
+                .collect(),
+            unusable: 0,
+            change_points: Vec::new(),
+            creep: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn one_outlier_does_not_set_the_range_and_is_drawn_off_scale() {
+        let mut medians = vec![1.0e-3; 40];
+        for (i, m) in medians.iter_mut().enumerate() {
+            *m *= 1.0 + 0.002 * (i % 5) as f64;
+        }
+        medians[20] = 10e-3;
+        let s = series(&medians);
+        let (lo, hi) = robust_range(&s.points);
+        assert!(lo > 0.98e-3 && hi < 1.03e-3, "{lo} {hi}");
+        let marks: Vec<PointMark> = (0..40)
+            .map(|i| PointMark {
+                tip: format!("point {i}"),
+                href: format!("#c{i}"),
+            })
+            .collect();
+        let svg = series_svg(&s, &marks, (760, 300), MAX_CHART_POINTS);
+        assert!(svg.contains("1 off scale"), "{svg}");
+        assert_eq!(svg.matches("class=\"pt\"").count(), 39);
+        assert_eq!(svg.matches("class=\"pt off\"").count(), 1);
+        assert!(svg.contains("point 20\n(off scale: drawn at the edge)"));
+        // A step stays wholly in range.
+        let step: Vec<f64> = (0..40).map(|i| if i < 20 { 1e-3 } else { 2e-3 }).collect();
+        let (lo, hi) = robust_range(&series(&step).points);
+        assert!(lo <= 0.99e-3 && hi >= 2.02e-3 * 0.999, "{lo} {hi}");
+        // Only the newest `max_points` are drawn.
+        let svg = series_svg(&series(&step), &marks, (760, 300), 10);
+        assert_eq!(svg.matches("class=\"pt").count(), 10);
+        assert!(svg.contains("newest 10 of 40"));
+    }
 }

@@ -12,7 +12,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::units::short_commit as short;
 use super::{format_bytes_per_s, format_flops, format_seconds};
-use crate::chart::{Ceiling, PointMark, RooflinePoint, roofline_svg, series_svg};
+use crate::chart::{Ceiling, MAX_CHART_POINTS, PointMark, RooflinePoint, roofline_svg, series_svg};
 use crate::history::{Direction, History, Point, Series};
 use crate::regress::{Comparison, Entry, Verdict};
 
@@ -38,6 +38,11 @@ pub struct ReportMeta {
     /// on the benchmark's page.
     pub commit_url: Option<String>,
 }
+
+/// Commits drawn per chart on a key's page, which holds every benchmark's chart (each point
+/// carries its tooltip and link: 50 charts of 500 points would make a page of ~9 MB); the
+/// benchmark's own page draws the newest `MAX_CHART_POINTS`.
+const KEY_PAGE_POINTS: usize = 200;
 
 /// A file of the report: path relative to the output directory, and its contents.
 pub struct ReportFile {
@@ -157,7 +162,7 @@ fn verdict_class(v: Verdict) -> &'static str {
 /// The rate a time stands for: bandwidth for copies and memory-bound shapes (decode), as the
 /// run table shows them, FLOP/s for the rest.
 fn throughput(s: &Series, seconds: f64) -> String {
-    if !(seconds > 0.0) {
+    if seconds.is_nan() || seconds <= 0.0 {
         return String::new();
     }
     if s.flops > 0 && !s.reports_bandwidth {
@@ -482,7 +487,7 @@ fn key_files(key: &Key, meta: &ReportMeta) -> Vec<ReportFile> {
             @let href = format!("{}/{}", key.slug, key.pages[i]);
             section id=(format!("b{i}")) {
                 h3 { a href=(href) { (s.id) } }
-                (PreEscaped(series_svg(s, &marks(key, s, &href, meta), (760, 300))))
+                (PreEscaped(series_svg(s, &marks(key, s, &href, meta), (760, 300), KEY_PAGE_POINTS)))
             }
         }
         (not_in_history(h))
@@ -538,7 +543,7 @@ fn bench_page(key: &Key, s: &Series, file: &str, meta: &ReportMeta) -> String {
                 td.num { (s.overall_change().map_or(String::new(), percent)) }
             }
         }
-        (PreEscaped(series_svg(s, &marks(key, s, file, meta), (1000, 380))))
+        (PreEscaped(series_svg(s, &marks(key, s, file, meta), (1000, 380), MAX_CHART_POINTS)))
         @if !s.change_points.is_empty() {
             h2 { "Change points" }
             ul {
