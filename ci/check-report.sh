@@ -97,6 +97,18 @@ if ! grep -qE '<div id="tip"[^>]*>[0-9a-f]{7} · ' "$out/hover.dom"; then
   echo "hovering a point shows no tooltip (see $out/hover.png)" >&2; status=1
 fi
 [[ $(occurrences 'id="filter"' "$out/index.dom") -eq 1 ]] || { echo "index: no filter box" >&2; status=1; }
+# The filter box: typing "gemm" leaves the gemm rows shown, and says how many.
+filtered="$site/filter-check.html"
+sed 's#</body>#<script>var f=document.getElementById("filter");f.value="gemm";f.dispatchEvent(new Event("input"));</script></body>#' \
+  "$site/index.html" >"$filtered"
+chrome --virtual-time-budget=1000 --dump-dom "file://$filtered" >"$out/filter.dom" 2>"$out/filter.log" || status=1
+rm -f "$filtered"
+gemm_rows=$(occurrences '<tr data-id="gemm/' "$site/index.html")
+if ! grep -q "<span id=\"shown\">$gemm_rows</span>" "$out/filter.dom" ||
+  [[ $(occurrences '<tr data-id="[^"]*"( hidden="")?>' "$out/filter.dom") -ne $(occurrences '<tr data-id=' "$site/index.html") ]] ||
+  [[ $(occurrences '<tr data-id="gemm/[^"]*">' "$out/filter.dom") -ne $gemm_rows ]]; then
+  echo "index: the filter box does not filter (see $out/filter.dom)" >&2; status=1
+fi
 
 # Every local file any page points at must exist, relative to the page.
 while read -r page; do
