@@ -132,6 +132,10 @@ fn draw<DB: DrawingBackend>(
     if start > 0 {
         caption += &format!(" (newest {} of {} commits)", points.len(), s.points.len());
     }
+    let earlier = s.change_points.iter().filter(|c| c.point < start).count();
+    if earlier > 0 {
+        caption += &format!(" · {earlier} change point(s) before these");
+    }
     if off_scale > 0 {
         caption += &format!(" · {off_scale} off scale, drawn at the edge (△▽)");
     }
@@ -238,6 +242,9 @@ fn draw<DB: DrawingBackend>(
         })
         .collect();
     let width = size.0 as i32;
+    // Dots shrink as commits crowd, so the line stays readable at 500 points.
+    let r = ((size.0 as f64 - 100.0) / n as f64 / 2.5).clamp(1.6, 3.5);
+    let r = format!("{r:.1}");
     Ok(Some(html! {
         g.changes {
             @for (i, c) in cps.iter().enumerate() {
@@ -270,7 +277,7 @@ fn draw<DB: DrawingBackend>(
                             }
                         }
                         None => {
-                            circle.pt cx=(d.x) cy=(d.y) r="3.5" fill=(POINT_COLOUR) {
+                            circle.pt cx=(d.x) cy=(d.y) r=(r) fill=(POINT_COLOUR) {
                                 title { (tip) }
                             }
                         }

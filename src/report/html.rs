@@ -576,13 +576,20 @@ fn bench_page(key: &Key, s: &Series, file: &str, meta: &ReportMeta) -> String {
                 }
             }
         }
-        h2 { "Every commit, newest first" }
+        h2 {
+            @if s.points.len() > MAX_CHART_POINTS {
+                "The newest " (MAX_CHART_POINTS) " of " (s.points.len()) " commits, as charted"
+            } @else { "Every commit, newest first" }
+        }
+        @if s.points.len() > MAX_CHART_POINTS {
+            p.muted { code { "orac history --format json" } " has them all." }
+        }
         table {
             tr {
                 th { "commit" } th { "date" } th { "median" } th { "CI of the median" }
                 th { "throughput" } th { "runs" } th { "subject" }
             }
-            @for p in s.points.iter().rev() {
+            @for p in s.points.iter().rev().take(MAX_CHART_POINTS) {
                 tr id=(format!("c-{}", p.commit)) {
                     td { (commit_link(meta, &p.commit)) }
                     td { (p.date) }
