@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use criterion::{Criterion, criterion_group, criterion_main};
 use orac::history::synthetic::{self, Track};
 use orac::history::{HistoryOptions, build};
-use orac::report::{KeyReport, report_files};
+use orac::report::{KeyReport, ReportMeta, report_files};
 use orac::stats::{ChangePointConfig, CreepConfig};
 use orac::suite::{Family, Filter};
 
@@ -122,7 +122,11 @@ fn scale(c: &mut Criterion) {
                 roofline: Vec::new(),
                 bandwidth: None,
             };
-            report_files(std::slice::from_ref(&report), "now")
+            let meta = ReportMeta {
+                generated_at: "now".into(),
+                commit_url: None,
+            };
+            report_files(std::slice::from_ref(&report), &meta)
         })
     });
     group.finish();

@@ -2,7 +2,10 @@
 //! log–log, under the bandwidth and compute ceilings. Ceilings the run does not know (a CPU's,
 //! a GPU's compute peak) are drawn at the best value measured and labelled so.
 
+use maud::{Markup, html};
 use plotters::prelude::*;
+
+use super::{POINT_COLOUR, finish};
 
 #[derive(Debug, Clone)]
 pub struct RooflinePoint {
@@ -10,6 +13,8 @@ pub struct RooflinePoint {
     /// FLOP per byte.
     pub intensity: f64,
     pub flop_per_s: f64,
+    /// Where a click on the point leads (its benchmark's page), if anywhere.
+    pub href: Option<String>,
 }
 
 /// A ceiling of the roofline and what it is (`peak bandwidth`, `best measured copy`, …).
@@ -19,19 +24,23 @@ pub struct Ceiling {
     pub label: String,
 }
 
-/// SVG roofline under the ceilings given; a missing one is the best the points reach.
+/// SVG roofline under the ceilings given; a missing one is the best the points reach. Each
+/// point is numbered `n` for its index + 1 in `points`, so the page can list what it is.
 pub fn roofline_svg(
     points: &[RooflinePoint],
     bandwidth: Option<Ceiling>,
     compute: Option<Ceiling>,
 ) -> String {
     let mut svg = String::new();
+    let mut overlay = None;
     {
-        let root = SVGBackend::with_string(&mut svg, (760, 420)).into_drawing_area();
-        let _ = draw(&root, points, bandwidth, compute);
+        let root = SVGBackend::with_string(&mut svg, (860, 440)).into_drawing_area();
+        if let Ok(o) = draw(&root, points, bandwidth, compute) {
+            overlay = o;
+        }
         let _ = root.present();
     }
-    svg
+    finish(svg, overlay, "roofline of the newest run")
 }
 
 fn draw<DB: DrawingBackend>(
@@ -39,11 +48,12 @@ fn draw<DB: DrawingBackend>(
     points: &[RooflinePoint],
     bandwidth: Option<Ceiling>,
     compute: Option<Ceiling>,
-) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+) -> Result<Option<Markup>, DrawingAreaErrorKind<DB::ErrorType>> {
     root.fill(&WHITE)?;
-    let points: Vec<&RooflinePoint> = points
+    let points: Vec<(usize, &RooflinePoint)> = points
         .iter()
-        .filter(|p| p.intensity > 0.0 && p.flop_per_s > 0.0 && p.intensity.is_finite())
+        .enumerate()
+        .filter(|(_, p)| p.intensity > 0.0 && p.flop_per_s > 0.0 && p.intensity.is_finite())
         .collect();
     if points.is_empty() {
         root.draw(&Text::new(
@@ -51,12 +61,12 @@ fn draw<DB: DrawingBackend>(
             (20, 20),
             ("sans-serif", 14).into_font(),
         ))?;
-        return Ok(());
+        return Ok(None);
     }
-    let best_flops = points.iter().map(|p| p.flop_per_s).fold(0.0, f64::max);
+    let best_flops = points.iter().map(|(_, p)| p.flop_per_s).fold(0.0, f64::max);
     let best_bw = points
         .iter()
-        .map(|p| p.flop_per_s / p.intensity)
+        .map(|(_, p)| p.flop_per_s / p.intensity)
         .fold(0.0, f64::max);
     let usable = |c: Option<Ceiling>| c.filter(|c| c.value.is_finite() && c.value > 0.0);
     let (bandwidth, compute) = (usable(bandwidth), usable(compute));
@@ -74,24 +84,24 @@ fn draw<DB: DrawingBackend>(
             (20, 20),
             ("sans-serif", 14).into_font(),
         ))?;
-        return Ok(());
+        return Ok(None);
     }
     let x_lo = points
         .iter()
-        .map(|p| p.intensity)
+        .map(|(_, p)| p.intensity)
         .fold(f64::MAX, f64::min)
         .min(peak / bw)
         / 4.0;
     let x_hi = points
         .iter()
-        .map(|p| p.intensity)
+        .map(|(_, p)| p.intensity)
         .fold(0.0, f64::max)
         .max(peak / bw)
         * 4.0;
     let y_hi = peak.max(best_flops) * 2.0;
     let y_lo = points
         .iter()
-        .map(|p| p.flop_per_s)
+        .map(|(_, p)| p.flop_per_s)
         .fold(f64::MAX, f64::min)
         .min(bw * x_lo)
         / 2.0;
@@ -99,7 +109,7 @@ fn draw<DB: DrawingBackend>(
         .caption("roofline", ("sans-serif", 15))
         .margin(10)
         .x_label_area_size(40)
-        .y_label_area_size(80)
+        .y_label_area_size(105)
         .build_cartesian_2d((x_lo..x_hi).log_scale(), (y_lo..y_hi).log_scale())?;
     chart
         .configure_mesh()
@@ -108,6 +118,8 @@ fn draw<DB: DrawingBackend>(
         .x_labels(8)
         .y_labels(8)
         .light_line_style(WHITE.mix(0.0))
+        .label_style(("sans-serif", 13))
+        .axis_desc_style(("sans-serif", 14))
         .y_label_formatter(&|v| crate::report::format_flops(*v))
         .draw()?;
     let ridge = peak / bw;
@@ -115,21 +127,48 @@ fn draw<DB: DrawingBackend>(
         [(x_lo, bw * x_lo), (ridge, peak), (x_hi, peak)],
         BLACK.stroke_width(2),
     ))?;
-    let style = ("sans-serif", 12).into_font();
+    let style = ("sans-serif", 13).into_font();
     chart.draw_series(std::iter::once(Text::new(
         format!("{peak_label}: {}", crate::report::format_flops(peak)),
-        (ridge * 1.1, peak * 1.15),
+        (ridge * 1.1, peak * 1.45),
         style.clone(),
     )))?;
     chart.draw_series(std::iter::once(Text::new(
         format!("{bw_label}: {}", crate::report::format_bytes_per_s(bw)),
-        (x_lo * 1.2, bw * x_lo * 1.4),
+        // Above the slope, a third of the way to the ridge (log scale).
+        (
+            x_lo * (ridge / x_lo).powf(0.3),
+            bw * x_lo * (ridge / x_lo).powf(0.3) * 1.7,
+        ),
         style,
     )))?;
-    chart.draw_series(
-        points
-            .iter()
-            .map(|p| Circle::new((p.intensity, p.flop_per_s), 4, RED.filled())),
-    )?;
-    Ok(())
+    let dots: Vec<(i32, i32, usize, String, &str)> = points
+        .iter()
+        .map(|(i, p)| {
+            let (x, y) = chart.backend_coord(&(p.intensity, p.flop_per_s));
+            let tip = format!(
+                "{}\n{:.3} FLOP/byte · {} · {} moved",
+                p.id,
+                p.intensity,
+                crate::report::format_flops(p.flop_per_s),
+                crate::report::format_bytes_per_s(p.flop_per_s / p.intensity)
+            );
+            (x, y, i + 1, tip, p.href.as_deref().unwrap_or("#"))
+        })
+        .collect();
+    Ok(Some(html! {
+        g.points {
+            @for (x, y, n, tip, href) in &dots {
+                a href=(href) {
+                    circle.pt cx=(x) cy=(y) r="5" fill=(POINT_COLOUR) fill-opacity="0.85" {
+                        title { (tip) }
+                    }
+                    // The number, on a white halo so it reads over the lines.
+                    text x=(x + 7) y=(y - 6) font-family="sans-serif" font-size="12"
+                        font-weight="bold" fill="#222" stroke="white" stroke-width="3"
+                        paint-order="stroke" { (n) }
+                }
+            }
+        }
+    }))
 }

@@ -617,6 +617,12 @@ pub struct ReportArgs {
         default_value = "baselines"
     )]
     pub baselines_dir: PathBuf,
+    /// Where a chart's point links, `{commit}` standing for the full id (e.g.
+    /// https://github.com/OWNER/REPO/commit/{commit}); "" for none. Default: from
+    /// GITHUB_SERVER_URL and GITHUB_REPOSITORY, else from a GitHub, GitLab or Codeberg
+    /// `origin` remote; without one a point links to its commit's row on the benchmark's page.
+    #[arg(long, value_name = "URL")]
+    pub commit_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

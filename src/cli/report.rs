@@ -9,7 +9,7 @@ use crate::chart::{Ceiling, RooflinePoint};
 use crate::error::{Error, Result};
 use crate::history::{self, HistoryOptions};
 use crate::regress::{CompareConfig, SideContext, compare_independent, resolve_side};
-use crate::report::{KeyReport, report_files};
+use crate::report::{KeyReport, ReportMeta, report_files};
 use crate::store::{self, Status, baseline_path};
 use crate::suite::{Family, Filter};
 
@@ -40,8 +40,11 @@ pub fn report(args: ReportArgs) -> Result<()> {
     }
     // Only once everything is gathered: a failure above leaves the directory as it was.
     prepare_out_dir(&args.out_dir)?;
-    let generated = store::utc_now().rfc3339();
-    let files = report_files(&reports, &generated);
+    let meta = ReportMeta {
+        generated_at: store::utc_now().rfc3339(),
+        commit_url: commit_url(args.commit_url.as_deref(), &base_opts.repo_dir)?,
+    };
+    let files = report_files(&reports, &meta);
     for f in &files {
         write_file(&args.out_dir.join(&f.path), &f.contents)?;
     }
@@ -99,6 +102,7 @@ fn key_report(opts: &HistoryOptions, filter: &Filter, baselines: &Path) -> Resul
                     id: b.id.clone(),
                     intensity: b.flops as f64 / b.bytes as f64,
                     flop_per_s: b.flop_per_s?,
+                    href: None,
                 })
             })
             .collect(),
@@ -153,6 +157,56 @@ fn key_report(opts: &HistoryOptions, filter: &Filter, baselines: &Path) -> Resul
     })
 }
 
+/// The commit link template: the one given (`""`: none), else the CI's repository, else the
+/// `origin` remote's when it is on a forge whose commit pages are known.
+fn commit_url(given: Option<&str>, repo_dir: &Path) -> Result<Option<String>> {
+    if let Some(t) = given {
+        if t.is_empty() {
+            return Ok(None);
+        }
+        if !(t.starts_with("https://") || t.starts_with("http://")) || !t.contains("{commit}") {
+            return Err(Error::Usage(format!(
+                "--commit-url {t}: an http(s) URL with {{commit}} in it, or \"\" for none"
+            )));
+        }
+        return Ok(Some(t.to_string()));
+    }
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    if let (Some(server), Some(repo)) = (env("GITHUB_SERVER_URL"), env("GITHUB_REPOSITORY"))
+        && server.starts_with("https://")
+    {
+        return Ok(Some(format!(
+            "{}/{repo}/commit/{{commit}}",
+            server.trim_end_matches('/')
+        )));
+    }
+    let remote = git2::Repository::open(repo_dir)
+        .ok()
+        .and_then(|r| r.find_remote("origin").ok()?.url().ok().map(str::to_string));
+    Ok(remote.as_deref().and_then(forge_commit_url))
+}
+
+/// `https://github.com/o/r/commit/{commit}` for an `origin` of github.com, gitlab.com or
+/// codeberg.org (https, ssh or scp-like `git@host:o/r.git`); `None` for any other.
+pub fn forge_commit_url(remote: &str) -> Option<String> {
+    let rest = remote
+        .strip_prefix("https://")
+        .or_else(|| remote.strip_prefix("ssh://git@"))
+        .or_else(|| remote.strip_prefix("git@"))?;
+    let (host, path) = rest.split_once(['/', ':'])?;
+    let path = path.trim_end_matches('/').trim_end_matches(".git");
+    let safe = |c: char| c.is_ascii_alphanumeric() || "-_./".contains(c);
+    if path.is_empty() || path.starts_with('/') || path.contains("..") || !path.chars().all(safe) {
+        return None;
+    }
+    let commit = match host {
+        "github.com" | "codeberg.org" => "commit",
+        "gitlab.com" => "-/commit",
+        _ => return None,
+    };
+    Some(format!("https://{host}/{path}/{commit}/{{commit}}"))
+}
+
 /// Creates `out`, or clears an earlier report there; refuses any other non-empty directory.
 fn prepare_out_dir(out: &Path) -> Result<()> {
     if out.exists() {
@@ -175,13 +229,23 @@ fn prepare_out_dir(out: &Path) -> Result<()> {
                 out.display()
             )));
         }
-        // Stale charts of benchmarks that are gone would linger otherwise.
-        let charts = out.join("charts");
-        if charts.is_dir() {
-            std::fs::remove_dir_all(&charts).map_err(|source| Error::Write {
-                path: charts,
-                source,
-            })?;
+        // The earlier report goes whole: pages of benchmarks or keys that are gone would
+        // linger otherwise. (The marker says the directory is the report's.)
+        let entries = std::fs::read_dir(out).map_err(|source| Error::Read {
+            path: out.to_path_buf(),
+            source,
+        })?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if entry.file_name() == MARKER {
+                continue;
+            }
+            let removed = if path.is_dir() && !path.is_symlink() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            removed.map_err(|source| Error::Write { path, source })?;
         }
     }
     std::fs::create_dir_all(out).map_err(|source| Error::Write {
@@ -204,4 +268,30 @@ fn write_file(path: &Path, contents: &str) -> Result<()> {
         })?;
     }
     super::write_atomically(path, contents)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::forge_commit_url;
+
+    #[test]
+    fn commit_urls_come_only_from_known_forges() {
+        let gh = Some("https://github.com/o/r/commit/{commit}".to_string());
+        assert_eq!(forge_commit_url("https://github.com/o/r.git"), gh);
+        assert_eq!(forge_commit_url("git@github.com:o/r.git"), gh);
+        assert_eq!(forge_commit_url("ssh://git@github.com/o/r"), gh);
+        assert_eq!(
+            forge_commit_url("https://gitlab.com/g/sub/r.git").as_deref(),
+            Some("https://gitlab.com/g/sub/r/-/commit/{commit}")
+        );
+        for other in [
+            "https://example.org/o/r.git",
+            "/srv/git/r.git",
+            "https://github.com/o/r\"onclick=x",
+            "https://github.com/../x",
+            "https://user@github.com/o/r",
+        ] {
+            assert_eq!(forge_commit_url(other), None, "{other}");
+        }
+    }
 }

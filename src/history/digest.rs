@@ -43,9 +43,27 @@ pub struct BenchDigest {
     pub throttled: bool,
     #[serde(default)]
     pub contended: bool,
+    /// Only what the history needs of the parameters: whether the shape is memory-bound.
+    #[serde(default)]
+    pub params: DigestParams,
+}
+
+/// The parameters the history reads; the rest are skipped unparsed.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct DigestParams {
+    /// `"memory"` for shapes whose figure of merit is bandwidth (decode attention). Any JSON
+    /// value is accepted here, so a strange one is not mistaken for a corrupt file.
+    #[serde(default)]
+    pub bound: Option<serde_json::Value>,
 }
 
 impl BenchDigest {
+    /// Whether its figure of merit is bandwidth, as `BenchResult::reports_bandwidth` decides.
+    pub fn reports_bandwidth(&self) -> bool {
+        self.family == Family::Memcpy
+            || self.params.bound.as_ref().and_then(|v| v.as_str()) == Some("memory")
+    }
+
     /// Median seconds per run of a verified, unthrottled, uncontended result.
     pub fn usable_median(&self) -> Option<f64> {
         match (self.status, &self.summary, self.throttled || self.contended) {

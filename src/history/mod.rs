@@ -106,6 +106,9 @@ pub struct Series {
     pub family: Family,
     pub flops: u64,
     pub bytes: u64,
+    /// Its figure of merit is bandwidth (copies, decode), as in the run table.
+    #[serde(skip)]
+    pub reports_bandwidth: bool,
     pub points: Vec<Point>,
     /// Commits where this benchmark ran but produced no usable time (failed, throttled).
     pub unusable: usize,
@@ -336,6 +339,7 @@ fn pool(
                 family: b.family,
                 flops: b.flops,
                 bytes: b.bytes,
+                reports_bandwidth: b.reports_bandwidth(),
                 points: Vec::new(),
                 unusable: 0,
                 change_points: Vec::new(),

@@ -17,7 +17,7 @@ pub use export::{
     CSV_HEADER, GabTool, bencher_json, csv_rows, github_action_benchmark_json, tracker_left_out,
 };
 pub use history::history_text;
-pub use html::{KeyReport, ReportFile, escape, report_files};
+pub use html::{KeyReport, ReportFile, ReportMeta, report_files};
 pub use peaks::{compute_peak, fraction_of_peak, fraction_of_reference, reference_for};
 pub use table::{run_header, run_table, run_table_markdown, runs_table};
 pub use units::{format_bytes_per_s, format_flops, format_seconds};
