@@ -7,7 +7,7 @@
 # on hover, or a link to a missing file. Screenshots stay in OUT_DIR for people to look at:
 # index.png, KEY.png, BENCH.png (1280x2000) and hover.png (a point's tooltip).
 #   usage: ci/check-report.sh [ORAC] [OUT_DIR]     (default: target/release/orac, target/report-check)
-# Installs Debian's `chromium` when it is missing and this runs as root with apt-get (CI).
+# Installs Debian's `chromium` when it is missing, with apt-get as root or through `sudo -n` (CI).
 set -euo pipefail
 orac=$(realpath "${1:-target/release/orac}")
 out=$(realpath -m "${2:-target/report-check}")
@@ -16,11 +16,16 @@ find_browser() {
   command -v chromium || command -v chromium-browser || command -v google-chrome || true
 }
 browser=$(find_browser)
-if [[ -z "$browser" && $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+# As root, or through sudo where it needs no password.
+as_root=()
+[[ $(id -u) -eq 0 ]] || as_root=(sudo -n)
+if [[ -z "$browser" ]] && command -v apt-get >/dev/null &&
+  { [[ ${#as_root[@]} -eq 0 ]] || sudo -n true 2>/dev/null; }; then
   echo "check-report: installing Debian's chromium" >&2
   # A stale package list is the usual reason the install fails on a fresh CI machine.
-  apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 ||
-    { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends chromium >/dev/null; }
+  "${as_root[@]}" apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 ||
+    { "${as_root[@]}" apt-get update -q >/dev/null &&
+      "${as_root[@]}" apt-get install -y -q --no-install-recommends chromium >/dev/null; }
   browser=$(find_browser)
 fi
 if [[ -z "$browser" ]]; then
