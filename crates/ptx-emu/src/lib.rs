@@ -21,6 +21,7 @@
 // run, and the hot paths that can fail are inlined, so boxing it would buy nothing.
 #![allow(clippy::result_large_err)]
 
+mod check;
 mod decode;
 pub mod exec;
 pub mod fault;
@@ -28,6 +29,6 @@ pub mod inst;
 pub mod parse;
 
 pub use exec::memory::{GLOBAL_BASE, Global, MemError};
-pub use exec::{Arg, Launch, Options, Report, run};
+pub use exec::{Arg, DEFAULT_SEED, Launch, Options, Report, Schedule, run};
 pub use fault::{AllocNote, Fault, FaultKind};
 pub use parse::{Kernel, Module, Param, ParseError};

@@ -101,9 +101,13 @@ impl EmuWorkload<'_> {
         let Work::Kernels(steps) = &self.plan.work else {
             unreachable!("vendor plans are refused in new()")
         };
+        // Every check on (racecheck, initcheck, async hazards) and the adversarial schedule
+        // with the emulator's fixed seed: results are reproducible, and a missing barrier
+        // fails as a race.
         let options = ptx_emu::Options {
             max_thread_instructions: MAX_THREAD_INSTRUCTIONS,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            ..Default::default()
         };
         for step in steps {
             let args: Vec<ptx_emu::Arg> = step

@@ -13,6 +13,8 @@ use crate::inst::*;
 pub(crate) enum Stop {
     Exited,
     Barrier,
+    /// The scheduler's budget for this turn is spent.
+    Yield,
 }
 
 #[derive(Default)]
@@ -31,6 +33,13 @@ pub(crate) struct Warp {
     ntid: [u32; 3],
     local: Vec<u8>,
     local_bytes: u32,
+    /// Register initcheck (`Options::initcheck`): `written[reg]` has a bit per lane that
+    /// wrote the register; a read without it is noted in `uninit` as (reg, lane).
+    pub initcheck: bool,
+    written: Vec<u32>,
+    uninit: std::cell::Cell<Option<(u32, u32)>>,
+    /// The instruction being executed (for the checks' reports).
+    cur_pc: u32,
 }
 
 macro_rules! lanes {
@@ -57,6 +66,9 @@ impl Warp {
         self.id = id;
         self.regs.clear();
         self.regs.resize(nregs as usize * 32, 0);
+        self.written.clear();
+        self.written.resize(nregs as usize, 0);
+        self.uninit.set(None);
         self.pc = [0; 32];
         self.live = 0;
         self.wait = None;
@@ -83,12 +95,36 @@ impl Warp {
 
     #[inline(always)]
     fn r(&self, reg: u32, l: usize) -> u64 {
+        if self.initcheck
+            && self.written[reg as usize] & (1 << l) == 0
+            && self.uninit.get().is_none()
+        {
+            self.uninit.set(Some((reg, l as u32)));
+        }
         self.regs[reg as usize * 32 + l]
     }
 
     #[inline(always)]
     fn w(&mut self, reg: u32, l: usize, v: u64) {
+        self.written[reg as usize] |= 1 << l;
         self.regs[reg as usize * 32 + l] = v;
+    }
+
+    /// The fault for a hazard or uninitialised register noted during the last instruction.
+    #[cold]
+    fn check_fault(&self, ctx: &LaunchCtx, blk: &mut BlockState) -> Option<Fault> {
+        if let Some((reg, lane)) = self.uninit.get() {
+            return Some(crate::check::init::register_fault(
+                ctx,
+                blk,
+                self.id,
+                lane,
+                reg,
+                self.cur_pc,
+            ));
+        }
+        let h = blk.check.pending.take()?;
+        Some(crate::check::hazard_fault(ctx, blk, &h))
     }
 
     #[inline(always)]
@@ -236,7 +272,7 @@ impl Warp {
     fn load(
         &self,
         ctx: &LaunchCtx,
-        blk: &BlockState,
+        blk: &mut BlockState,
         space: Space,
         addr: u64,
         size: u32,
@@ -244,13 +280,17 @@ impl Warp {
     ) -> Result<u64, Space> {
         match space {
             Space::Global => ctx.global.load(addr, size).ok_or(Space::Global),
-            Space::Shared => memory::load_bytes(&blk.shared, addr, size).ok_or(Space::Shared),
+            Space::Shared => blk
+                .shared_load(addr, size, self.id * 32 + l as u32, self.cur_pc)
+                .ok_or(Space::Shared),
             Space::Local => self.load_local(addr, size, l).ok_or(Space::Local),
             Space::Param => memory::load_bytes(&ctx.params, addr, size).ok_or(Space::Param),
             Space::Const => Err(Space::Const),
             Space::Generic => match memory::classify(addr) {
                 Generic::Global(a) => ctx.global.load(a, size).ok_or(Space::Global),
-                Generic::Shared(a) => memory::load_bytes(&blk.shared, a, size).ok_or(Space::Shared),
+                Generic::Shared(a) => blk
+                    .shared_load(a, size, self.id * 32 + l as u32, self.cur_pc)
+                    .ok_or(Space::Shared),
                 Generic::Local(a) => self.load_local(a, size, l).ok_or(Space::Local),
             },
         }
@@ -285,16 +325,16 @@ impl Warp {
     ) -> Result<(), Space> {
         match space {
             Space::Global => ctx.global.store(addr, size, v).ok_or(Space::Global),
-            Space::Shared => {
-                memory::store_bytes(&mut blk.shared, addr, size, v).ok_or(Space::Shared)
-            }
+            Space::Shared => blk
+                .shared_store(addr, size, v, self.id * 32 + l as u32, self.cur_pc)
+                .ok_or(Space::Shared),
             Space::Local => self.store_local(addr, size, l, v).ok_or(Space::Local),
             Space::Param | Space::Const => Err(space),
             Space::Generic => match memory::classify(addr) {
                 Generic::Global(a) => ctx.global.store(a, size, v).ok_or(Space::Global),
-                Generic::Shared(a) => {
-                    memory::store_bytes(&mut blk.shared, a, size, v).ok_or(Space::Shared)
-                }
+                Generic::Shared(a) => blk
+                    .shared_store(a, size, v, self.id * 32 + l as u32, self.cur_pc)
+                    .ok_or(Space::Shared),
                 Generic::Local(a) => self.store_local(a, size, l, v).ok_or(Space::Local),
             },
         }
@@ -336,7 +376,15 @@ impl Warp {
             }
             .ok_or(Space::Global);
         }
-        // shared and local memory belong to this block, which one host thread runs
+        if space == Space::Shared {
+            let tid = self.id * 32 + l as u32;
+            return blk
+                .shared_atomic(addr, size, tid, self.cur_pc, |old| {
+                    ops::atom_new(op, ty, old, b, c)
+                })
+                .ok_or(Space::Shared);
+        }
+        // local memory belongs to this thread, which one host thread runs
         let old = self.load(ctx, blk, space, addr, size, l)?;
         self.store(
             ctx,
@@ -354,10 +402,19 @@ impl Warp {
     pub fn run(&mut self, ctx: &LaunchCtx, blk: &mut BlockState) -> Result<Stop, Fault> {
         let insts = &ctx.kernel.insts[..];
         loop {
+            if (self.uninit.get().is_some() || blk.check.pending.is_some())
+                && let Some(f) = self.check_fault(ctx, blk)
+            {
+                return Err(f);
+            }
             let live = self.live;
             if live == 0 {
                 return Ok(Stop::Exited);
             }
+            if blk.budget == 0 {
+                return Ok(Stop::Yield);
+            }
+            blk.budget -= 1;
             // the lowest PC among live lanes, and every lane there
             let mut pc = u32::MAX;
             let mut mask = 0u32;
@@ -371,6 +428,7 @@ impl Warp {
                 }
             });
             let inst = &insts[pc as usize];
+            self.cur_pc = pc;
             let exec = match inst.guard {
                 None => mask,
                 Some((p, neg)) => {
@@ -452,6 +510,9 @@ impl Warp {
                     if cnt.is_none() && blk.exited > 0 {
                         let mut f = exited_fault(ctx, blk);
                         self.locate(ctx, blk, inst, lane, &mut f);
+                        return Err(f);
+                    }
+                    if let Some(f) = self.check_fault(ctx, blk) {
                         return Err(f);
                     }
                     self.wait = Some((id_v, cnt));
@@ -933,6 +994,7 @@ impl Warp {
                 if m & !exec != 0 || exec & !m != 0 {
                     return Err(self.mask_fault(ctx, blk, inst, lane, "bar.warp.sync", m, exec));
                 }
+                blk.check.warp_sync(self.id, exec);
             }
             Op::Shfl {
                 mode,
@@ -987,6 +1049,7 @@ impl Warp {
                     }
                     res[l] = (src[j], ok);
                 });
+                blk.check.warp_sync(self.id, exec);
                 lanes!(exec, l, {
                     self.w(*d, l, res[l].0 & 0xffff_ffff);
                     if let Some(p) = p {
@@ -1006,6 +1069,7 @@ impl Warp {
                 if m & !exec != 0 || exec & !m != 0 {
                     return Err(self.mask_fault(ctx, blk, inst, lane, "vote.sync", m, exec));
                 }
+                blk.check.warp_sync(self.id, exec);
                 let mut ballot = 0u32;
                 lanes!(exec, l, {
                     if ((self.v(a, l, ctx, blk) & 1) != 0) != *neg {
