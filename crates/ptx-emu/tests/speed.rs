@@ -113,5 +113,9 @@ fn configs(checks: bool) -> Options {
 }
 
 fn label(checks: bool) -> &'static str {
-    if checks { "checks on" } else { "checks off, canonical" }
+    if checks {
+        "checks on"
+    } else {
+        "checks off, canonical"
+    }
 }

@@ -44,8 +44,8 @@ struct Cell {
 }
 
 /// Shared memory that an asynchronous operation still writes or reads (the async-hazard
-/// hook): `[lo, hi)` of the block's shared memory, issued by thread `tid` at `pc`;
-/// `group` is `None` until the issuing thread commits it, then its commit number.
+/// hook): `[lo, hi)` of the block's shared memory, issued by thread `tid` at `pc`. The
+/// operation's own group bookkeeping (commit_group, wait_group) decides when it retires.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Inflight {
     pub lo: u32,
@@ -54,7 +54,6 @@ pub(crate) struct Inflight {
     pub pc: u32,
     /// true: the operation writes the range (cp.async), false: reads it (wgmma operands).
     pub writes: bool,
-    pub group: Option<u32>,
     pub what: &'static str,
 }
 
@@ -80,9 +79,9 @@ pub(crate) struct Shadow {
     /// The first hazard found; the warp turns it into a fault after the instruction.
     pub pending: Option<Hazard>,
     /// In-flight asynchronous shared-memory ranges (see [`Inflight`]).
-    pub inflight: Vec<Inflight>,
-    /// Commit numbers handed out per thread for asynchronous groups.
-    pub commits: Vec<u32>,
+    inflight: Vec<Inflight>,
+    /// Per shared byte: in-flight operations writing it (low 16 bits) and reading it (high).
+    busy: Vec<u32>,
 }
 
 impl Shadow {
@@ -96,7 +95,11 @@ impl Shadow {
         self.race = race;
         self.init = init;
         self.pending = None;
-        self.inflight.clear();
+        if !self.inflight.is_empty() {
+            // a block that never waited for its asynchronous operations
+            self.inflight.clear();
+            self.busy.iter_mut().for_each(|b| *b = 0);
+        }
         if !self.on() {
             return;
         }
@@ -123,8 +126,6 @@ impl Shadow {
             let n = nthreads.saturating_sub(w * 32).min(32);
             if n == 32 { u32::MAX } else { (1u32 << n) - 1 }
         }));
-        self.commits.clear();
-        self.commits.resize(nthreads as usize, 0);
     }
 
     /// A barrier released `warps`; `all`: every warp of the block.
@@ -283,7 +284,18 @@ impl Shadow {
         }
     }
 
+    /// Whether `[off, off + size)` overlaps an in-flight asynchronous operation that
+    /// conflicts with this access (a write in flight, or a write to bytes in flight).
     fn async_conflict(&mut self, off: usize, size: u32, kind: Kind, tid: u32, pc: u32) -> bool {
+        let end = (off + size as usize).min(self.busy.len());
+        let mask = if kind == Kind::Read { 0xffff } else { u32::MAX };
+        if self
+            .busy
+            .get(off..end)
+            .is_none_or(|b| b.iter().all(|&x| x & mask == 0))
+        {
+            return false;
+        }
         let (lo, hi) = (off as u32, off as u32 + size);
         let hit = self
             .inflight
@@ -304,10 +316,11 @@ impl Shadow {
         false
     }
 
-    // The async hooks: cp.async and wgmma call these (see the crate README).
-    #[allow(dead_code)]
-    /// An asynchronous operation of thread `tid` at `pc` starts writing (or reading)
-    /// `[lo, hi)`; it stays in flight until [`Shadow::async_wait`] retires its group.
+    /// The async hooks: an asynchronous operation of thread `tid` at `pc` starts writing
+    /// (`cp.async`: `writes`) or reading (`wgmma.mma_async` operands) `[lo, hi)`; it stays
+    /// in flight until [`Shadow::async_retire`]. The caller first records the access itself
+    /// (a write or read by `tid` now, against earlier unordered accesses).
+    #[allow(dead_code)] // until cp.async / wgmma call it
     pub fn async_begin(
         &mut self,
         lo: u32,
@@ -317,24 +330,15 @@ impl Shadow {
         writes: bool,
         what: &'static str,
     ) {
-        if lo >= hi || !self.on() {
+        if !self.race || lo >= hi || hi as usize > self.cells.len() {
             return;
         }
-        if !self.race {
-            // initcheck alone: the bytes count as written when the operation is issued
-            if writes {
-                let me = Rec {
-                    t: self.now,
-                    pc,
-                    tid: tid as u16,
-                    atomic: false,
-                };
-                let hi = (hi as usize).min(self.cells.len());
-                for c in self.cells.get_mut(lo as usize..hi).into_iter().flatten() {
-                    c.w = me;
-                }
-            }
-            return;
+        if self.busy.len() < self.cells.len() {
+            self.busy.resize(self.cells.len(), 0);
+        }
+        let unit = if writes { 1 } else { 1 << 16 };
+        for b in &mut self.busy[lo as usize..hi as usize] {
+            *b = b.saturating_add(unit);
         }
         self.inflight.push(Inflight {
             lo,
@@ -342,58 +346,118 @@ impl Shadow {
             tid,
             pc,
             writes,
-            group: None,
             what,
         });
     }
 
+    /// The operation of `tid` on `[lo, hi)` is complete (its `wait_group` retired it): a
+    /// write lands now, as a write by `tid`, so other threads still need a barrier.
     #[allow(dead_code)]
-    /// Thread `tid` commits its uncommitted operations as one group (`commit_group`).
-    pub fn async_commit(&mut self, tid: u32) {
-        if !self.race || self.inflight.is_empty() {
-            return;
-        }
-        let Some(n) = self.commits.get_mut(tid as usize) else {
+    pub fn async_retire(&mut self, tid: u32, lo: u32, hi: u32) {
+        let Some(i) = self
+            .inflight
+            .iter()
+            .rposition(|f| f.tid == tid && f.lo == lo && f.hi == hi)
+        else {
             return;
         };
-        *n += 1;
-        let g = *n;
-        for f in self.inflight.iter_mut().filter(|f| f.tid == tid) {
-            f.group.get_or_insert(g);
+        let f = self.inflight.swap_remove(i);
+        let unit = if f.writes { 1 } else { 1 << 16 };
+        for b in &mut self.busy[lo as usize..hi as usize] {
+            *b = b.saturating_sub(unit);
         }
-    }
-
-    #[allow(dead_code)]
-    /// Thread `tid` waits until at most `pending` of its groups are in flight
-    /// (`wait_group N`; `wait_all` is 0). Retired writes become ordinary writes by `tid`
-    /// now, so other threads still need a barrier to read them.
-    pub fn async_wait(&mut self, tid: u32, pending: u32) {
-        if !self.race || self.inflight.is_empty() {
-            return;
-        }
-        let newest = self.commits.get(tid as usize).copied().unwrap_or(0);
-        let mut retired = Vec::new();
-        self.inflight.retain(|f| {
-            let done =
-                f.tid == tid && (pending == 0 || f.group.is_some_and(|g| g + pending <= newest));
-            if done {
-                retired.push(*f);
-            }
-            !done
-        });
-        for f in retired.into_iter().filter(|f| f.writes) {
+        if f.writes {
             let me = Rec {
                 t: self.now,
                 pc: f.pc,
                 tid: tid as u16,
                 atomic: false,
             };
-            let hi = (f.hi as usize).min(self.cells.len());
-            for c in self.cells.get_mut(f.lo as usize..hi).into_iter().flatten() {
+            for c in &mut self.cells[lo as usize..hi as usize] {
                 c.w = me;
                 c.r1 = Rec::default();
                 c.r2 = Rec::default();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shadow() -> Shadow {
+        let mut s = Shadow::default();
+        s.begin_block(64, 64, true, true);
+        s
+    }
+
+    #[test]
+    fn barriers_and_warp_syncs_order_accesses() {
+        let mut s = shadow();
+        s.access(0, 4, Kind::Write, 0, 1);
+        s.barrier(&[0, 1], true);
+        s.access(0, 4, Kind::Read, 33, 2);
+        assert_eq!(s.pending, None);
+        // lanes 1 and 2 of warp 0: a partial warp sync orders only its lanes
+        s.access(8, 4, Kind::Write, 1, 3);
+        s.warp_sync(0, 0b0110);
+        s.access(8, 4, Kind::Read, 2, 4);
+        assert_eq!(s.pending, None);
+        s.access(8, 4, Kind::Read, 3, 5);
+        assert!(matches!(s.pending, Some(Hazard::Race { tid: 3, .. })));
+    }
+
+    #[test]
+    fn a_barrier_with_a_count_orders_only_the_warps_it_released() {
+        let mut s = Shadow::default();
+        s.begin_block(64, 96, true, true);
+        s.access(0, 4, Kind::Write, 0, 1);
+        s.barrier(&[0, 1], false);
+        s.access(0, 4, Kind::Read, 32, 2);
+        assert_eq!(s.pending, None);
+        s.access(0, 4, Kind::Read, 64, 3);
+        assert!(matches!(s.pending, Some(Hazard::Race { tid: 64, .. })));
+    }
+
+    #[test]
+    fn in_flight_async_ranges_are_hazards_until_retired() {
+        let mut s = shadow();
+        // thread 5 issues a cp.async of 16 bytes to [16, 32)
+        s.access(16, 16, Kind::Write, 5, 1);
+        s.async_begin(16, 32, 5, 1, true, "cp.async");
+        s.access(0, 16, Kind::Write, 6, 2);
+        assert_eq!(s.pending, None);
+        s.access(28, 4, Kind::Read, 5, 3);
+        assert!(matches!(s.pending, Some(Hazard::Async { tid: 5, .. })));
+        s.pending = None;
+        s.async_retire(5, 16, 32);
+        s.access(28, 4, Kind::Read, 5, 4);
+        assert_eq!(s.pending, None);
+        // another thread still needs a barrier after the wait
+        s.access(28, 4, Kind::Read, 40, 5);
+        assert!(matches!(s.pending, Some(Hazard::Race { tid: 40, .. })));
+        s.pending = None;
+        // an operand read in flight (wgmma): reads are fine, writes are hazards
+        s.barrier(&[0, 1], true);
+        s.async_begin(0, 16, 0, 6, false, "wgmma.mma_async");
+        s.access(0, 4, Kind::Read, 9, 7);
+        assert_eq!(s.pending, None);
+        s.access(4, 4, Kind::Write, 9, 8);
+        assert!(matches!(s.pending, Some(Hazard::Async { tid: 9, .. })));
+    }
+
+    #[test]
+    fn uninitialised_bytes_and_later_blocks() {
+        let mut s = shadow();
+        s.access(0, 2, Kind::Write, 0, 1);
+        s.access(0, 4, Kind::Read, 0, 2);
+        assert!(matches!(s.pending, Some(Hazard::Uninit { at: 2, .. })));
+        // a new block: nothing is written, nothing races with the last block
+        s.begin_block(64, 64, true, true);
+        s.access(0, 4, Kind::Write, 7, 1);
+        assert_eq!(s.pending, None);
+        s.access(0, 4, Kind::Atomic, 8, 2);
+        assert!(matches!(s.pending, Some(Hazard::Race { tid: 8, .. })));
     }
 }
