@@ -24,6 +24,9 @@ const SCALAR_ISA_KERNELS: &[&str] = &[
     "attention/decode/",
 ];
 
+/// The kernels milestone 2 (cp.async, ldmatrix, mma.sync, wmma) verifies.
+const TENSOR_CORE_KERNELS: &[&str] = &["gemm/mma/", "gemm/wmma/", "attention/flash/"];
+
 /// The table rows of `orac verify`'s output: (benchmark id, check text).
 fn rows(stdout: &str) -> Vec<(String, String)> {
     stdout
@@ -67,6 +70,27 @@ fn every_scalar_isa_kernel_matches_the_reference_in_emulation() {
         }
     }
     assert!(text.contains("verify on emu-sm_90a"), "{text}");
+}
+
+#[test]
+#[ignore = "needs libnvrtc (pip install nvidia-cuda-nvrtc); .ci/run installs it and runs these"]
+fn mma_wmma_and_flash_kernels_match_the_reference_in_emulation() {
+    let filter = format!("^({})", TENSOR_CORE_KERNELS.join("|"));
+    let out = verify_emu(None, &filter);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}\n{}", stderr(&out));
+    let rows = rows(&text);
+    for kernel in TENSOR_CORE_KERNELS {
+        let mine: Vec<_> = rows
+            .iter()
+            .filter(|(id, _)| id.starts_with(kernel))
+            .collect();
+        // one tile, off the grid, and a third shape (attention: causal with Sq != Sk)
+        assert!(mine.len() >= 3, "{kernel}: {rows:?}");
+        for (id, check) in mine {
+            assert!(check.starts_with("ok"), "{id}: {check}");
+        }
+    }
 }
 
 #[test]
@@ -201,6 +225,30 @@ fn list_backend_emu_lists_the_cuda_kernels_on_emu_shapes() {
         "{}",
         stderr(&full)
     );
+}
+
+#[test]
+#[ignore = "needs libnvrtc (pip install nvidia-cuda-nvrtc); .ci/run installs it and runs these"]
+fn planted_ldmatrix_without_trans_for_b_in_gemm_mma_fails() {
+    let tmp = tempfile::tempdir().unwrap();
+    let kernels = copy_kernels(tmp.path());
+    // B is stored K-major in shared memory, so the mma's column-major B fragments need the
+    // transposing ldmatrix (PTX ISA 9.7.14, ldmatrix .trans); without it every B fragment
+    // holds the transpose of what the mma expects.
+    plant(
+        &kernels,
+        "gemm_mma.cu",
+        "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16",
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16",
+    );
+    let out = verify_emu(Some(&kernels), "^gemm/mma/");
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(3), "{text}\n{}", stderr(&out));
+    let rows = rows(&text);
+    assert!(rows.len() >= 3, "{rows:?}");
+    for (id, check) in &rows {
+        assert!(check.starts_with("FAIL"), "{id}: {check}");
+    }
 }
 
 #[test]

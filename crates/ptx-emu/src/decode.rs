@@ -26,13 +26,9 @@ pub struct Decoded {
 
 /// Instruction families left for later milestones (tensor cores, async copies, ...).
 const LATER: &[&str] = &[
-    "ldmatrix",
     "stmatrix",
-    "mma",
-    "wmma",
     "wgmma",
     "cp",
-    "cp.async",
     "tcgen05",
     "mbarrier",
     "tex",
@@ -466,6 +462,25 @@ pub fn decode(text: &str, ctx: &mut Ctx) -> Result<Decoded, String> {
     } else {
         format!("{base}.{}", m.list[0])
     };
+    let cp_async = base == "cp"
+        && m.list.first() == Some(&"async")
+        && !matches!(m.list.get(1), Some(&("bulk" | "mbarrier")));
+    if cp_async {
+        let op = decode_cp_async(&mut m, &ops, ctx)?;
+        return Ok(Decoded {
+            op,
+            guard,
+            label: None,
+        });
+    }
+    if matches!(base, "ldmatrix" | "mma" | "wmma") {
+        let op = decode_matrix(base, &mut m, &ops, ctx)?;
+        return Ok(Decoded {
+            op,
+            guard,
+            label: None,
+        });
+    }
     if LATER.contains(&base) || LATER.contains(&two.as_str()) {
         return Err(format!(
             "unsupported instruction `{opcode}` (tensor-core, async and call instructions are a later milestone)"
@@ -1146,6 +1161,294 @@ pub fn decode(text: &str, ctx: &mut Ctx) -> Result<Decoded, String> {
     Ok(Decoded { op, guard, label })
 }
 
+/// `{%r1, %r2, ...}` of exactly `n` registers.
+fn reg_list(ctx: &Ctx, tok: &str, n: usize, what: &str) -> Result<Vec<u32>, String> {
+    let v = vector(tok).ok_or_else(|| format!("{what}: expected a register vector `{{...}}`"))?;
+    if v.len() != n {
+        return Err(format!("{what}: expected {n} registers, found {}", v.len()));
+    }
+    v.iter().map(|r| ctx.dst(r)).collect()
+}
+
+/// The warp-level matrix instructions (PTX ISA 9.7.14): ldmatrix, mma.sync, wmma.
+fn decode_matrix(base: &str, m: &mut Mods, ops: &[&str], ctx: &Ctx) -> Result<Op, String> {
+    let unsupported = |what: &str| format!("unsupported {base} form: {what}");
+    if !(m.has("sync") && m.has("aligned")) {
+        return Err(format!("`{base}` needs .sync.aligned"));
+    }
+    match base {
+        "ldmatrix" => {
+            if !m.has("m8n8") {
+                return Err(unsupported("only .m8n8 shapes"));
+            }
+            let num = if m.has("x1") {
+                1
+            } else if m.has("x2") {
+                2
+            } else if m.has("x4") {
+                4
+            } else {
+                return Err("ldmatrix needs .x1, .x2 or .x4".into());
+            };
+            let trans = m.has("trans");
+            let space = m.space();
+            if !matches!(space, Space::Shared | Space::Generic) {
+                return Err("ldmatrix reads shared memory".into());
+            }
+            if !m.has("b16") {
+                return Err(unsupported("only .b16 elements"));
+            }
+            m.done()?;
+            want(ops, 2)?;
+            let regs = reg_list(ctx, ops[0], num as usize, "ldmatrix")?;
+            let mut d = [regs[0]; 4];
+            d[..num as usize].copy_from_slice(&regs);
+            let (addr, _) = ctx.addr(ops[1])?;
+            Ok(Op::Ldmatrix {
+                num,
+                trans,
+                space,
+                d,
+                addr,
+            })
+        }
+        "mma" => {
+            let k = if m.has("m16n8k16") {
+                16
+            } else if m.has("m16n8k8") {
+                8
+            } else {
+                return Err(unsupported("shapes other than m16n8k16 and m16n8k8"));
+            };
+            if !(m.has("row") && m.has("col")) {
+                return Err(unsupported("layouts other than .row.col"));
+            }
+            let tys = m.take_types()?;
+            m.done()?;
+            let f16 = match tys[..] {
+                [Ty::F32, Ty::Bf16, Ty::Bf16, Ty::F32] => false,
+                [Ty::F32, Ty::F16, Ty::F16, Ty::F32] => true,
+                _ => {
+                    return Err(unsupported(
+                        "types other than .f32.{bf16,f16}.{bf16,f16}.f32",
+                    ));
+                }
+            };
+            want(ops, 4)?;
+            let (na, nb) = if k == 16 { (4, 2) } else { (2, 1) };
+            let d = reg_list(ctx, ops[0], 4, "mma d")?;
+            let a = reg_list(ctx, ops[1], na, "mma a")?;
+            let b = reg_list(ctx, ops[2], nb, "mma b")?;
+            let c = reg_list(ctx, ops[3], 4, "mma c")?;
+            let mut op = MmaOp {
+                k,
+                f16,
+                d: [d[0], d[1], d[2], d[3]],
+                a: [a[0]; 4],
+                b: [b[0]; 2],
+                c: [c[0], c[1], c[2], c[3]],
+            };
+            op.a[..na].copy_from_slice(&a);
+            op.b[..nb].copy_from_slice(&b);
+            Ok(Op::Mma(Box::new(op)))
+        }
+        _ => {
+            let kind = if m.has("load") {
+                "load"
+            } else if m.has("store") {
+                "store"
+            } else if m.has("mma") {
+                "mma"
+            } else {
+                return Err(unsupported("only load, store and mma"));
+            };
+            if kind == "mma" {
+                let lay = |m: &mut Mods| m.has("row") || m.has("col");
+                if !(lay(m) && lay(m)) {
+                    return Err("wmma.mma needs the layouts of a and b".into());
+                }
+                if !m.has("m16n16k16") {
+                    return Err(unsupported("shapes other than m16n16k16"));
+                }
+                let tys = m.take_types()?;
+                m.done()?;
+                // f16: `.dtype.ctype`; bf16 (alternate floating point): `.f32.bf16.bf16.f32`
+                let f16 = match tys[..] {
+                    [Ty::F32, Ty::F32] | [Ty::F32, Ty::F16, Ty::F16, Ty::F32] => true,
+                    [Ty::F32, Ty::Bf16, Ty::Bf16, Ty::F32] => false,
+                    _ => return Err(unsupported("accumulators other than f32")),
+                };
+                want(ops, 4)?;
+                let nab = if f16 { 8 } else { 4 };
+                let d = reg_list(ctx, ops[0], 8, "wmma.mma d")?;
+                let c = reg_list(ctx, ops[3], 8, "wmma.mma c")?;
+                return Ok(Op::WmmaMma(Box::new(WmmaMmaOp {
+                    f16,
+                    d: d.try_into().expect("8"),
+                    a: reg_list(ctx, ops[1], nab, "wmma.mma a")?,
+                    b: reg_list(ctx, ops[2], nab, "wmma.mma b")?,
+                    c: c.try_into().expect("8"),
+                })));
+            }
+            let frag = if kind == "store" {
+                if !m.has("d") {
+                    return Err("wmma.store stores .d".into());
+                }
+                Frag::C
+            } else if m.has("a") {
+                Frag::A
+            } else if m.has("b") {
+                Frag::B
+            } else if m.has("c") {
+                Frag::C
+            } else {
+                return Err("wmma.load needs .a, .b or .c".into());
+            };
+            let col = if m.has("col") {
+                true
+            } else if m.has("row") {
+                false
+            } else {
+                return Err("wmma.load/store needs .row or .col".into());
+            };
+            if !m.has("m16n16k16") {
+                return Err(unsupported("shapes other than m16n16k16"));
+            }
+            let space = m.space();
+            if !matches!(space, Space::Global | Space::Shared | Space::Generic) {
+                return Err(format!("wmma.{kind} of .{}", space.name()));
+            }
+            let ty = m.ty()?;
+            m.done()?;
+            let nregs = match (frag, ty) {
+                (Frag::A | Frag::B, Ty::Bf16) => 4,
+                (Frag::A | Frag::B, Ty::F16) => 8,
+                (Frag::C, Ty::F32) => 8,
+                _ => {
+                    return Err(unsupported(
+                        "element types other than bf16/f16 for a and b, f32 for c and d",
+                    ));
+                }
+            };
+            if !(2..=3).contains(&ops.len()) {
+                return Err(format!("wmma.{kind} takes 2 or 3 operands"));
+            }
+            let (rtok, atok) = if kind == "store" {
+                (ops[1], ops[0])
+            } else {
+                (ops[0], ops[1])
+            };
+            let (addr, sym_space) = ctx.addr(atok)?;
+            let space = match (space, sym_space) {
+                (Space::Generic, Some(s)) => s,
+                (s, _) => s,
+            };
+            Ok(Op::WmmaLoad(Box::new(WmmaLoadOp {
+                frag,
+                col,
+                space,
+                ty,
+                regs: reg_list(ctx, rtok, nregs, "wmma fragment")?,
+                addr,
+                stride: match ops.get(2) {
+                    Some(t) => ctx.src(t, Ty::U32)?,
+                    None => Src::Imm(16),
+                },
+            })))
+            .map(|op| match (kind, op) {
+                ("store", Op::WmmaLoad(b)) => Op::WmmaStore(b),
+                (_, op) => op,
+            })
+        }
+    }
+}
+
+/// `cp.async` and its group instructions (PTX ISA 9.7.9.25).
+fn decode_cp_async(m: &mut Mods, ops: &[&str], ctx: &Ctx) -> Result<Op, String> {
+    m.has("async");
+    if m.has("commit_group") {
+        m.done()?;
+        want(ops, 0)?;
+        return Ok(Op::CpAsyncCommit);
+    }
+    if m.has("wait_all") {
+        m.done()?;
+        want(ops, 0)?;
+        return Ok(Op::CpAsyncWait { n: 0, all: true });
+    }
+    if m.has("wait_group") {
+        m.done()?;
+        want(ops, 1)?;
+        let n =
+            imm(ops[0], Ty::U32).map_err(|_| "cp.async.wait_group takes an integer constant")?;
+        return Ok(Op::CpAsyncWait {
+            n: n as u32,
+            all: false,
+        });
+    }
+    // cp.async.cop.shared{::cta}.global{.level::cache_hint}{.level::prefetch_size}
+    let cg = m.has("cg");
+    let ca = m.has("ca");
+    if cg == ca {
+        return Err("cp.async needs exactly one of `.ca` and `.cg`".into());
+    }
+    if !(m.has("shared") || m.has("shared::cta")) || !m.has("global") {
+        return Err("cp.async copies from .global to .shared{::cta}".into());
+    }
+    let hint = m.has("L2::cache_hint");
+    m.drop_hints();
+    m.done()?;
+    // the cache-policy operand of `.L2::cache_hint` comes last and has no effect here
+    let ops = if hint {
+        ops.split_last().ok_or("cp.async without operands")?.1
+    } else {
+        ops
+    };
+    if !(3..=4).contains(&ops.len()) {
+        return Err(format!(
+            "cp.async takes 3 or 4 operands, found {}",
+            ops.len()
+        ));
+    }
+    let (dst, _) = ctx.addr(ops[0])?;
+    let (src, _) = ctx.addr(ops[1])?;
+    let cp_size = imm(ops[2], Ty::U32).map_err(|_| "cp.async cp-size must be a constant")?;
+    // 9.7.9.25, cp.async: cp-size is 4, 8 or 16; `.cg` only 16
+    if !matches!(cp_size, 4 | 8 | 16) || (cg && cp_size != 16) {
+        return Err(format!(
+            "cp.async{} cp-size {cp_size} (must be 4, 8 or 16; 16 for .cg)",
+            if cg { ".cg" } else { ".ca" }
+        ));
+    }
+    let src_size = match ops.get(3) {
+        None => CpSrcSize::Full,
+        Some(t) => {
+            let (neg, name) = match t.strip_prefix('!') {
+                Some(n) => (true, n),
+                None => (false, *t),
+            };
+            match ctx.src(name, Ty::U32)? {
+                Src::Reg(r) if ctx.reg_bits[r as usize] == 1 => CpSrcSize::Ignore(r, neg),
+                _ if neg => return Err("`!` on a cp.async src-size".into()),
+                s => {
+                    if let Src::Imm(v) = s
+                        && v > cp_size
+                    {
+                        return Err(format!("cp.async src-size {v} exceeds cp-size {cp_size}"));
+                    }
+                    CpSrcSize::Bytes(s)
+                }
+            }
+        }
+    };
+    Ok(Op::CpAsync {
+        dst,
+        src,
+        cp_size: cp_size as u8,
+        src_size,
+    })
+}
+
 fn int_ty(bits: u32) -> Ty {
     match bits {
         8 => Ty::B8,
@@ -1279,18 +1582,58 @@ mod tests {
                 .contains("%r9")
         );
         assert!(decode("add.f16x2 %r1, %r2, %r3", &mut c).is_err());
+        assert!(matches!(
+            decode(
+                "ldmatrix.sync.aligned.m8n8.x4.trans.shared::cta.b16 {%r0, %r1, %r2, %r3}, [%r0]",
+                &mut c
+            )
+            .unwrap()
+            .op,
+            Op::Ldmatrix {
+                num: 4,
+                trans: true,
+                space: Space::Shared,
+                ..
+            }
+        ));
         assert!(
             decode(
-                "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%r0, %r1, %r2, %r3}, [%r0]",
+                "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%r0, %r1}, [%r0]",
                 &mut c
             )
             .unwrap_err()
-            .contains("unsupported instruction `ldmatrix")
+            .contains("expected 4 registers")
         );
         assert!(
-            decode("cp.async.wait_group 0", &mut c)
+            decode(
+                "stmatrix.sync.aligned.m8n8.x1.shared.b16 [%r0], {%r1}",
+                &mut c
+            )
+            .unwrap_err()
+            .contains("unsupported instruction `stmatrix")
+        );
+        assert!(
+            decode("cp.async.bulk.wait_group 0", &mut c)
                 .unwrap_err()
                 .contains("later milestone")
         );
+        assert!(matches!(
+            decode("cp.async.wait_group 1", &mut c).unwrap().op,
+            Op::CpAsyncWait { n: 1, all: false }
+        ));
+        assert!(matches!(
+            decode(
+                "cp.async.cg.shared.global.L2::128B [%r1], [%rd1], 16, %r2",
+                &mut c
+            )
+            .unwrap()
+            .op,
+            Op::CpAsync {
+                cp_size: 16,
+                src_size: CpSrcSize::Bytes(Src::Reg(2)),
+                ..
+            }
+        ));
+        assert!(decode("cp.async.cg.shared.global [%r1], [%rd1], 8", &mut c).is_err());
     }
 }

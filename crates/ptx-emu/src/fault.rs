@@ -18,6 +18,11 @@ pub enum FaultKind {
     UnknownKernel,
     /// An instruction form the emulator decodes but cannot execute with these operands.
     Unsupported,
+    /// An operand value the PTX ISA leaves undefined (e.g. `cp.async` src-size > cp-size).
+    InvalidOperand,
+    /// A warp-wide `.sync.aligned` instruction (`ldmatrix`, `mma`, `wmma`) executed by only
+    /// part of the warp.
+    WarpDivergence,
     /// Two threads of a block touch the same shared bytes, at least one writing, with no
     /// barrier (or, within a warp, no warp sync) between them (`Options::racecheck`).
     SharedRace,

@@ -526,7 +526,101 @@ pub enum Op {
     Activemask {
         d: u32,
     },
+    /// `cp.async.{ca,cg}.shared{::cta}.global [dst], [src], cp-size{, src-size | ignore-src}`
+    /// (PTX ISA 9.7.9.25, cp.async): copies `cp_size` bytes, the first `src-size` read from global
+    /// and the rest zero; complete at the `cp.async.wait_group` that retires its group.
+    CpAsync {
+        dst: Addr,
+        src: Addr,
+        cp_size: u8,
+        src_size: CpSrcSize,
+    },
+    /// `cp.async.commit_group` (PTX ISA 9.7.9.25, cp.async.commit_group)
+    CpAsyncCommit,
+    /// `cp.async.wait_group n` (9.7.9.25, cp.async.wait_group); `wait_all` is a commit followed by `wait 0`.
+    CpAsyncWait {
+        n: u32,
+        all: bool,
+    },
+    /// `ldmatrix.sync.aligned.m8n8.{x1,x2,x4}{.trans}.shared{::cta}.b16 d, [addr]`
+    /// (PTX ISA 9.7.14, ldmatrix): `num` 8x8 matrices of b16, one register each
+    Ldmatrix {
+        num: u8,
+        trans: bool,
+        space: Space,
+        d: [u32; 4],
+        addr: Addr,
+    },
+    /// `mma.sync.aligned.m16n8k{8,16}.row.col.f32.{bf16,f16}.{bf16,f16}.f32`
+    /// (PTX ISA 9.7.14, mma)
+    Mma(Box<MmaOp>),
+    /// `wmma.load.{a,b,c}.sync.aligned.{row,col}.m16n16k16{.space}.type d, [addr]{, stride}`
+    WmmaLoad(Box<WmmaLoadOp>),
+    /// `wmma.mma.sync.aligned.{row,col}.{row,col}.m16n16k16.f32...f32 d, a, b, c`
+    WmmaMma(Box<WmmaMmaOp>),
+    /// `wmma.store.d.sync.aligned.{row,col}.m16n16k16{.space}.f32 [addr], d{, stride}`
+    WmmaStore(Box<WmmaLoadOp>),
     Nop,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct MmaOp {
+    /// 8 or 16
+    pub k: u8,
+    /// f16 inputs (else bf16)
+    pub f16: bool,
+    pub d: [u32; 4],
+    /// 4 registers for k16, 2 for k8 (the rest unused)
+    pub a: [u32; 4],
+    /// 2 registers for k16, 1 for k8
+    pub b: [u32; 2],
+    pub c: [u32; 4],
+}
+
+/// Which wmma fragment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Frag {
+    A,
+    B,
+    /// the accumulator (`c` of load, `d` of store)
+    C,
+}
+
+/// `wmma.load` and `wmma.store`: `regs` are the fragment's registers (destinations of a
+/// load, sources of a store).
+#[derive(Clone, Debug, PartialEq)]
+pub struct WmmaLoadOp {
+    pub frag: Frag,
+    /// `.col` layout in memory (else `.row`)
+    pub col: bool,
+    pub space: Space,
+    /// element type: Bf16, F16 or F32
+    pub ty: Ty,
+    pub regs: Vec<u32>,
+    pub addr: Addr,
+    /// elements between consecutive rows (`.row`) or columns (`.col`); 16 when omitted
+    pub stride: Src,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct WmmaMmaOp {
+    /// f16 inputs (else bf16)
+    pub f16: bool,
+    pub d: [u32; 8],
+    pub a: Vec<u32>,
+    pub b: Vec<u32>,
+    pub c: [u32; 8],
+}
+
+/// How many bytes of a `cp.async` are read from global memory.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum CpSrcSize {
+    /// No fourth operand: all `cp-size` bytes.
+    Full,
+    /// `src-size` (a register or immediate, in bytes; must not exceed `cp-size`).
+    Bytes(Src),
+    /// `ignore-src` predicate: when true, no bytes are read and all are zero.
+    Ignore(u32, bool),
 }
 
 /// One instruction of the stream, with its guard and where it came from.

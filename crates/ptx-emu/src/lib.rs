@@ -1,7 +1,8 @@
-//! A functional emulator for the PTX that NVRTC emits for CUDA kernels (scalar ISA of
-//! sm_90a): parse a module, run a kernel over a grid against emulated global memory, and get
-//! either the result or a Miri-like fault report (out-of-bounds, misaligned, divergent
-//! barriers, shuffle masks, division by zero).
+//! A functional emulator for the PTX that NVRTC emits for CUDA kernels (sm_90a: the scalar
+//! ISA, `cp.async`, `ldmatrix`, `mma.sync`, `wmma`): parse a module, run a kernel over a grid
+//! against emulated global memory, and get either the result or a Miri-like fault report
+//! (out-of-bounds, misaligned, divergent barriers and warp-wide instructions, shuffle masks,
+//! division by zero).
 //!
 //! ```
 //! use ptx_emu::{Arg, Global, Launch, Module, Options, run};

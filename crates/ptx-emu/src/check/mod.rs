@@ -5,7 +5,9 @@
 //!
 //! The executor calls in at one place per kind of event: every shared-memory read, write
 //! and atomic goes through [`BlockState::shared_load`], [`BlockState::shared_store`] and
-//! [`BlockState::shared_atomic`]; barriers and warp-level syncs through
+//! [`BlockState::shared_atomic`] (ld/st/atom, generic addresses, `ldmatrix`, `wmma`
+//! loads and stores), asynchronous operations through [`BlockState::async_issue`] and
+//! [`BlockState::async_land`]/[`BlockState::async_done`] (`cp.async`, `wgmma`); barriers and warp-level syncs through
 //! [`race::Shadow::barrier`] and [`race::Shadow::warp_sync`]; register reads through
 //! `Warp::r`. A hazard found during an instruction is kept in `Shadow::pending` and turned
 //! into a [`Fault`] by the warp once the instruction is done.
@@ -123,6 +125,46 @@ impl BlockState {
             self.check.access(off as usize, size, Kind::Atomic, tid, pc);
         }
         Some(old)
+    }
+}
+
+impl BlockState {
+    /// An asynchronous operation of thread `tid` at `pc` starts writing (`writes`:
+    /// `cp.async`) or reading (`wgmma` operands) `len` bytes of shared memory at `off`
+    /// (bounds already checked): recorded as that access now, then in flight until
+    /// [`BlockState::async_land`] or [`BlockState::async_done`].
+    pub(crate) fn async_issue(
+        &mut self,
+        off: u32,
+        len: u32,
+        tid: u32,
+        pc: u32,
+        writes: bool,
+        what: &'static str,
+    ) {
+        if self.check.on() {
+            let kind = if writes { Kind::Write } else { Kind::Read };
+            self.check.access(off as usize, len, kind, tid, pc);
+            self.check
+                .async_begin(off, off + len, tid, pc, writes, what);
+        }
+    }
+
+    /// The asynchronous write of thread `tid` to `off` completes with `bytes` (the
+    /// `wait_group` that retires it).
+    pub(crate) fn async_land(&mut self, tid: u32, off: u32, bytes: &[u8]) {
+        let o = off as usize;
+        if let Some(dst) = self.shared.get_mut(o..o + bytes.len()) {
+            dst.copy_from_slice(bytes);
+        }
+        self.async_done(tid, off, bytes.len() as u32);
+    }
+
+    /// The asynchronous operation of thread `tid` on `len` bytes at `off` is retired.
+    pub(crate) fn async_done(&mut self, tid: u32, off: u32, len: u32) {
+        if self.check.on() {
+            self.check.async_retire(tid, off, off + len);
+        }
     }
 }
 

@@ -320,7 +320,6 @@ impl Shadow {
     /// (`cp.async`: `writes`) or reading (`wgmma.mma_async` operands) `[lo, hi)`; it stays
     /// in flight until [`Shadow::async_retire`]. The caller first records the access itself
     /// (a write or read by `tid` now, against earlier unordered accesses).
-    #[allow(dead_code)] // until cp.async / wgmma call it
     pub fn async_begin(
         &mut self,
         lo: u32,
@@ -352,7 +351,6 @@ impl Shadow {
 
     /// The operation of `tid` on `[lo, hi)` is complete (its `wait_group` retired it): a
     /// write lands now, as a write by `tid`, so other threads still need a barrier.
-    #[allow(dead_code)]
     pub fn async_retire(&mut self, tid: u32, lo: u32, hi: u32) {
         let Some(i) = self
             .inflight

@@ -40,6 +40,22 @@ pub(crate) struct Warp {
     uninit: std::cell::Cell<Option<(u32, u32)>>,
     /// The instruction being executed (for the checks' reports).
     cur_pc: u32,
+    /// `cp.async` copies issued and not yet complete, in issue order.
+    pending: Vec<Pending>,
+    /// `cp.async.commit_group`s each lane has executed: the group its next copy joins.
+    committed: [u32; 32],
+}
+
+/// One in-flight `cp.async` of one lane (PTX ISA 9.7.9.25, cp.async). The source bytes are read
+/// (and bounds-checked) when it is issued; they reach shared memory only when a
+/// `cp.async.wait_group`/`wait_all` of that lane retires its group.
+struct Pending {
+    lane: u8,
+    len: u8,
+    group: u32,
+    /// shared-memory offset
+    dst: u32,
+    data: [u8; 16],
 }
 
 macro_rules! lanes {
@@ -52,6 +68,8 @@ macro_rules! lanes {
         }
     }};
 }
+
+mod tensor;
 
 /// A memory access for fault reports.
 struct Access {
@@ -85,6 +103,8 @@ impl Warp {
             ];
         }
         self.local_bytes = local_bytes;
+        self.pending.clear();
+        self.committed = [0; 32];
         self.local.clear();
         self.local.resize(local_bytes as usize * 32, 0);
     }
@@ -1089,11 +1109,173 @@ impl Warp {
             Op::Activemask { d } => lanes!(exec, l, {
                 self.w(*d, l, exec as u64);
             }),
+            Op::CpAsync {
+                dst,
+                src,
+                cp_size,
+                src_size,
+            } => self.cp_async(ctx, blk, inst, exec, dst, src, *cp_size as u32, src_size)?,
+            Op::CpAsyncCommit => lanes!(exec, l, {
+                self.committed[l] = self.committed[l].wrapping_add(1);
+            }),
+            Op::CpAsyncWait { n, all } => {
+                // 9.7.9.25, cp.async.wait_group: wait until at most `n` of the lane's most recent committed
+                // groups are pending; `wait_all` commits the open group and waits for all
+                if *all {
+                    lanes!(exec, l, {
+                        self.committed[l] = self.committed[l].wrapping_add(1);
+                    });
+                }
+                let committed = self.committed;
+                let n = *n;
+                let mut pending = std::mem::take(&mut self.pending);
+                pending.retain(|p| {
+                    let l = p.lane as usize;
+                    let done = exec & (1 << l) != 0 && p.group.saturating_add(n) < committed[l];
+                    if done {
+                        // bounds were checked at issue; shared memory does not change size
+                        let tid = self.id * 32 + l as u32;
+                        blk.async_land(tid, p.dst, &p.data[..p.len as usize]);
+                    }
+                    !done
+                });
+                self.pending = pending;
+            }
+            Op::Ldmatrix {
+                num,
+                trans,
+                space,
+                d,
+                addr,
+            } => self.ldmatrix(ctx, blk, inst, exec, *num, *trans, *space, d, addr)?,
+            Op::Mma(op) => self.mma(ctx, blk, inst, exec, op)?,
+            Op::WmmaLoad(op) => self.wmma_load(ctx, blk, inst, exec, op)?,
+            Op::WmmaStore(op) => self.wmma_store(ctx, blk, inst, exec, op)?,
+            Op::WmmaMma(op) => self.wmma_mma(ctx, blk, inst, exec, op)?,
             Op::Nop => {}
             Op::Bra { .. } | Op::Exit | Op::Bar { .. } => {
                 unreachable!("control flow handled in run")
             }
         }
+        Ok(())
+    }
+
+    /// Issues `cp.async` for the lanes of `exec` (PTX ISA 9.7.9.25, cp.async): checks both
+    /// addresses (aligned to cp-size; the destination inside the block's shared memory; the
+    /// `src-size` bytes read inside one global allocation; none read when src-size is 0) and
+    /// queues the copy, zero-filled past src-size, in the lane's open group.
+    #[allow(clippy::too_many_arguments)]
+    fn cp_async(
+        &mut self,
+        ctx: &LaunchCtx,
+        blk: &mut BlockState,
+        inst: &Inst,
+        exec: u32,
+        dst: &Addr,
+        src: &Addr,
+        n: u32,
+        src_size: &CpSrcSize,
+    ) -> Result<(), Fault> {
+        lanes!(exec, l, {
+            let d = self.addr(dst, l);
+            let s = self.addr(src, l);
+            let ss = match src_size {
+                CpSrcSize::Full => n as u64,
+                CpSrcSize::Bytes(x) => self.v(x, l, ctx, blk) & 0xffff_ffff,
+                CpSrcSize::Ignore(p, neg) => {
+                    if ((self.r(*p, l) & 1) != 0) != *neg {
+                        0
+                    } else {
+                        n as u64
+                    }
+                }
+            };
+            if ss > n as u64 {
+                return Err(self.fault(
+                    ctx,
+                    blk,
+                    inst,
+                    l,
+                    FaultKind::InvalidOperand,
+                    format!("cp.async src-size {ss} is larger than cp-size {n} (undefined, PTX ISA 9.7.9.25, cp.async)"),
+                ));
+            }
+            let ss = ss as u32;
+            for (addr, space, what) in [
+                (d, Space::Shared, "cp.async store"),
+                (s, Space::Global, "cp.async load"),
+            ] {
+                if !addr.is_multiple_of(n as u64) {
+                    return Err(self.mem_fault(
+                        ctx,
+                        blk,
+                        inst,
+                        l,
+                        Access {
+                            what,
+                            space,
+                            addr,
+                            size: n,
+                        },
+                        true,
+                    ));
+                }
+            }
+            if d.checked_add(n as u64)
+                .is_none_or(|e| e > blk.shared.len() as u64)
+            {
+                return Err(self.mem_fault(
+                    ctx,
+                    blk,
+                    inst,
+                    l,
+                    Access {
+                        what: "cp.async store",
+                        space: Space::Shared,
+                        addr: d,
+                        size: n,
+                    },
+                    false,
+                ));
+            }
+            let mut data = [0u8; 16];
+            if ss > 0 {
+                if ctx.global.find(s, ss as u64).is_none() {
+                    return Err(self.mem_fault(
+                        ctx,
+                        blk,
+                        inst,
+                        l,
+                        Access {
+                            what: "cp.async load",
+                            space: Space::Global,
+                            addr: s,
+                            size: ss,
+                        },
+                        false,
+                    ));
+                }
+                let mut k = 0;
+                while k < ss {
+                    let w = if ss - k >= 4 { 4 } else { 1 };
+                    let v = ctx.global.load(s + k as u64, w).unwrap_or(0);
+                    data[k as usize..(k + w) as usize]
+                        .copy_from_slice(&v.to_le_bytes()[..w as usize]);
+                    k += w;
+                }
+            }
+            // the copy is a write by this thread now (racecheck), in flight until it lands
+            let tid = self.id * 32 + l as u32;
+            blk.async_issue(d as u32, n, tid, self.cur_pc, true, "cp.async");
+            let group = self.committed[l];
+            self.pending.push(Pending {
+                lane: l as u8,
+                len: n as u8,
+                group,
+                dst: d as u32,
+                data,
+            });
+        });
         Ok(())
     }
 

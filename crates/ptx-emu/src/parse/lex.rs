@@ -38,9 +38,14 @@ pub fn statements(src: &str) -> Vec<(u32, Stmt)> {
             i += 1;
             continue;
         }
-        // a label `name:`
+        // a label `name:` (not the `::` of a qualifier such as `.L2::128B`)
         let word_end = scan_word(b, i);
-        if word_end > i && word_end < b.len() && b[word_end] == b':' && c != b'.' {
+        if word_end > i
+            && word_end < b.len()
+            && b[word_end] == b':'
+            && b.get(word_end + 1) != Some(&b':')
+            && c != b'.'
+        {
             out.push((line, Stmt::Label(text[i..word_end].to_string())));
             i = word_end + 1;
             continue;
