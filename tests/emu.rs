@@ -253,6 +253,43 @@ fn planted_ldmatrix_without_trans_for_b_in_gemm_mma_fails() {
 
 #[test]
 #[ignore = "needs libnvrtc (pip install nvidia-cuda-nvrtc); .ci/run installs it and runs these"]
+fn gemm_wgmma_matches_the_reference_in_emulation() {
+    // Milestone 3: wgmma.mma_async from 128B-swizzled descriptors (A K-major, B N-major).
+    let out = verify_emu(None, "^gemm/wgmma/");
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}\n{}", stderr(&out));
+    let rows = rows(&text);
+    assert!(rows.len() >= 3, "{rows:?}");
+    for (id, check) in &rows {
+        assert!(check.starts_with("ok"), "{id}: {check}");
+    }
+}
+
+#[test]
+#[ignore = "needs libnvrtc (pip install nvidia-cuda-nvrtc); .ci/run installs it and runs these"]
+fn planted_lbo_sbo_swap_in_gemm_wgmma_b_descriptor_fails() {
+    let tmp = tempfile::tempdir().unwrap();
+    let kernels = copy_kernels(tmp.path());
+    // B's descriptor with the leading and stride byte offsets swapped: wgmma then reads the
+    // 64-column panels 1024 bytes apart and the 8-row K groups 8192 bytes apart.
+    plant(
+        &kernels,
+        "gemm_wgmma.cu",
+        "sw128_desc(base + A_TILE_BYTES, B_PANEL_BYTES, 1024)",
+        "sw128_desc(base + A_TILE_BYTES, 1024, B_PANEL_BYTES)",
+    );
+    let out = verify_emu(Some(&kernels), "^gemm/wgmma/");
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(3), "{text}\n{}", stderr(&out));
+    let rows = rows(&text);
+    assert!(rows.len() >= 3, "{rows:?}");
+    for (id, check) in &rows {
+        assert!(check.starts_with("FAIL"), "{id}: {check}");
+    }
+}
+
+#[test]
+#[ignore = "needs libnvrtc (pip install nvidia-cuda-nvrtc); .ci/run installs it and runs these"]
 fn planted_missing_barrier_in_gemm_tiled_is_a_shared_race() {
     let tmp = tempfile::tempdir().unwrap();
     let kernels = copy_kernels(tmp.path());

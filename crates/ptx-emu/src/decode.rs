@@ -27,7 +27,6 @@ pub struct Decoded {
 /// Instruction families left for later milestones (tensor cores, async copies, ...).
 const LATER: &[&str] = &[
     "stmatrix",
-    "wgmma",
     "cp",
     "tcgen05",
     "mbarrier",
@@ -1150,6 +1149,7 @@ pub fn decode(text: &str, ctx: &mut Ctx) -> Result<Decoded, String> {
                 mask: ctx.src(ops[2], Ty::B32)?,
             }
         }
+        "wgmma" => wgmma(&ops, &mut m, ctx)?,
         "activemask" => {
             want(&ops, 1)?;
             Op::Activemask {
@@ -1447,6 +1447,126 @@ fn decode_cp_async(m: &mut Mods, ops: &[&str], ctx: &Ctx) -> Result<Op, String> 
         cp_size: cp_size as u8,
         src_size,
     })
+}
+
+/// `wgmma.fence`, `wgmma.commit_group`, `wgmma.wait_group N` (PTX ISA 9.7.15.7) and
+/// `wgmma.mma_async` (9.7.15.5.2): `d, a-desc, b-desc, scale-d, imm-scale-a, imm-scale-b,
+/// imm-trans-a, imm-trans-b` or, with A in registers, `d, {a0..a3}, b-desc, scale-d,
+/// imm-scale-a, imm-scale-b, imm-trans-b`.
+fn wgmma(ops: &[&str], m: &mut Mods, ctx: &Ctx) -> Result<Op, String> {
+    // `.sync.aligned` are mandatory on every wgmma instruction
+    if !(m.has("sync") && m.has("aligned")) {
+        return Err("wgmma instructions need `.sync.aligned`".into());
+    }
+    if m.has("fence") {
+        m.done()?;
+        want(ops, 0)?;
+        return Ok(Op::WgmmaFence);
+    }
+    if m.has("commit_group") {
+        m.done()?;
+        want(ops, 0)?;
+        return Ok(Op::WgmmaCommit);
+    }
+    if m.has("wait_group") {
+        m.done()?;
+        want(ops, 1)?;
+        let n = imm(ops[0], Ty::U32).map_err(|_| "wgmma.wait_group takes an integer constant")?;
+        return Ok(Op::WgmmaWait { n: n as u32 });
+    }
+    if !m.has("mma_async") {
+        return Err("unsupported wgmma form (fence, commit_group, wait_group, mma_async)".into());
+    }
+    if m.has("sp") {
+        return Err("unsupported: sparse `wgmma.mma_async.sp`".into());
+    }
+    let shape = m
+        .list
+        .iter()
+        .position(|x| x.starts_with('m') && x.contains('n') && x.contains('k'))
+        .map(|p| m.list.remove(p))
+        .ok_or("wgmma.mma_async without a shape")?;
+    let n = shape
+        .strip_prefix("m64n")
+        .and_then(|s| s.strip_suffix("k16"))
+        .and_then(|s| s.parse::<u32>().ok())
+        .filter(|n| n % 8 == 0 && (8..=256).contains(n))
+        .ok_or_else(|| {
+            format!("unsupported wgmma shape `.{shape}` (only .m64nNk16, N = 8..256 step 8)")
+        })?;
+    let tys = m.take_types()?;
+    m.done()?;
+    let f16 = match tys[..] {
+        [Ty::F32, Ty::Bf16, Ty::Bf16] => false,
+        [Ty::F32, Ty::F16, Ty::F16] => true,
+        _ => {
+            return Err(format!(
+                "unsupported wgmma types {tys:?} (only .f32 accumulators with .bf16 or .f16 inputs)"
+            ));
+        }
+    };
+    let regs_a = vector(ops.get(1).ok_or("wgmma.mma_async without operands")?);
+    want(ops, if regs_a.is_some() { 7 } else { 8 })?;
+    let d = vector(ops[0])
+        .ok_or("wgmma.mma_async: D must be a vector of registers")?
+        .iter()
+        .map(|r| ctx.dst(r))
+        .collect::<Result<Vec<_>, _>>()?;
+    if d.len() != n as usize / 2 {
+        return Err(format!(
+            "wgmma.mma_async .m64n{n}k16.f32 needs {} accumulator registers, found {}",
+            n / 2,
+            d.len()
+        ));
+    }
+    let a = match &regs_a {
+        Some(r) => {
+            if r.len() != 4 {
+                return Err("wgmma.mma_async: A in registers is four .b32 registers".into());
+            }
+            let mut a = [0; 4];
+            for (k, x) in r.iter().enumerate() {
+                a[k] = ctx.dst(x)?;
+            }
+            WgmmaA::Regs(a)
+        }
+        None => WgmmaA::Desc(ctx.src(ops[1], Ty::B64)?),
+    };
+    let scale = |tok: &str, what: &str| -> Result<bool, String> {
+        match imm(tok, Ty::S32).map(|v| v as u32 as i32) {
+            Ok(1) => Ok(false),
+            Ok(-1) => Ok(true),
+            _ => Err(format!(
+                "wgmma.mma_async: {what} must be 1 or -1, found `{tok}`"
+            )),
+        }
+    };
+    let trans = |tok: &str, what: &str| -> Result<bool, String> {
+        match imm(tok, Ty::S32) {
+            Ok(0) => Ok(false),
+            Ok(1) => Ok(true),
+            _ => Err(format!(
+                "wgmma.mma_async: {what} must be 0 or 1, found `{tok}`"
+            )),
+        }
+    };
+    let (trans_a, tb) = if regs_a.is_some() {
+        (false, ops[6])
+    } else {
+        (trans(ops[6], "imm-trans-a")?, ops[7])
+    };
+    Ok(Op::Wgmma(Box::new(Wgmma {
+        n,
+        f16,
+        d,
+        a,
+        b: ctx.src(ops[2], Ty::B64)?,
+        scale_d: ctx.src(ops[3], Ty::Pred)?,
+        neg_a: scale(ops[4], "imm-scale-a")?,
+        neg_b: scale(ops[5], "imm-scale-b")?,
+        trans_a,
+        trans_b: trans(tb, "imm-trans-b")?,
+    })))
 }
 
 fn int_ty(bits: u32) -> Ty {

@@ -18,6 +18,9 @@ pub enum FaultKind {
     UnknownKernel,
     /// An instruction form the emulator decodes but cannot execute with these operands.
     Unsupported,
+    /// A warpgroup instruction (`wgmma.*`, `.sync.aligned` over 128 threads) executed by
+    /// part of a warpgroup, or with operands that must agree across it and do not.
+    WarpgroupDivergence,
     /// An operand value the PTX ISA leaves undefined (e.g. `cp.async` src-size > cp-size).
     InvalidOperand,
     /// A warp-wide `.sync.aligned` instruction (`ldmatrix`, `mma`, `wmma`) executed by only

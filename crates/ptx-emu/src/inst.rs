@@ -526,6 +526,16 @@ pub enum Op {
     Activemask {
         d: u32,
     },
+    /// `wgmma.mma_async.sync.aligned.m64nNk16.f32.{bf16,f16}.{bf16,f16}` (PTX ISA 9.7.15.5.2)
+    Wgmma(Box<Wgmma>),
+    /// `wgmma.fence.sync.aligned` (PTX ISA 9.7.15.7.1)
+    WgmmaFence,
+    /// `wgmma.commit_group.sync.aligned` (PTX ISA 9.7.15.7.2)
+    WgmmaCommit,
+    /// `wgmma.wait_group.sync.aligned n` (PTX ISA 9.7.15.7.3)
+    WgmmaWait {
+        n: u32,
+    },
     /// `cp.async.{ca,cg}.shared{::cta}.global [dst], [src], cp-size{, src-size | ignore-src}`
     /// (PTX ISA 9.7.9.25, cp.async): copies `cp_size` bytes, the first `src-size` read from global
     /// and the rest zero; complete at the `cp.async.wait_group` that retires its group.
@@ -621,6 +631,39 @@ pub enum CpSrcSize {
     Bytes(Src),
     /// `ignore-src` predicate: when true, no bytes are read and all are zero.
     Ignore(u32, bool),
+}
+
+/// Multiplicand A of a `wgmma.mma_async`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum WgmmaA {
+    /// A 64-bit shared-memory matrix descriptor (PTX ISA 9.7.15.5.1.2.2).
+    Desc(Src),
+    /// Four `.b32` registers, each two 16-bit elements (PTX ISA 9.7.15.5.1.1.1, Figure 148).
+    Regs([u32; 4]),
+}
+
+/// The operands of one `wgmma.mma_async` (PTX ISA 9.7.15.5.2): D (64 x `n`, f32) =
+/// A (64 x 16) * B (16 x `n`) + D, or without the `+ D` when `scale_d` is false.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Wgmma {
+    /// N of `.m64nNk16`: 8 to 256 in steps of 8.
+    pub n: u32,
+    /// `.f16` inputs (else `.bf16`).
+    pub f16: bool,
+    /// The `n / 2` f32 accumulator registers, `{d0, ..., d(n/2-1)}`.
+    pub d: Vec<u32>,
+    pub a: WgmmaA,
+    /// B's matrix descriptor.
+    pub b: Src,
+    /// `scale-d`: a predicate register or an immediate (0: D = A*B; else D = A*B + D).
+    pub scale_d: Src,
+    /// `imm-scale-a`/`imm-scale-b` = -1: the operand's elements are negated.
+    pub neg_a: bool,
+    pub neg_b: bool,
+    /// `imm-trans-a`/`imm-trans-b` = 1: the operand is MN-major in shared memory (else
+    /// K-major, PTX ISA 9.7.15.5.1.2).
+    pub trans_a: bool,
+    pub trans_b: bool,
 }
 
 /// One instruction of the stream, with its guard and where it came from.

@@ -6,6 +6,7 @@ pub mod memory;
 mod ops;
 pub mod order;
 mod warp;
+mod wgmma;
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -292,11 +293,41 @@ fn run_block(ctx: &LaunchCtx, linear: u64, ws: &mut Workspace) -> Result<u64, Fa
         budget: u64::MAX,
     };
     let mut order = order::Order::new(ctx.opts.schedule, ctx.opts.seed, linear);
-    let result = schedule(ctx, &mut blk, &mut ws.warps[..nwarps], &mut order);
+    let result = schedule(ctx, &mut blk, &mut ws.warps[..nwarps], &mut order)
+        .and_then(|()| check_warpgroups(ctx, &blk, &ws.warps[..nwarps]));
     ctx.executed.fetch_add(blk.executed, Ordering::Relaxed);
     ws.shared = blk.shared;
     ws.check = blk.check;
     result.map(|()| blk.warp_insts)
+}
+
+/// The four warps of a warpgroup execute the same `wgmma.mma_async`s (`.aligned`, PTX ISA
+/// 9.7.15.5.2): checked when the block ends, by their counts.
+fn check_warpgroups(ctx: &LaunchCtx, blk: &BlockState, warps: &[Warp]) -> Result<(), Fault> {
+    for (g, group) in warps.chunks(4).enumerate() {
+        // the first warp with the most and the first with the fewest
+        let most = group
+            .iter()
+            .rev()
+            .max_by_key(|w| w.wgmma.issued)
+            .expect("a warp");
+        let least = group.iter().min_by_key(|w| w.wgmma.issued).expect("a warp");
+        if most.wgmma.issued == least.wgmma.issued {
+            continue;
+        }
+        let mut f = ctx.fault(
+            FaultKind::WarpgroupDivergence,
+            "wgmma.mma_async executed by a partial warpgroup".into(),
+        );
+        f.block = Some(blk.ctaid);
+        f.ptx_line = Some(most.wgmma.first_line);
+        f.note = Some(format!(
+            "in warpgroup {g}, warp {} executed {} wgmma.mma_async instructions and warp {} executed {}; all 128 threads of a warpgroup must execute each one together",
+            most.id, most.wgmma.issued, least.id, least.wgmma.issued
+        ));
+        return Err(f);
+    }
+    Ok(())
 }
 
 /// Rounds over the warps in the order `order` gives: each runs until it reaches a barrier,

@@ -6,6 +6,7 @@ use std::sync::atomic::{Ordering, fence};
 
 use super::memory::{self, Generic, LOCAL_WINDOW, SHARED_WINDOW};
 use super::ops::{self, sext};
+use super::wgmma::{self, Desc, InFlight, WgmmaState};
 use super::{BlockState, LaunchCtx};
 use crate::fault::{AllocNote, Fault, FaultKind};
 use crate::inst::*;
@@ -40,6 +41,8 @@ pub(crate) struct Warp {
     uninit: std::cell::Cell<Option<(u32, u32)>>,
     /// The instruction being executed (for the checks' reports).
     cur_pc: u32,
+    /// In-flight `wgmma.mma_async` groups (PTX ISA 9.7.15.7).
+    pub wgmma: WgmmaState,
     /// `cp.async` copies issued and not yet complete, in issue order.
     pending: Vec<Pending>,
     /// `cp.async.commit_group`s each lane has executed: the group its next copy joins.
@@ -103,6 +106,7 @@ impl Warp {
             ];
         }
         self.local_bytes = local_bytes;
+        self.wgmma.reset();
         self.pending.clear();
         self.committed = [0; 32];
         self.local.clear();
@@ -1152,6 +1156,24 @@ impl Warp {
             Op::WmmaLoad(op) => self.wmma_load(ctx, blk, inst, exec, op)?,
             Op::WmmaStore(op) => self.wmma_store(ctx, blk, inst, exec, op)?,
             Op::WmmaMma(op) => self.wmma_mma(ctx, blk, inst, exec, op)?,
+            Op::Wgmma(w) => self.wgmma(ctx, blk, inst, exec, w)?,
+            Op::WgmmaFence => self.warpgroup_check(ctx, blk, inst, exec, "wgmma.fence")?,
+            Op::WgmmaCommit => {
+                self.warpgroup_check(ctx, blk, inst, exec, "wgmma.commit_group")?;
+                self.wgmma.commit();
+            }
+            Op::WgmmaWait { n } => {
+                self.warpgroup_check(ctx, blk, inst, exec, "wgmma.wait_group")?;
+                // the groups this wait retires no longer read their operands (async hazards)
+                let tid = self.id * 32 + exec.trailing_zeros();
+                let retire = self.wgmma.groups.len().saturating_sub(*n as usize);
+                for rec in self.wgmma.groups.iter().take(retire).flatten() {
+                    for &(lo, hi) in &rec.reads {
+                        blk.async_done(tid, lo, hi - lo);
+                    }
+                }
+                self.wgmma.wait(*n);
+            }
             Op::Nop => {}
             Op::Bra { .. } | Op::Exit | Op::Bar { .. } => {
                 unreachable!("control flow handled in run")
@@ -1277,6 +1299,227 @@ impl Warp {
             });
         });
         Ok(())
+    }
+
+    /// The warpgroup instructions are `.sync.aligned` (PTX ISA 9.7.15.5.2, 9.7.15.7): all 128
+    /// threads of the warpgroup (warps 4g..4g+3 of the block) execute them together. Here
+    /// every lane of this warp must execute it and the block must have the whole warpgroup;
+    /// that the other three warps execute the same `wgmma.mma_async`s is checked when the
+    /// block ends (`check_warpgroups`).
+    fn warpgroup_check(
+        &self,
+        ctx: &LaunchCtx,
+        blk: &BlockState,
+        inst: &Inst,
+        exec: u32,
+        what: &str,
+    ) -> Result<(), Fault> {
+        let nthreads: u32 = self.ntid.iter().product();
+        let wg = self.id / 4;
+        let complete = nthreads >= (wg + 1) * 128;
+        if exec == u32::MAX && complete {
+            return Ok(());
+        }
+        let lane = exec.trailing_zeros().min(31) as usize;
+        let mut f = self.fault(
+            ctx,
+            blk,
+            inst,
+            lane,
+            FaultKind::WarpgroupDivergence,
+            format!("{what} executed by a partial warpgroup"),
+        );
+        f.note = Some(if complete {
+            format!(
+                "lanes {exec:#010x} of warp {} execute it, lanes {:#010x} do not; all 128 threads of a warpgroup must execute it together (.sync.aligned, PTX ISA 9.7.15.5.2)",
+                self.id, !exec
+            )
+        } else {
+            format!(
+                "the block has {nthreads} threads, so warpgroup {wg} (threads {}..{}) has only {} of its 128; a warpgroup is 4 whole warps (PTX ISA 9.7.15.5.2)",
+                wg * 128,
+                wg * 128 + 127,
+                nthreads - wg * 128
+            )
+        });
+        Err(f)
+    }
+
+    /// A value every thread of the warp must give alike (descriptors, scale-d).
+    fn uniform(
+        &self,
+        ctx: &LaunchCtx,
+        blk: &BlockState,
+        inst: &Inst,
+        s: &Src,
+        what: &str,
+    ) -> Result<u64, Fault> {
+        let v0 = self.v(s, 0, ctx, blk);
+        for l in 1..32 {
+            let v = self.v(s, l, ctx, blk);
+            if v != v0 {
+                let mut f = self.fault(
+                    ctx,
+                    blk,
+                    inst,
+                    l,
+                    FaultKind::WarpgroupDivergence,
+                    format!("wgmma.mma_async {what} differs between threads of the warpgroup"),
+                );
+                f.note = Some(format!(
+                    "lane 0 has {v0:#x}, lane {l} has {v:#x}; it must be the same in every thread (PTX ISA 9.7.15.5.2)"
+                ));
+                return Err(f);
+            }
+        }
+        Ok(v0)
+    }
+
+    /// `wgmma.mma_async` (PTX ISA 9.7.15.5.2) for this warp's 16 rows of D; see
+    /// exec/wgmma.rs for the model.
+    fn wgmma(
+        &mut self,
+        ctx: &LaunchCtx,
+        blk: &mut BlockState,
+        inst: &Inst,
+        exec: u32,
+        w: &Wgmma,
+    ) -> Result<(), Fault> {
+        self.warpgroup_check(ctx, blk, inst, exec, "wgmma.mma_async")?;
+        let raw_b = self.uniform(ctx, blk, inst, &w.b, "b-desc")?;
+        let accumulate = self.uniform(ctx, blk, inst, &w.scale_d, "scale-d")? & 1 != 0;
+        let raw_a = match &w.a {
+            WgmmaA::Desc(s) => Some(self.uniform(ctx, blk, inst, s, "a-desc")?),
+            WgmmaA::Regs(_) => None,
+        };
+        let n = w.n as usize;
+        let row0 = 16 * (self.id % 4) as u64;
+        let mut st = std::mem::take(&mut self.wgmma);
+        st.reads.clear();
+        match (&w.a, raw_a) {
+            (WgmmaA::Desc(_), Some(raw)) => {
+                let da = Desc::decode(raw);
+                let (a, reads) = (&mut st.a, &mut st.reads);
+                wgmma::gather(
+                    &blk.shared,
+                    &da,
+                    w.trans_a,
+                    row0,
+                    16,
+                    w.f16,
+                    w.neg_a,
+                    a,
+                    reads,
+                )
+                .map_err(|o| self.wgmma_oob(ctx, blk, inst, 'A', raw, w.trans_a, o))?;
+            }
+            (WgmmaA::Regs(r), _) => {
+                st.a.clear();
+                st.a.resize(256, 0.0);
+                for l in 0..32 {
+                    for (j, &reg) in r.iter().enumerate() {
+                        let bits = self.r(reg, l);
+                        let (row, col) = wgmma::a_reg_elem(l, j);
+                        st.a[row * 16 + col] = wgmma::half_to_f32(bits as u16, w.f16, w.neg_a);
+                        st.a[row * 16 + col + 1] =
+                            wgmma::half_to_f32((bits >> 16) as u16, w.f16, w.neg_a);
+                    }
+                }
+            }
+            _ => unreachable!("descriptor read above"),
+        }
+        let db = Desc::decode(raw_b);
+        let (b, reads) = (&mut st.b, &mut st.reads);
+        wgmma::gather(
+            &blk.shared,
+            &db,
+            w.trans_b,
+            0,
+            n as u64,
+            w.f16,
+            w.neg_b,
+            b,
+            reads,
+        )
+        .map_err(|o| self.wgmma_oob(ctx, blk, inst, 'B', raw_b, w.trans_b, o))?;
+        st.d.clear();
+        st.d.resize(16 * n, 0.0);
+        if accumulate {
+            for l in 0..32 {
+                for (i, &reg) in w.d.iter().enumerate() {
+                    let (row, col) = wgmma::d_elem(l, i);
+                    st.d[row * n + col] = f32::from_bits(self.r(reg, l) as u32);
+                }
+            }
+        }
+        wgmma::mma(&mut st.d, &st.a, &st.b, n, accumulate);
+        for l in 0..32 {
+            for (i, &reg) in w.d.iter().enumerate() {
+                let (row, col) = wgmma::d_elem(l, i);
+                self.w(reg, l, st.d[row * n + col].to_bits() as u64);
+            }
+        }
+        let record = InFlight::new(inst.line, &mut st.reads);
+        // the operands are read now (racecheck, initcheck) and stay in flight until the
+        // wgmma.wait_group that retires this group (async hazards)
+        let tid = self.id * 32 + exec.trailing_zeros();
+        for &(lo, hi) in &record.reads {
+            blk.async_issue(lo, hi - lo, tid, self.cur_pc, false, "wgmma.mma_async");
+        }
+        st.open.push(record);
+        if st.issued == 0 {
+            st.first_line = inst.line;
+        }
+        st.issued += 1;
+        self.wgmma = st;
+        Ok(())
+    }
+
+    /// A wgmma operand element outside the block's shared memory.
+    #[allow(clippy::too_many_arguments)]
+    fn wgmma_oob(
+        &self,
+        ctx: &LaunchCtx,
+        blk: &BlockState,
+        inst: &Inst,
+        which: char,
+        raw: u64,
+        mn_major: bool,
+        o: wgmma::Oob,
+    ) -> Fault {
+        let d = Desc::decode(raw);
+        let mut f = self.fault(
+            ctx,
+            blk,
+            inst,
+            0,
+            FaultKind::OutOfBoundsShared,
+            format!(
+                "out-of-bounds shared read of 16 bytes at {:#x} by wgmma.mma_async through the matrix {which} descriptor",
+                o.addr
+            ),
+        );
+        f.address = Some(o.addr);
+        f.size = Some(16);
+        let (mn, dim) = if which == 'A' { ('m', "M") } else { ('n', "N") };
+        f.note = Some(format!(
+            "{}-desc {raw:#018x}: start {:#x}, leading byte offset {}, stride byte offset {}, base offset {}, {}, {} (PTX ISA 9.7.15.5.1.2); element {mn} = {}, k = {}..; the block has {} bytes of shared memory",
+            which.to_ascii_lowercase(),
+            d.start,
+            d.lbo,
+            d.sbo,
+            d.base_offset,
+            d.swizzle.name(),
+            if mn_major {
+                format!("{dim}-major")
+            } else {
+                "K-major".to_string()
+            },
+            o.mn,
+            o.k,
+            blk.shared.len()
+        ));
+        f
     }
 
     #[allow(clippy::too_many_arguments)]
