@@ -335,6 +335,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::identity_op)] // the XORs spell out the swizzle, even where they are 0
     fn canonical_layouts_match_the_isa_examples() {
         // 9.7.15.5.1.2.1.3 examples, in elements of 2 bytes (bf16):
         // MN-major, none: ((8,1,2),(8,2)):((1,8,64),(8,128)), LBO 256 B, SBO 128 B
