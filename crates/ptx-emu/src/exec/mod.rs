@@ -250,6 +250,8 @@ pub(crate) struct BlockState {
     pub check: Shadow,
     /// Warp-instructions the running warp may still execute before it yields.
     pub budget: u64,
+    /// State of the seeded choice among divergent paths (0: lowest PC first).
+    pub lane_rng: u64,
 }
 
 fn run_block(ctx: &LaunchCtx, linear: u64, ws: &mut Workspace) -> Result<u64, Fault> {
@@ -291,8 +293,10 @@ fn run_block(ctx: &LaunchCtx, linear: u64, ws: &mut Workspace) -> Result<u64, Fa
         exit_line: 0,
         check,
         budget: u64::MAX,
+        lane_rng: 0,
     };
     let mut order = order::Order::new(ctx.opts.schedule, ctx.opts.seed, linear);
+    blk.lane_rng = order.lane_seed();
     let result = schedule(ctx, &mut blk, &mut ws.warps[..nwarps], &mut order)
         .and_then(|()| check_warpgroups(ctx, &blk, &ws.warps[..nwarps]));
     ctx.executed.fetch_add(blk.executed, Ordering::Relaxed);

@@ -6,10 +6,17 @@
 //! for every round a warp order (forward, reverse or a random permutation) and for every
 //! turn of a warp a budget of warp-instructions after which it is preempted (or no limit),
 //! so a kernel that relies on some interleaving without a barrier computes different
-//! results for different seeds. Lanes within a warp always run lowest-PC first: choosing
-//! among divergent paths needs the reconvergence points, or `.sync` collectives would see
-//! partial masks. Blocks are seeded by their index, so the result does not depend on which
-//! host thread runs a block.
+//! results for different seeds. Within a warp, when its lanes are at different PCs
+//! (divergence), the adversarial schedule runs a seeded choice among the groups of lanes
+//! instead of always the lowest PC, except that a group waiting at an instruction the whole
+//! warp (or warpgroup) must execute together ([`converges`]: barriers, `.sync` collectives,
+//! tensor-core instructions) is not run while another group can run: the others catch up
+//! to it (lowest PC first once every group waits), so lanes still meet at every collective,
+//! while between collectives one path of a branch may run ahead past the join point, as
+//! independent thread scheduling allows. Blocks are seeded by their index, so the result
+//! does not depend on which host thread runs a block.
+
+use crate::inst::{Inst, Op};
 
 /// How the warps of a block are scheduled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +76,11 @@ impl Order {
         }
     }
 
+    /// The seed of the choice among divergent paths within warps (0: lowest PC first).
+    pub fn lane_seed(&mut self) -> u64 {
+        if self.adversarial { self.next() | 1 } else { 0 }
+    }
+
     /// Warp-instructions the next warp may run before it is preempted.
     pub fn budget(&mut self) -> u64 {
         if !self.adversarial {
@@ -79,4 +91,89 @@ impl Order {
             _ => 1 + self.next() % 256,
         }
     }
+}
+
+/// Whether every lane of the warp (or warpgroup) must execute `op` together: the divergent
+/// path choice never runs a group of lanes into one of these ahead of the others. (Add new
+/// `.sync`/`.aligned` instructions here.) `exit` too: lanes that leave early change nothing
+/// but which diagnostic a divergent barrier gets.
+pub(crate) fn converges(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::Bar { .. }
+            | Op::Exit
+            | Op::BarWarpSync { .. }
+            | Op::Shfl { .. }
+            | Op::Vote { .. }
+            | Op::Activemask { .. }
+            | Op::Ldmatrix { .. }
+            | Op::Mma(_)
+            | Op::WmmaLoad(_)
+            | Op::WmmaStore(_)
+            | Op::WmmaMma(_)
+            | Op::Wgmma(_)
+            | Op::WgmmaFence
+            | Op::WgmmaCommit
+            | Op::WgmmaWait { .. }
+    )
+}
+
+/// Among the live lanes' PCs of a divergent warp, a seeded choice of the group to run next:
+/// a group not waiting at a [`converges`] instruction (the furthest ahead half the time,
+/// else any), or the lowest one (`low`: its PC and lanes) if all wait. Returns the PC and
+/// its lanes.
+pub(crate) fn divergent_pick(
+    pcs: &[u32; 32],
+    live: u32,
+    low: (u32, u32),
+    insts: &[Inst],
+    rng: &mut u64,
+) -> (u32, u32) {
+    let mut cand = [0u32; 32];
+    let mut n = 0;
+    let mut seen = 0u32;
+    let mut m = live;
+    while m != 0 {
+        let l = m.trailing_zeros() as usize;
+        m &= m - 1;
+        if seen & (1 << l) != 0 {
+            continue;
+        }
+        let pc = pcs[l];
+        let mut group = 0u32;
+        let mut k = live;
+        while k != 0 {
+            let j = k.trailing_zeros() as usize;
+            k &= k - 1;
+            if pcs[j] == pc {
+                group |= 1 << j;
+            }
+        }
+        seen |= group;
+        if insts.get(pc as usize).is_some_and(|i| !converges(&i.op)) {
+            cand[n] = pc;
+            n += 1;
+        }
+    }
+    if n == 0 {
+        return low;
+    }
+    // half the time the path furthest ahead (a leader running on past the join point is
+    // what code assuming lock-step lanes gets wrong), else any
+    let r = splitmix(rng);
+    let pc = if r & 1 == 0 {
+        cand[..n].iter().copied().max().unwrap_or(low.0)
+    } else {
+        cand[((r >> 1) % n as u64) as usize]
+    };
+    let mut mask = 0u32;
+    let mut k = live;
+    while k != 0 {
+        let j = k.trailing_zeros() as usize;
+        k &= k - 1;
+        if pcs[j] == pc {
+            mask |= 1 << j;
+        }
+    }
+    (pc, mask)
 }

@@ -451,6 +451,15 @@ impl Warp {
                     mask |= 1 << l;
                 }
             });
+            if mask != live && blk.lane_rng != 0 {
+                (pc, mask) = super::order::divergent_pick(
+                    &self.pc,
+                    live,
+                    (pc, mask),
+                    insts,
+                    &mut blk.lane_rng,
+                );
+            }
             let inst = &insts[pc as usize];
             self.cur_pc = pc;
             let exec = match inst.guard {
