@@ -174,7 +174,9 @@ fn divergent_paths_of_a_warp_run_in_a_seeded_order() {
     let go = |opts: &Options| {
         let mut g = Global::new();
         let out = g.alloc_zeroed("out", 32 * 4);
-        run(&m, "k", &launch, &[Arg::Ptr(out)], &mut g, opts).map(|_| g.read_u32(out, 32).unwrap())
+        run(&m, "k", &launch, &[Arg::Ptr(out)], &mut g, opts)
+            .map(|_| g.read_u32(out, 32).unwrap())
+            .map_err(|f| f.to_string())
     };
     let lockstep: Vec<u32> = (0..32).map(|t| if t < 16 { 2 } else { 1 }).collect();
     let canonical = Options {
