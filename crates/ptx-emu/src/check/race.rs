@@ -18,10 +18,10 @@
 //!   `__syncwarp()` is what orders their shared-memory accesses). A sync of every lane of
 //!   the warp is O(1) (`warp_full`), a partial mask fills a 32×32 table for that warp.
 //!
-//! Happens-before is not closed transitively over partial syncs (lane a syncs with c, c
-//! then with b, orders a before b on a GPU; here only a common sync of a and b does), and a
-//! byte remembers two unordered readers, so a third one's race with a later write can be
-//! missed. Atomics (`atom`, `red` on shared memory) do not race with each other; they race
+//! Both tables are vector clocks: a synchronisation joins what its participants knew, so
+//! happens-before is transitive across barriers with counts (warp a with b, then b with c,
+//! orders a before c) and across partial warp syncs. A byte remembers two unordered
+//! readers, so a third one's race with a later write can be missed. Atomics (`atom`, `red` on shared memory) do not race with each other; they race
 //! with plain reads and writes like a write does.
 
 use super::{Hazard, Kind};
@@ -68,13 +68,14 @@ pub(crate) struct Shadow {
     /// Time of the last barrier every warp of the block was released from.
     full_bar: u32,
     nwarps: usize,
-    /// `bar_pair[b * nwarps + a]`: the last barrier that released both warps a and b.
+    /// `bar_pair[b * nwarps + a]`: accesses of warp a stamped before this are ordered before
+    /// warp b's from now on (a vector clock per warp, advanced by barriers with counts).
     bar_pair: Vec<u32>,
     /// Lanes that exist in each warp.
     warp_lanes: Vec<u32>,
     /// The last warp-level sync of all lanes of the warp.
     warp_full: Vec<u32>,
-    /// Per warp, `[lane_b * 32 + lane_a]`: the last partial warp sync with both lanes.
+    /// Per warp, `[lane_b * 32 + lane_a]`: the same between lanes, for partial warp syncs.
     lane_pair: Vec<Option<Box<[u32; 1024]>>>,
     /// The first hazard found; the warp turns it into a fault after the instruction.
     pub pending: Option<Hazard>,
@@ -138,13 +139,21 @@ impl Shadow {
             self.full_bar = self.now;
             return;
         }
+        // vector-clock join: each released warp learns what any of them knew (so hand-offs
+        // through several barriers with counts are ordered transitively), then that every
+        // released warp's accesses so far precede it
         let nw = self.nwarps;
-        for &a in warps {
-            for &b in warps {
-                if let Some(x) = self.bar_pair.get_mut(b * nw + a) {
-                    *x = self.now;
-                }
+        let mut joined = [0u32; 32];
+        for &w in warps.iter().filter(|&&w| w < nw) {
+            for (j, &t) in joined.iter_mut().zip(&self.bar_pair[w * nw..(w + 1) * nw]) {
+                *j = (*j).max(t);
             }
+        }
+        for &w in warps.iter().filter(|&&w| w < nw) {
+            joined[w] = self.now;
+        }
+        for &w in warps.iter().filter(|&&w| w < nw) {
+            self.bar_pair[w * nw..(w + 1) * nw].copy_from_slice(&joined[..nw]);
         }
     }
 
@@ -162,18 +171,29 @@ impl Shadow {
             self.warp_full[w] = self.now;
             return;
         }
+        // the same join as for barriers, over the lanes of the mask
         let now = self.now;
         let p = self.lane_pair[w].get_or_insert_with(|| Box::new([0; 1024]));
-        let mut ma = mask;
-        while ma != 0 {
-            let a = ma.trailing_zeros() as usize;
-            ma &= ma - 1;
-            let mut mb = mask;
-            while mb != 0 {
-                let b = mb.trailing_zeros() as usize;
-                mb &= mb - 1;
-                p[b * 32 + a] = now;
+        let mut joined = [0u32; 32];
+        let mut m = mask;
+        while m != 0 {
+            let b = m.trailing_zeros() as usize;
+            m &= m - 1;
+            for (j, &t) in joined.iter_mut().zip(&p[b * 32..b * 32 + 32]) {
+                *j = (*j).max(t);
             }
+        }
+        let mut m = mask;
+        while m != 0 {
+            let a = m.trailing_zeros() as usize;
+            m &= m - 1;
+            joined[a] = now;
+        }
+        let mut m = mask;
+        while m != 0 {
+            let b = m.trailing_zeros() as usize;
+            m &= m - 1;
+            p[b * 32..b * 32 + 32].copy_from_slice(&joined);
         }
     }
 
@@ -416,6 +436,25 @@ mod tests {
         assert_eq!(s.pending, None);
         s.access(0, 4, Kind::Read, 64, 3);
         assert!(matches!(s.pending, Some(Hazard::Race { tid: 64, .. })));
+    }
+
+    #[test]
+    fn ordering_is_transitive_across_barriers_with_counts_and_partial_warp_syncs() {
+        let mut s = Shadow::default();
+        s.begin_block(64, 96, true, true);
+        s.access(0, 4, Kind::Write, 0, 1);
+        s.barrier(&[0, 1], false);
+        s.barrier(&[1, 2], false);
+        s.access(0, 4, Kind::Read, 64, 2);
+        assert_eq!(s.pending, None);
+        // lane 0 -> lane 1 -> lane 2 by two partial syncs
+        s.access(8, 4, Kind::Write, 0, 3);
+        s.warp_sync(0, 0b011);
+        s.warp_sync(0, 0b110);
+        s.access(8, 4, Kind::Read, 2, 4);
+        assert_eq!(s.pending, None);
+        s.access(8, 4, Kind::Read, 3, 5);
+        assert!(matches!(s.pending, Some(Hazard::Race { tid: 3, .. })));
     }
 
     #[test]
