@@ -230,7 +230,27 @@ impl Warp {
                 true,
             ));
         }
-        Ok((base, self.v(&op.stride, 0, ctx, blk) & 0xffff_ffff))
+        let stride = self.v(&op.stride, 0, ctx, blk) & 0xffff_ffff;
+        // the ISA leaves wmma.load/store undefined unless every lane gives the same p and stride
+        for l in 1..32 {
+            let (a, st) = (
+                self.addr(&op.addr, l),
+                self.v(&op.stride, l, ctx, blk) & 0xffff_ffff,
+            );
+            if a != base || st != stride {
+                return Err(self.fault(
+                    ctx,
+                    blk,
+                    inst,
+                    l,
+                    FaultKind::InvalidOperand,
+                    format!(
+                        "{what}: lane {l} gives address {a:#x} and stride {st}, lane 0 {base:#x} and {stride}; every lane must give the same (PTX ISA 9.7.14, wmma)"
+                    ),
+                ));
+            }
+        }
+        Ok((base, stride))
     }
 
     /// `wmma.load.{a,b,c}.sync.aligned.{row,col}.m16n16k16{.space}.type`: element (r, c) of
