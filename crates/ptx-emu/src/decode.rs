@@ -1756,4 +1756,84 @@ mod tests {
         ));
         assert!(decode("cp.async.cg.shared.global [%r1], [%rd1], 8", &mut c).is_err());
     }
+
+    #[test]
+    fn wgmma_forms() {
+        let mut c = ctx();
+        let w = "wgmma.mma_async.sync.aligned";
+        let d = decode(
+            &format!(
+                "{w}.m64n8k16.f32.bf16.bf16 {{%r0, %r1, %r2, %r3}}, %rd0, %rd1, %p0, 1, -1, 0, 1"
+            ),
+            &mut c,
+        )
+        .unwrap();
+        match d.op {
+            Op::Wgmma(x) => {
+                assert_eq!((x.n, x.f16, x.d.len()), (8, false, 4));
+                assert_eq!(x.a, WgmmaA::Desc(Src::Reg(4)));
+                assert_eq!(x.scale_d, Src::Reg(8));
+                assert_eq!(
+                    (x.neg_a, x.neg_b, x.trans_a, x.trans_b),
+                    (false, true, false, true)
+                );
+            }
+            op => panic!("{op:?}"),
+        }
+        // A in registers: no imm-trans-a
+        let d = decode(
+            &format!("{w}.m64n8k16.f32.f16.f16 {{%r0, %r1, %r2, %r3}}, {{%r0, %r1, %r2, %r3}}, %rd1, 1, -1, 1, 1"),
+            &mut c,
+        )
+        .unwrap();
+        assert!(
+            matches!(&d.op, Op::Wgmma(x) if x.f16 && x.neg_a && x.trans_b && matches!(x.a, WgmmaA::Regs(_)))
+        );
+        let err = |t: String, c: &mut Ctx| decode(&t, c).unwrap_err();
+        assert!(
+            err(
+                format!(
+                    "{w}.m64n16k16.f32.bf16.bf16 {{%r0, %r1, %r2, %r3}}, %rd0, %rd1, 1, 1, 1, 0, 0"
+                ),
+                &mut c
+            )
+            .contains("needs 8 accumulator registers")
+        );
+        assert!(
+            err(
+                format!("{w}.m64n12k16.f32.bf16.bf16 {{%r0}}, %rd0, %rd1, 1, 1, 1, 0, 0"),
+                &mut c
+            )
+            .contains("unsupported wgmma shape")
+        );
+        assert!(
+            err(
+                format!(
+                    "{w}.m64n8k16.f32.bf16.bf16 {{%r0, %r1, %r2, %r3}}, %rd0, %rd1, 1, 2, 1, 0, 0"
+                ),
+                &mut c
+            )
+            .contains("imm-scale-a must be 1 or -1")
+        );
+        assert!(
+            err(
+                format!("{w}.m64n8k16.f16.f16.f16 {{%r0, %r1}}, %rd0, %rd1, 1, 1, 1, 0, 0"),
+                &mut c
+            )
+            .contains("unsupported wgmma types")
+        );
+        assert!(err("wgmma.fence;".replace(';', ""), &mut c).contains(".sync.aligned"));
+        assert!(matches!(
+            decode("wgmma.wait_group.sync.aligned 1", &mut c)
+                .unwrap()
+                .op,
+            Op::WgmmaWait { n: 1 }
+        ));
+        assert!(matches!(
+            decode("wgmma.commit_group.sync.aligned", &mut c)
+                .unwrap()
+                .op,
+            Op::WgmmaCommit
+        ));
+    }
 }

@@ -305,8 +305,9 @@ fn run_block(ctx: &LaunchCtx, linear: u64, ws: &mut Workspace) -> Result<u64, Fa
     result.map(|()| blk.warp_insts)
 }
 
-/// The four warps of a warpgroup execute the same `wgmma.mma_async`s (`.aligned`, PTX ISA
-/// 9.7.15.5.2): checked when the block ends, by their counts.
+/// The four warps of a warpgroup execute the same `wgmma.mma_async`s (`.aligned`) with the
+/// same descriptors (PTX ISA 9.7.15.5.2): checked when the block ends, by their counts and
+/// the hash of their descriptors.
 fn check_warpgroups(ctx: &LaunchCtx, blk: &BlockState, warps: &[Warp]) -> Result<(), Fault> {
     for (g, group) in warps.chunks(4).enumerate() {
         // the first warp with the most and the first with the fewest
@@ -316,19 +317,32 @@ fn check_warpgroups(ctx: &LaunchCtx, blk: &BlockState, warps: &[Warp]) -> Result
             .max_by_key(|w| w.wgmma.issued)
             .expect("a warp");
         let least = group.iter().min_by_key(|w| w.wgmma.issued).expect("a warp");
-        if most.wgmma.issued == least.wgmma.issued {
+        let (msg, note) = if most.wgmma.issued != least.wgmma.issued {
+            (
+                "wgmma.mma_async executed by a partial warpgroup",
+                format!(
+                    "in warpgroup {g}, warp {} executed {} wgmma.mma_async instructions and warp {} executed {}; all 128 threads of a warpgroup must execute each one together",
+                    most.id, most.wgmma.issued, least.id, least.wgmma.issued
+                ),
+            )
+        } else if let Some(other) = group
+            .iter()
+            .find(|w| w.wgmma.signature != group[0].wgmma.signature)
+        {
+            (
+                "wgmma.mma_async matrix descriptors differ between the warps of a warpgroup",
+                format!(
+                    "in warpgroup {g}, warps {} and {} gave different a-desc or b-desc values to the same wgmma.mma_async instructions; the contents of a matrix descriptor must be the same across all the warps in the warpgroup (PTX ISA 9.7.15.5.2)",
+                    group[0].id, other.id
+                ),
+            )
+        } else {
             continue;
-        }
-        let mut f = ctx.fault(
-            FaultKind::WarpgroupDivergence,
-            "wgmma.mma_async executed by a partial warpgroup".into(),
-        );
+        };
+        let mut f = ctx.fault(FaultKind::WarpgroupDivergence, msg.into());
         f.block = Some(blk.ctaid);
         f.ptx_line = Some(most.wgmma.first_line);
-        f.note = Some(format!(
-            "in warpgroup {g}, warp {} executed {} wgmma.mma_async instructions and warp {} executed {}; all 128 threads of a warpgroup must execute each one together",
-            most.id, most.wgmma.issued, least.id, least.wgmma.issued
-        ));
+        f.note = Some(note);
         return Err(f);
     }
     Ok(())

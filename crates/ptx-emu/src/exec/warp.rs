@@ -1480,6 +1480,7 @@ impl Warp {
             st.first_line = inst.line;
         }
         st.issued += 1;
+        st.sign(inst.line, raw_a.unwrap_or(0), raw_b);
         self.wgmma = st;
         Ok(())
     }

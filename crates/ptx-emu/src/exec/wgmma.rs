@@ -272,6 +272,10 @@ pub(crate) struct WgmmaState {
     /// four warps of a warpgroup must execute the same ones).
     pub issued: u32,
     pub first_line: u32,
+    /// A hash of the descriptors and lines of those, in order: equal in the four warps of a
+    /// warpgroup when they gave the same descriptors ("the contents of a matrix descriptor
+    /// must be same across all the warps in the warpgroup", 9.7.15.5.2).
+    pub signature: u64,
     /// Scratch for one instruction: A and B as f32, this warp's 16 rows of D, chunks read.
     pub a: Vec<f32>,
     pub b: Vec<f32>,
@@ -285,6 +289,14 @@ impl WgmmaState {
         self.groups.clear();
         self.issued = 0;
         self.first_line = 0;
+        self.signature = 0;
+    }
+
+    /// Records one `wgmma.mma_async` with its descriptors (A's 0 when in registers).
+    pub(crate) fn sign(&mut self, line: u32, a: u64, b: u64) {
+        for x in [line as u64, a, b] {
+            self.signature = (self.signature ^ x).wrapping_mul(0x0000_0100_0000_01b3);
+        }
     }
 
     pub(crate) fn commit(&mut self) {
@@ -335,7 +347,7 @@ mod tests {
     }
 
     #[test]
-    #[allow(clippy::identity_op)] // the XORs spell out the swizzle, even where they are 0
+    #[allow(clippy::identity_op)] // the chunk arithmetic written out
     fn canonical_layouts_match_the_isa_examples() {
         // 9.7.15.5.1.2.1.3 examples, in elements of 2 bytes (bf16):
         // MN-major, none: ((8,1,2),(8,2)):((1,8,64),(8,128)), LBO 256 B, SBO 128 B
