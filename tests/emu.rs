@@ -151,8 +151,14 @@ fn planted_bugs_fail_verification_in_emulation() {
             .map(|(_, c)| c.clone())
             .unwrap_or_else(|| panic!("no row {id}: {rows:?}"))
     };
+    // With the racecheck and initcheck on (the emu backend's default) the missing barrier
+    // is reported where it happens, not only as a wrong result.
     for (id, _) in rows.iter().filter(|(id, _)| id.starts_with("gemm/tiled/")) {
-        assert!(check(id).starts_with("FAIL"), "{id}: {}", check(id));
+        let c = check(id);
+        assert!(
+            c.starts_with("FAIL") || (c.starts_with("ERROR") && c.contains("shared memory")),
+            "{id}: {c}"
+        );
     }
     // Within one tile the guard is never needed; off the grid the fault names A.
     assert!(check("gemm/regblock/f32/m128n128k64").starts_with("ok"));
@@ -407,5 +413,39 @@ fn planted_lbo_sbo_swap_in_gemm_wgmma_b_descriptor_fails() {
         "sw128_desc(base + A_TILE_BYTES, B_PANEL_BYTES, 1024)",
         "sw128_desc(base + A_TILE_BYTES, 1024, B_PANEL_BYTES)",
         "^gemm/wgmma/",
+    );
+}
+
+#[test]
+#[ignore = "needs libnvrtc (pip install nvidia-cuda-nvrtc); .ci/run installs it and runs these"]
+fn planted_missing_barrier_in_gemm_tiled_is_a_shared_race() {
+    let tmp = tempfile::tempdir().unwrap();
+    let kernels = copy_kernels(tmp.path());
+    // The barrier after the inner product removed: the next iteration's tile stores
+    // overwrite As/Bs while other warps still read the current tile.
+    plant(
+        &kernels,
+        "gemm_tiled.cu",
+        "        __syncthreads();\n    }\n",
+        "    }\n",
+    );
+    let out = verify_emu(Some(&kernels), "^gemm/tiled/");
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(3), "{text}\n{}", stderr(&out));
+    let rows = rows(&text);
+    assert!(!rows.is_empty(), "{text}");
+    // K = 64 and 104 have a second tile of K; K = 37 too (two tiles of 32)
+    for (id, check) in &rows {
+        assert!(
+            check.starts_with("ERROR: data race on shared memory"),
+            "{id}: {check}"
+        );
+    }
+    let all = format!("{text}\n{}", stderr(&out));
+    assert!(all.contains("data race on shared memory"), "{all}");
+    assert!(all.contains("gemm_tiled.cu:"), "{all}");
+    assert!(
+        all.contains("(`As` + ") || all.contains("(`Bs` + "),
+        "{all}"
     );
 }

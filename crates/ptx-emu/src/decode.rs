@@ -11,6 +11,8 @@ const MAX_REGS: u64 = 1 << 16;
 pub struct Ctx {
     scopes: Vec<HashMap<String, u32>>,
     reg_bits: Vec<u32>,
+    /// Declared name of each register slot (for initcheck reports).
+    reg_names: Vec<String>,
     symbols: HashMap<String, (Space, u64)>,
 }
 
@@ -51,12 +53,17 @@ impl Ctx {
         Ctx {
             scopes: vec![HashMap::new()],
             reg_bits: Vec::new(),
+            reg_names: Vec::new(),
             symbols,
         }
     }
 
     pub fn nregs(&self) -> u32 {
         self.reg_bits.len() as u32
+    }
+
+    pub fn take_reg_names(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.reg_names)
     }
 
     pub fn push_scope(&mut self) {
@@ -102,6 +109,7 @@ impl Ctx {
     fn add_reg(&mut self, name: String, bits: u32) {
         let idx = self.reg_bits.len() as u32;
         self.reg_bits.push(bits);
+        self.reg_names.push(name.clone());
         self.scopes.last_mut().expect("scope").insert(name, idx);
     }
 

@@ -26,6 +26,16 @@ pub enum FaultKind {
     /// A warp-wide `.sync.aligned` instruction (`ldmatrix`, `mma`, `wmma`) executed by only
     /// part of the warp.
     WarpDivergence,
+    /// Two threads of a block touch the same shared bytes, at least one writing, with no
+    /// barrier (or, within a warp, no warp sync) between them (`Options::racecheck`).
+    SharedRace,
+    /// A read of shared memory never written since the block started (`Options::initcheck`).
+    UninitializedShared,
+    /// A read of a register no instruction of the thread wrote (`Options::initcheck`).
+    UninitializedRegister,
+    /// Shared memory touched while an in-flight asynchronous operation (`cp.async`,
+    /// `wgmma`) still writes or reads it, before its `wait_group` (`Options::racecheck`).
+    AsyncHazard,
 }
 
 /// The allocation nearest a faulting global address.

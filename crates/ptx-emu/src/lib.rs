@@ -1,8 +1,10 @@
 //! A functional emulator for the PTX that NVRTC emits for CUDA kernels (sm_90a: the scalar
-//! ISA, `cp.async`, `ldmatrix`, `mma.sync`, `wmma`): parse a module, run a kernel over a grid
-//! against emulated global memory, and get either the result or a Miri-like fault report
-//! (out-of-bounds, misaligned, divergent barriers and warp-wide instructions, shuffle masks,
-//! division by zero).
+//! ISA, `cp.async`, `ldmatrix`, `mma.sync`, `wmma`, `wgmma`): parse a module, run a kernel
+//! over a grid against emulated global memory, and get either the result or a Miri-like fault
+//! report (out-of-bounds, misaligned, divergent barriers and warp-wide instructions, shuffle
+//! masks, division by zero, and the checks [`Options`] turns on by default: shared-memory
+//! races, uninitialised shared memory and registers, async hazards, with warps scheduled in a
+//! seeded adversarial order).
 //!
 //! ```
 //! use ptx_emu::{Arg, Global, Launch, Module, Options, run};
@@ -22,6 +24,7 @@
 // run, and the hot paths that can fail are inlined, so boxing it would buy nothing.
 #![allow(clippy::result_large_err)]
 
+mod check;
 mod decode;
 pub mod exec;
 pub mod fault;
@@ -29,6 +32,6 @@ pub mod inst;
 pub mod parse;
 
 pub use exec::memory::{GLOBAL_BASE, Global, MemError};
-pub use exec::{Arg, Launch, Options, Report, run};
+pub use exec::{Arg, DEFAULT_SEED, Launch, Options, Report, Schedule, run};
 pub use fault::{AllocNote, Fault, FaultKind};
 pub use parse::{Kernel, Module, Param, ParseError};

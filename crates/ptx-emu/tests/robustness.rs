@@ -90,6 +90,7 @@ fn mutated_ptx_never_panics() {
                 let opts = Options {
                     max_thread_instructions: 200_000,
                     threads: 1,
+                    ..Options::default()
                 };
                 let _ = run(&m, k.name(), &launch, &args, &mut g, &opts);
                 ran += 1;

@@ -1,7 +1,7 @@
 //! Emulation speed on a simple loop kernel (ALU ops, a compare and a branch per iteration,
 //! plus a global store). Run in release, on an otherwise idle machine:
 //! `cargo test --release -p ptx-emu --test speed -- --ignored --nocapture`
-use ptx_emu::{Arg, Global, Launch, Module, Options, run};
+use ptx_emu::{Arg, Global, Launch, Module, Options, Schedule, run};
 
 const LOOP: &str = r"
 .version 9.5
@@ -36,7 +36,7 @@ $L:
 #[ignore = "timing: run alone, in release"]
 fn thread_instructions_per_second() {
     let m = Module::parse(LOOP).unwrap();
-    for threads in [1, 2] {
+    for (threads, checks) in [(1, true), (2, true), (1, false)] {
         let mut g = Global::new();
         let out = g.alloc_zeroed("out", 256 * 4);
         let launch = Launch {
@@ -46,7 +46,7 @@ fn thread_instructions_per_second() {
         };
         let opts = Options {
             threads,
-            ..Options::default()
+            ..configs(checks)
         };
         let t = std::time::Instant::now();
         let r = run(
@@ -60,7 +60,8 @@ fn thread_instructions_per_second() {
         .unwrap();
         let s = t.elapsed().as_secs_f64();
         println!(
-            "{threads} host thread(s): {} thread-instructions in {s:.3} s = {:.1} M/s",
+            "{threads} host thread(s), {}: {} thread-instructions in {s:.3} s = {:.1} M/s",
+            label(checks),
             r.thread_instructions,
             r.thread_instructions as f64 / s / 1e6
         );
@@ -83,12 +84,38 @@ fn nvrtc_reduction_speed() {
         dynamic_shared_bytes: 0,
     };
     let args = [Arg::Ptr(pi), Arg::Ptr(po), Arg::S32(n as i32)];
-    let t = std::time::Instant::now();
-    let r = run(&m, "reduce", &launch, &args, &mut g, &Options::default()).unwrap();
-    let s = t.elapsed().as_secs_f64();
-    println!(
-        "NVRTC reduce (global loads, shared memory, bar.sync, shfl), 1 host thread: {} thread-instructions in {s:.3} s = {:.1} M/s",
-        r.thread_instructions,
-        r.thread_instructions as f64 / s / 1e6
-    );
+    for checks in [true, false] {
+        let t = std::time::Instant::now();
+        let r = run(&m, "reduce", &launch, &args, &mut g, &configs(checks)).unwrap();
+        let s = t.elapsed().as_secs_f64();
+        println!(
+            "NVRTC reduce (global loads, shared memory, bar.sync, shfl), 1 host thread, {}: {} thread-instructions in {s:.3} s = {:.1} M/s",
+            label(checks),
+            r.thread_instructions,
+            r.thread_instructions as f64 / s / 1e6
+        );
+    }
+}
+
+/// The default options (every check on, adversarial schedule), or every check off and the
+/// canonical schedule.
+fn configs(checks: bool) -> Options {
+    if checks {
+        Options::default()
+    } else {
+        Options {
+            racecheck: false,
+            initcheck: false,
+            schedule: Schedule::Canonical,
+            ..Options::default()
+        }
+    }
+}
+
+fn label(checks: bool) -> &'static str {
+    if checks {
+        "checks on"
+    } else {
+        "checks off, canonical"
+    }
 }

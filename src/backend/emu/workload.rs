@@ -114,9 +114,13 @@ impl EmuWorkload<'_> {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let mut executed = 0;
         for step in steps {
+            // Every check on (racecheck, initcheck, async hazards) and the adversarial
+            // schedule with the emulator's fixed seed: results are reproducible, and a
+            // missing barrier fails as a race.
             let options = ptx_emu::Options {
                 max_thread_instructions: BUDGET - executed,
                 threads,
+                ..Default::default()
             };
             let args: Vec<ptx_emu::Arg> = step
                 .args

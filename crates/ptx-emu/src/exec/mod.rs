@@ -4,16 +4,19 @@
 pub mod float;
 pub mod memory;
 mod ops;
+pub mod order;
 mod warp;
 mod wgmma;
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use crate::check::race::Shadow;
 use crate::fault::{Fault, FaultKind};
 use crate::inst::Ty;
 use crate::parse::{Kernel, Module};
 use memory::Global;
+pub use order::Schedule;
 use warp::{Stop, Warp};
 
 /// Grid and block shape of a launch.
@@ -39,15 +42,33 @@ pub enum Arg {
 pub struct Options {
     /// Fault with `StepLimit` once the launch has executed more thread-instructions.
     pub max_thread_instructions: u64,
-    /// Host threads running blocks; 1 runs blocks in linear order (deterministic).
+    /// Host threads running blocks; 1 runs blocks in linear order. Results do not depend on
+    /// it (each block is scheduled from its own seed), only the order of faults across blocks.
     pub threads: usize,
+    /// Shared-memory racecheck (`SharedRace`) and async hazards (`AsyncHazard`).
+    pub racecheck: bool,
+    /// Reads of shared memory (`UninitializedShared`) or registers
+    /// (`UninitializedRegister`) never written. Without it shared memory starts zeroed.
+    pub initcheck: bool,
+    /// Warp order between barriers (see [`Schedule`]).
+    pub schedule: Schedule,
+    /// Seed of [`Schedule::Adversarial`].
+    pub seed: u64,
 }
 
+/// The seed of `Options::default()`.
+pub const DEFAULT_SEED: u64 = 0x0ac0_5eed;
+
 impl Default for Options {
+    /// Every check on, adversarial scheduling with [`DEFAULT_SEED`], one host thread.
     fn default() -> Options {
         Options {
             max_thread_instructions: 10_000_000_000,
             threads: 1,
+            racecheck: true,
+            initcheck: true,
+            schedule: Schedule::Adversarial,
+            seed: DEFAULT_SEED,
         }
     }
 }
@@ -69,6 +90,7 @@ pub(crate) struct LaunchCtx<'a> {
     pub global: &'a Global,
     pub limit: u64,
     pub executed: AtomicU64,
+    pub opts: Options,
 }
 
 impl LaunchCtx<'_> {
@@ -154,6 +176,7 @@ pub fn run(
         global,
         limit: opts.max_thread_instructions,
         executed: AtomicU64::new(0),
+        opts: *opts,
     };
     let warp_insts = AtomicU64::new(0);
     let workers = opts.threads.max(1).min(nblocks as usize);
@@ -208,6 +231,7 @@ pub fn run(
 struct Workspace {
     warps: Vec<Warp>,
     shared: Vec<u8>,
+    check: Shadow,
 }
 
 /// Per-block state the warps share.
@@ -222,21 +246,12 @@ pub(crate) struct BlockState {
     /// Threads that have exited, and the PTX line of the first `exit`/`ret`.
     pub exited: u32,
     pub exit_line: u32,
-}
-
-impl BlockState {
-    /// Every access to the block's shared memory goes through these two (ld/st/atom,
-    /// generic addresses, `cp.async` completion, `ldmatrix`, `wmma`), so a shared-memory
-    /// checker has one place to watch.
-    #[inline(always)]
-    pub(crate) fn load_shared(&self, off: u64, size: u32) -> Option<u64> {
-        memory::load_bytes(&self.shared, off, size)
-    }
-
-    #[inline(always)]
-    pub(crate) fn store_shared(&mut self, off: u64, size: u32, v: u64) -> Option<()> {
-        memory::store_bytes(&mut self.shared, off, size, v)
-    }
+    /// Shadow state of the shared-memory checks.
+    pub check: Shadow,
+    /// Warp-instructions the running warp may still execute before it yields.
+    pub budget: u64,
+    /// State of the seeded choice among divergent paths (0: lowest PC first).
+    pub lane_rng: u64,
 }
 
 fn run_block(ctx: &LaunchCtx, linear: u64, ws: &mut Workspace) -> Result<u64, Fault> {
@@ -263,7 +278,11 @@ fn run_block(ctx: &LaunchCtx, linear: u64, ws: &mut Workspace) -> Result<u64, Fa
     }
     for (w, warp) in ws.warps.iter_mut().enumerate().take(nwarps) {
         warp.reset(w as u32, nthreads, ctx.launch.block, k.nregs, k.local_bytes);
+        warp.initcheck = ctx.opts.initcheck;
     }
+    let mut check = std::mem::take(&mut ws.check);
+    let (race, init) = (ctx.opts.racecheck, ctx.opts.initcheck);
+    check.begin_block(shared_len, nthreads, race, init);
     let mut blk = BlockState {
         ctaid,
         shared,
@@ -272,11 +291,17 @@ fn run_block(ctx: &LaunchCtx, linear: u64, ws: &mut Workspace) -> Result<u64, Fa
         warp_insts: 0,
         exited: 0,
         exit_line: 0,
+        check,
+        budget: u64::MAX,
+        lane_rng: 0,
     };
-    let result = schedule(ctx, &mut blk, &mut ws.warps[..nwarps])
+    let mut order = order::Order::new(ctx.opts.schedule, ctx.opts.seed, linear);
+    blk.lane_rng = order.lane_seed();
+    let result = schedule(ctx, &mut blk, &mut ws.warps[..nwarps], &mut order)
         .and_then(|()| check_warpgroups(ctx, &blk, &ws.warps[..nwarps]));
     ctx.executed.fetch_add(blk.executed, Ordering::Relaxed);
     ws.shared = blk.shared;
+    ws.check = blk.check;
     result.map(|()| blk.warp_insts)
 }
 
@@ -323,17 +348,25 @@ fn check_warpgroups(ctx: &LaunchCtx, blk: &BlockState, warps: &[Warp]) -> Result
     Ok(())
 }
 
-/// Round-robin over the warps: each runs until it reaches a barrier or exits; a barrier
-/// completes when every warp that has not exited waits at it (PTX ISA 9.7.13.1 bar: threads
-/// that exited count as arrived, per 9.7.8.x exit).
-fn schedule(ctx: &LaunchCtx, blk: &mut BlockState, warps: &mut [Warp]) -> Result<(), Fault> {
+/// Rounds over the warps in the order `order` gives: each runs until it reaches a barrier,
+/// exits or spends its budget; a barrier completes when every warp that has not exited waits
+/// at it (PTX ISA 9.7.13.1 bar: threads that exited count as arrived, per 9.7.8.x exit).
+fn schedule(
+    ctx: &LaunchCtx,
+    blk: &mut BlockState,
+    warps: &mut [Warp],
+    order: &mut order::Order,
+) -> Result<(), Fault> {
     loop {
         let mut any_ran = false;
-        for w in warps.iter_mut() {
+        order.round(warps.len());
+        for k in 0..order.idx.len() {
+            let w = &mut warps[order.idx[k]];
             if w.live != 0 && w.wait.is_none() {
                 any_ran = true;
+                blk.budget = order.budget();
                 match w.run(ctx, blk)? {
-                    Stop::Exited | Stop::Barrier => {}
+                    Stop::Exited | Stop::Barrier | Stop::Yield => {}
                 }
             }
         }
@@ -388,6 +421,7 @@ fn schedule(ctx: &LaunchCtx, blk: &mut BlockState, warps: &mut [Warp]) -> Result
                 for &i in &at {
                     warps[i].wait = None;
                 }
+                blk.check.barrier(&at, at.len() == warps.len());
                 released = true;
             }
         }

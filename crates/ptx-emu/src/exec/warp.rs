@@ -14,6 +14,8 @@ use crate::inst::*;
 pub(crate) enum Stop {
     Exited,
     Barrier,
+    /// The scheduler's budget for this turn is spent.
+    Yield,
 }
 
 #[derive(Default)]
@@ -32,6 +34,13 @@ pub(crate) struct Warp {
     ntid: [u32; 3],
     local: Vec<u8>,
     local_bytes: u32,
+    /// Register initcheck (`Options::initcheck`): `written[reg]` has a bit per lane that
+    /// wrote the register; a read without it is noted in `uninit` as (reg, lane).
+    pub initcheck: bool,
+    written: Vec<u32>,
+    uninit: std::cell::Cell<Option<(u32, u32)>>,
+    /// The instruction being executed (for the checks' reports).
+    cur_pc: u32,
     /// In-flight `wgmma.mma_async` groups (PTX ISA 9.7.15.7).
     pub wgmma: WgmmaState,
     /// `cp.async` copies issued and not yet complete, in issue order.
@@ -78,6 +87,9 @@ impl Warp {
         self.id = id;
         self.regs.clear();
         self.regs.resize(nregs as usize * 32, 0);
+        self.written.clear();
+        self.written.resize(nregs as usize, 0);
+        self.uninit.set(None);
         self.pc = [0; 32];
         self.live = 0;
         self.wait = None;
@@ -107,12 +119,36 @@ impl Warp {
 
     #[inline(always)]
     fn r(&self, reg: u32, l: usize) -> u64 {
+        if self.initcheck
+            && self.written[reg as usize] & (1 << l) == 0
+            && self.uninit.get().is_none()
+        {
+            self.uninit.set(Some((reg, l as u32)));
+        }
         self.regs[reg as usize * 32 + l]
     }
 
     #[inline(always)]
     fn w(&mut self, reg: u32, l: usize, v: u64) {
+        self.written[reg as usize] |= 1 << l;
         self.regs[reg as usize * 32 + l] = v;
+    }
+
+    /// The fault for a hazard or uninitialised register noted during the last instruction.
+    #[cold]
+    fn check_fault(&self, ctx: &LaunchCtx, blk: &mut BlockState) -> Option<Fault> {
+        if let Some((reg, lane)) = self.uninit.get() {
+            return Some(crate::check::init::register_fault(
+                ctx,
+                blk,
+                self.id,
+                lane,
+                reg,
+                self.cur_pc,
+            ));
+        }
+        let h = blk.check.pending.take()?;
+        Some(crate::check::hazard_fault(ctx, blk, &h))
     }
 
     #[inline(always)]
@@ -260,7 +296,7 @@ impl Warp {
     fn load(
         &self,
         ctx: &LaunchCtx,
-        blk: &BlockState,
+        blk: &mut BlockState,
         space: Space,
         addr: u64,
         size: u32,
@@ -268,13 +304,17 @@ impl Warp {
     ) -> Result<u64, Space> {
         match space {
             Space::Global => ctx.global.load(addr, size).ok_or(Space::Global),
-            Space::Shared => blk.load_shared(addr, size).ok_or(Space::Shared),
+            Space::Shared => blk
+                .shared_load(addr, size, self.id * 32 + l as u32, self.cur_pc)
+                .ok_or(Space::Shared),
             Space::Local => self.load_local(addr, size, l).ok_or(Space::Local),
             Space::Param => memory::load_bytes(&ctx.params, addr, size).ok_or(Space::Param),
             Space::Const => Err(Space::Const),
             Space::Generic => match memory::classify(addr) {
                 Generic::Global(a) => ctx.global.load(a, size).ok_or(Space::Global),
-                Generic::Shared(a) => blk.load_shared(a, size).ok_or(Space::Shared),
+                Generic::Shared(a) => blk
+                    .shared_load(a, size, self.id * 32 + l as u32, self.cur_pc)
+                    .ok_or(Space::Shared),
                 Generic::Local(a) => self.load_local(a, size, l).ok_or(Space::Local),
             },
         }
@@ -309,12 +349,16 @@ impl Warp {
     ) -> Result<(), Space> {
         match space {
             Space::Global => ctx.global.store(addr, size, v).ok_or(Space::Global),
-            Space::Shared => blk.store_shared(addr, size, v).ok_or(Space::Shared),
+            Space::Shared => blk
+                .shared_store(addr, size, v, self.id * 32 + l as u32, self.cur_pc)
+                .ok_or(Space::Shared),
             Space::Local => self.store_local(addr, size, l, v).ok_or(Space::Local),
             Space::Param | Space::Const => Err(space),
             Space::Generic => match memory::classify(addr) {
                 Generic::Global(a) => ctx.global.store(a, size, v).ok_or(Space::Global),
-                Generic::Shared(a) => blk.store_shared(a, size, v).ok_or(Space::Shared),
+                Generic::Shared(a) => blk
+                    .shared_store(a, size, v, self.id * 32 + l as u32, self.cur_pc)
+                    .ok_or(Space::Shared),
                 Generic::Local(a) => self.store_local(a, size, l, v).ok_or(Space::Local),
             },
         }
@@ -356,7 +400,15 @@ impl Warp {
             }
             .ok_or(Space::Global);
         }
-        // shared and local memory belong to this block, which one host thread runs
+        if space == Space::Shared {
+            let tid = self.id * 32 + l as u32;
+            return blk
+                .shared_atomic(addr, size, tid, self.cur_pc, |old| {
+                    ops::atom_new(op, ty, old, b, c)
+                })
+                .ok_or(Space::Shared);
+        }
+        // local memory belongs to this thread, which one host thread runs
         let old = self.load(ctx, blk, space, addr, size, l)?;
         self.store(
             ctx,
@@ -374,10 +426,19 @@ impl Warp {
     pub fn run(&mut self, ctx: &LaunchCtx, blk: &mut BlockState) -> Result<Stop, Fault> {
         let insts = &ctx.kernel.insts[..];
         loop {
+            if (self.uninit.get().is_some() || blk.check.pending.is_some())
+                && let Some(f) = self.check_fault(ctx, blk)
+            {
+                return Err(f);
+            }
             let live = self.live;
             if live == 0 {
                 return Ok(Stop::Exited);
             }
+            if blk.budget == 0 {
+                return Ok(Stop::Yield);
+            }
+            blk.budget -= 1;
             // the lowest PC among live lanes, and every lane there
             let mut pc = u32::MAX;
             let mut mask = 0u32;
@@ -390,7 +451,17 @@ impl Warp {
                     mask |= 1 << l;
                 }
             });
+            if mask != live && blk.lane_rng != 0 {
+                (pc, mask) = super::order::divergent_pick(
+                    &self.pc,
+                    live,
+                    (pc, mask),
+                    insts,
+                    &mut blk.lane_rng,
+                );
+            }
             let inst = &insts[pc as usize];
+            self.cur_pc = pc;
             let exec = match inst.guard {
                 None => mask,
                 Some((p, neg)) => {
@@ -472,6 +543,9 @@ impl Warp {
                     if cnt.is_none() && blk.exited > 0 {
                         let mut f = exited_fault(ctx, blk);
                         self.locate(ctx, blk, inst, lane, &mut f);
+                        return Err(f);
+                    }
+                    if let Some(f) = self.check_fault(ctx, blk) {
                         return Err(f);
                     }
                     self.wait = Some((id_v, cnt));
@@ -953,6 +1027,7 @@ impl Warp {
                 if m & !exec != 0 || exec & !m != 0 {
                     return Err(self.mask_fault(ctx, blk, inst, lane, "bar.warp.sync", m, exec));
                 }
+                blk.check.warp_sync(self.id, exec);
             }
             Op::Shfl {
                 mode,
@@ -1007,6 +1082,7 @@ impl Warp {
                     }
                     res[l] = (src[j], ok);
                 });
+                blk.check.warp_sync(self.id, exec);
                 lanes!(exec, l, {
                     self.w(*d, l, res[l].0 & 0xffff_ffff);
                     if let Some(p) = p {
@@ -1026,6 +1102,7 @@ impl Warp {
                 if m & !exec != 0 || exec & !m != 0 {
                     return Err(self.mask_fault(ctx, blk, inst, lane, "vote.sync", m, exec));
                 }
+                blk.check.warp_sync(self.id, exec);
                 let mut ballot = 0u32;
                 lanes!(exec, l, {
                     if ((self.v(a, l, ctx, blk) & 1) != 0) != *neg {
@@ -1070,10 +1147,8 @@ impl Warp {
                     let done = exec & (1 << l) != 0 && p.group.saturating_add(n) < committed[l];
                     if done {
                         // bounds were checked at issue; shared memory does not change size
-                        for k in (0..p.len as usize).step_by(4) {
-                            let w = u32::from_le_bytes(p.data[k..k + 4].try_into().expect("4"));
-                            let _ = blk.store_shared(p.dst as u64 + k as u64, 4, w as u64);
-                        }
+                        let tid = self.id * 32 + l as u32;
+                        blk.async_land(tid, p.dst, &p.data[..p.len as usize]);
                     }
                     !done
                 });
@@ -1098,6 +1173,14 @@ impl Warp {
             }
             Op::WgmmaWait { n } => {
                 self.warpgroup_check(ctx, blk, inst, exec, "wgmma.wait_group")?;
+                // the groups this wait retires no longer read their operands (async hazards)
+                let tid = self.id * 32 + exec.trailing_zeros();
+                let retire = self.wgmma.groups.len().saturating_sub(*n as usize);
+                for rec in self.wgmma.groups.iter().take(retire).flatten() {
+                    for &(lo, hi) in &rec.reads {
+                        blk.async_done(tid, lo, hi - lo);
+                    }
+                }
                 self.wgmma.wait(*n);
             }
             Op::Nop => {}
@@ -1212,6 +1295,9 @@ impl Warp {
                     k += w;
                 }
             }
+            // the copy is a write by this thread now (racecheck), in flight until it lands
+            let tid = self.id * 32 + l as u32;
+            blk.async_issue(d as u32, n, tid, self.cur_pc, true, "cp.async");
             let group = self.committed[l];
             self.pending.push(Pending {
                 lane: l as u8,
@@ -1303,7 +1389,7 @@ impl Warp {
     fn wgmma(
         &mut self,
         ctx: &LaunchCtx,
-        blk: &BlockState,
+        blk: &mut BlockState,
         inst: &Inst,
         exec: u32,
         w: &Wgmma,
@@ -1383,6 +1469,12 @@ impl Warp {
             }
         }
         let record = InFlight::new(inst.line, &mut st.reads);
+        // the operands are read now (racecheck, initcheck) and stay in flight until the
+        // wgmma.wait_group that retires this group (async hazards)
+        let tid = self.id * 32 + exec.trailing_zeros();
+        for &(lo, hi) in &record.reads {
+            blk.async_issue(lo, hi - lo, tid, self.cur_pc, false, "wgmma.mma_async");
+        }
         st.open.push(record);
         if st.issued == 0 {
             st.first_line = inst.line;

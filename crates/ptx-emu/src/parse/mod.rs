@@ -57,6 +57,10 @@ pub struct Kernel {
     pub(crate) static_shared: u32,
     pub(crate) dyn_shared_offset: u32,
     pub(crate) local_bytes: u32,
+    /// Shared variables: (name, offset, size; `u32::MAX` for the dynamic array), by offset.
+    pub(crate) shared_vars: Vec<(String, u32, u32)>,
+    /// Declared name of each register slot.
+    pub(crate) reg_names: Vec<String>,
 }
 
 impl Kernel {
@@ -364,6 +368,7 @@ fn parse_entry(
     let mut soff = 0u32;
     let mut dyn_align = 16u32;
     let mut dyn_names = Vec::new();
+    let mut shared_vars = Vec::new();
     for v in mod_shared.iter().chain(shared.iter().map(|(v, _)| v)) {
         if v.unsized_array {
             dyn_align = dyn_align.max(v.align);
@@ -371,6 +376,7 @@ fn parse_entry(
         } else {
             soff = align_up(soff, v.align);
             symbols.insert(v.name.clone(), (Space::Shared, soff as u64));
+            shared_vars.push((v.name.clone(), soff, v.size));
             soff += v.size;
             if soff > MAX_VAR_BYTES {
                 return Err(herr(format!(
@@ -381,6 +387,7 @@ fn parse_entry(
     }
     let dyn_off = align_up(soff, dyn_align);
     for n in dyn_names {
+        shared_vars.push((n.clone(), dyn_off, u32::MAX));
         symbols.insert(n, (Space::Shared, dyn_off as u64));
     }
     let mut loff = 0u32;
@@ -468,6 +475,8 @@ fn parse_entry(
             static_shared: soff,
             dyn_shared_offset: dyn_off,
             local_bytes: loff,
+            shared_vars,
+            reg_names: ctx.take_reg_names(),
         },
         body_end + 1,
     ))

@@ -7,6 +7,9 @@
 //! //@ dyn_shared BYTES
 //! //@ threads N                host threads (default 1)
 //! //@ max_steps N              Options::max_thread_instructions
+//! //@ seed N                   Options::seed (adversarial schedule; default DEFAULT_SEED)
+//! //@ schedule canonical       Schedule::Canonical
+//! //@ racecheck off            Options::racecheck = false (likewise `initcheck off`)
 //! //@ buf NAME TYPE VALUES...  a global allocation: TYPE u8/u16/u32/s32/f32/u64, values or
 //! //@ buf NAME TYPE zero N       `zero N`; `V*N` repeats V N times; f32 values may be 0xBITS
 //! //@ arg ptr NAME | u32 V | s32 V | u64 V | f32 V
@@ -141,6 +144,13 @@ pub fn run_file(path: &std::path::Path) -> Result<(), String> {
             "dyn_shared" => dyn_shared = w[1].parse().unwrap(),
             "threads" => opts.threads = w[1].parse().unwrap(),
             "max_steps" => opts.max_thread_instructions = w[1].parse().unwrap(),
+            "seed" => opts.seed = w[1].parse().unwrap(),
+            "schedule" => {
+                assert_eq!(w[1], "canonical", "schedule canonical");
+                opts.schedule = ptx_emu::Schedule::Canonical;
+            }
+            "racecheck" => opts.racecheck = w[1] != "off",
+            "initcheck" => opts.initcheck = w[1] != "off",
             "buf" => {
                 let bytes = if w[3] == "zero" {
                     vec![0u8; w[4].parse::<usize>().unwrap() * elem_size(w[2])]

@@ -67,7 +67,7 @@ impl Warp {
     pub(super) fn ldmatrix(
         &mut self,
         ctx: &LaunchCtx,
-        blk: &BlockState,
+        blk: &mut BlockState,
         inst: &Inst,
         exec: u32,
         num: u8,
@@ -100,8 +100,8 @@ impl Warp {
             };
             let words = off.and_then(|o| {
                 Some([
-                    blk.load_shared(o, 8)?,
-                    blk.load_shared(o.checked_add(8)?, 8)?,
+                    blk.shared_load(o, 8, self.id * 32 + t as u32, self.cur_pc)?,
+                    blk.shared_load(o.checked_add(8)?, 8, self.id * 32 + t as u32, self.cur_pc)?,
                 ])
             });
             let Some(words) = words else {
