@@ -817,3 +817,40 @@ fn failures_are_coloured_only_where_colour_is_wanted() {
         assert!(!stderr(&out).contains('\x1b'), "{env:?}: {}", stderr(&out));
     }
 }
+
+#[test]
+fn on_a_terminal_a_run_shows_a_progress_bar_with_an_eta_and_the_finished_lines() {
+    // `script` (util-linux) gives orac a pseudo-terminal for stderr.
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: no `script` to make a terminal");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("tty.txt");
+    let orac = env!("CARGO_BIN_EXE_orac");
+    let out = std::process::Command::new("script")
+        .args(["-qec"])
+        .arg(format!(
+            "{orac} run --no-save --max-time 0.05 --filter '^memcpy/copy-st/u8/1MiB$'"
+        ))
+        .arg(&log)
+        .current_dir(repo())
+        .env("ORAC_CONTENTION", "ignore")
+        .env(
+            "ORAC_CACHE_DIR",
+            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("kernel-cache"),
+        )
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("ETA"), "{text}");
+    assert!(text.contains("[  1/1] memcpy/copy-st/u8/1MiB"), "{text}");
+    // The bar is gone before the table is printed.
+    let table = text.find("│ benchmark").unwrap();
+    assert!(!text[table..].contains("ETA"), "{text}");
+}

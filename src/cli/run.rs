@@ -401,6 +401,8 @@ fn execute(
             )?
         }
     };
+    // The bar goes before anything else is printed under it.
+    progress.finish();
     // A journal that could not be written loses the resume safety net, not the results:
     // they are still in memory, and saved below.
     let journal_warning = journal_error.map(|e| {
@@ -436,8 +438,11 @@ fn execute(
         super::style::Paint::stdout().checks(&report::run_table(&record))
     );
     for b in &record.benchmarks {
-        if let (Some(e), false) = (&b.error, b.status == store::Status::Skipped) {
-            eprintln!("\n{} failed:\n{e}", b.id);
+        match (&b.error, b.status == store::Status::Skipped) {
+            (Some(e), false) => eprintln!("\n{} failed:\n{e}", b.id),
+            // A reason the table cut short, in full.
+            (Some(e), true) if report::cell_cut(e) => eprintln!("\n{} skipped:\n{e}", b.id),
+            _ => {}
         }
     }
     match journal {

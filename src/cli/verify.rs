@@ -26,18 +26,11 @@ struct Row {
 
 /// The check column: the verification's summary, or why there is none.
 fn check_text(r: &BenchResult) -> String {
-    let first_line = |e: &Option<String>| {
-        e.as_deref()
-            .unwrap_or("")
-            .lines()
-            .next()
-            .unwrap_or("")
-            .to_string()
-    };
+    let error = r.error.as_deref().unwrap_or("");
     match (r.status, &r.verification) {
-        (Status::Skipped, _) => first_line(&r.error),
+        (Status::Skipped, _) => crate::report::cell(error),
         (_, Some(v)) => v.summary(),
-        (_, None) => format!("ERROR: {}", first_line(&r.error)),
+        (_, None) => crate::report::cell(&format!("ERROR: {error}")),
     }
 }
 
@@ -163,10 +156,10 @@ pub fn verify(tree: &KernelTree, args: VerifyArgs) -> Result<()> {
     println!("verify on {key}");
     let table = Table::new(&rows).with(Style::rounded()).to_string();
     println!("{}", super::style::Paint::stdout().checks(&table));
-    // The table shows the first line of each error; a diagnostic with more to say (the
-    // emulator's: block, thread, PTX line, buffer) follows in full.
+    // The table shows the start of each error; one with more to say (the emulator's
+    // diagnostic: block, thread, PTX line, buffer; NVRTC's log) follows in full.
     for r in &results {
-        if let Some(error) = r.error.as_deref().filter(|e| e.contains('\n'))
+        if let Some(error) = r.error.as_deref().filter(|e| crate::report::cell_cut(e))
             && r.status != Status::Skipped
         {
             println!("\n{}:\n{error}", r.id);

@@ -19,5 +19,5 @@ pub use export::{
 pub use history::history_text;
 pub use html::{KeyReport, ReportFile, ReportMeta, report_files};
 pub use peaks::{compute_peak, fraction_of_peak, fraction_of_reference, reference_for};
-pub use table::{run_header, run_table, run_table_markdown, runs_table};
+pub use table::{cell, cell_cut, run_header, run_table, run_table_markdown, runs_table};
 pub use units::{format_bytes_per_s, format_flops, format_seconds};

@@ -30,19 +30,32 @@ fn percent(x: Option<f64>) -> String {
     x.map_or(String::new(), |f| format!("{:.1}%", 100.0 * f))
 }
 
+/// The widest a message may make a table's cell, in characters.
+pub const CELL_CHARS: usize = 80;
+
+/// The first line of `text`, cut to [`CELL_CHARS`] with "…": a long error (NVRTC's log,
+/// an install hint) must not widen a table to hundreds of columns; callers print the whole
+/// text below the table when [`cell_cut`] says it was cut.
+pub fn cell(text: &str) -> String {
+    let line = text.lines().next().unwrap_or("");
+    if line.chars().count() <= CELL_CHARS {
+        return line.to_string();
+    }
+    let mut cut: String = line.chars().take(CELL_CHARS - 1).collect();
+    cut.push('…');
+    cut
+}
+
+/// Whether [`cell`] shows less than all of `text`.
+pub fn cell_cut(text: &str) -> bool {
+    text.contains('\n') || text.chars().count() > CELL_CHARS
+}
+
 fn row(run: &RunRecord, b: &BenchResult) -> Row {
     let dash = || "-".to_string();
     let check = match (b.status, &b.verification) {
-        (Status::Skipped, _) => b.error.clone().unwrap_or_else(|| "skipped".into()),
-        (Status::Error, _) => format!(
-            "ERROR: {}",
-            b.error
-                .as_deref()
-                .unwrap_or("")
-                .lines()
-                .next()
-                .unwrap_or("")
-        ),
+        (Status::Skipped, _) => cell(b.error.as_deref().unwrap_or("skipped")),
+        (Status::Error, _) => cell(&format!("ERROR: {}", b.error.as_deref().unwrap_or(""))),
         (_, Some(v)) => v.summary(),
         (_, None) => dash(),
     };
@@ -188,6 +201,20 @@ pub fn runs_table(runs: &[(PathBuf, RunRecord)]) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_long_message_is_cut_to_one_narrow_cell_and_says_so() {
+        let long = "no libnvrtc found; ".repeat(20);
+        let c = cell(&long);
+        assert_eq!(c.chars().count(), CELL_CHARS);
+        assert!(c.ends_with('…') && long.starts_with(c.trim_end_matches('…')));
+        assert!(cell_cut(&long));
+        assert_eq!(cell("first\nsecond"), "first");
+        assert!(cell_cut("first\nsecond"));
+        assert_eq!(cell("short"), "short");
+        assert!(!cell_cut("short"));
+    }
+
     use super::*;
     use crate::history::synthetic::{Track, run};
     use crate::store::GpuInfo;
