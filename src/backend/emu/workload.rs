@@ -216,7 +216,7 @@ impl Workload for EmuWorkload<'_> {
         if !same_bits(&first, &second) {
             return Err(Error::KernelFault {
                 kernel: self.bench.clone(),
-                report: "a second launch over the same buffers wrote a different output: the kernel depends on state a launch leaves behind (workspace not reset?)".into(),
+                report: "the kernel depends on state a launch leaves behind: a second launch over the same buffers wrote a different output (workspace not reset?)".into(),
             });
         }
         Ok(first)
