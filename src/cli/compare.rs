@@ -215,20 +215,26 @@ pub(super) fn ab_isolated(
         },
     };
     let mut results: Vec<PairResult> = Vec::new();
-    let mut on_event = |event: Event<PairResult>| {
-        if let Event::Finished {
+    let mut bar = super::progress::LiveBar::new();
+    let mut on_event = |event: Event<PairResult>| match event {
+        Event::Started { total, bench, .. } => {
+            if plan.progress {
+                bar.started(total, &bench.id);
+            }
+        }
+        Event::Finished {
             index,
             total,
             result,
-        } = event
-        {
+        } => {
             if plan.progress {
-                eprintln!(
+                let line = format!(
                     "[{:>3}/{total}] {} {}",
                     index + 1,
                     result.id,
                     outcome_status(&result.outcome)
                 );
+                bar.finished(index, total, line);
             }
             results.push(result.clone());
         }
@@ -244,6 +250,8 @@ pub(super) fn ab_isolated(
         &mut on_event,
         (0, benches.len()),
     )?;
+    // The bar goes before the report is printed under it.
+    bar.finish();
     if !completed || interrupted() {
         return Err(Error::AbInterrupted {
             done: results.len(),

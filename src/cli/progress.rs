@@ -12,22 +12,18 @@ use crate::report::format_seconds;
 use crate::runner::Event;
 use crate::store::Status;
 
-pub struct Progress {
-    /// The terminal's bar, made at the first event (when the total is known); `None` in a
-    /// log, where each finished benchmark is one plain line.
+/// The terminal's live bar under the finished lines: made at the first event (when the
+/// total is known); where stderr is not a terminal (CI logs), only the plain lines.
+pub struct LiveBar {
     bar: Option<ProgressBar>,
     tty: bool,
-    paint: Paint,
-    started: Instant,
 }
 
-impl Progress {
+impl LiveBar {
     pub fn new() -> Self {
-        Progress {
+        LiveBar {
             bar: None,
             tty: std::io::stderr().is_terminal(),
-            paint: Paint::stderr(),
-            started: Instant::now(),
         }
     }
 
@@ -49,21 +45,62 @@ impl Progress {
         })
     }
 
-    /// Ends the bar (called when the run ends), leaving the finished lines above it.
+    /// `id` (of `total`) is running.
+    pub fn started(&mut self, total: usize, id: &str) {
+        if self.tty {
+            self.bar(total).set_message(id.to_string());
+        }
+    }
+
+    /// The `index`th of `total` finished: `line` above the bar, or on its own in a log.
+    pub fn finished(&mut self, index: usize, total: usize, line: String) {
+        if self.tty {
+            let bar = self.bar(total);
+            bar.set_position(index as u64 + 1);
+            bar.println(line);
+        } else {
+            let _ = writeln!(std::io::stderr().lock(), "{line}");
+        }
+    }
+
+    /// Ends the bar (before anything else is printed), leaving the finished lines.
     pub fn finish(&mut self) {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
     }
+}
+
+impl Drop for LiveBar {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+/// `orac run`'s progress: a line per finished benchmark with its median or what went wrong.
+pub struct Progress {
+    bar: LiveBar,
+    paint: Paint,
+    started: Instant,
+}
+
+impl Progress {
+    pub fn new() -> Self {
+        Progress {
+            bar: LiveBar::new(),
+            paint: Paint::stderr(),
+            started: Instant::now(),
+        }
+    }
+
+    /// Ends the bar (called when the run ends), leaving the finished lines above it.
+    pub fn finish(&mut self) {
+        self.bar.finish();
+    }
 
     pub fn on_event(&mut self, event: Event) {
         match event {
-            Event::Started { total, bench, .. } => {
-                if self.tty {
-                    let bar = self.bar(total);
-                    bar.set_message(bench.id.clone());
-                }
-            }
+            Event::Started { total, bench, .. } => self.bar.started(total, &bench.id),
             Event::Finished {
                 index,
                 total,
@@ -87,20 +124,8 @@ impl Progress {
                     result.id,
                     self.started.elapsed().as_secs_f64()
                 );
-                if self.tty {
-                    let bar = self.bar(total);
-                    bar.set_position(index as u64 + 1);
-                    bar.println(line);
-                } else {
-                    let _ = writeln!(std::io::stderr().lock(), "{line}");
-                }
+                self.bar.finished(index, total, line);
             }
         }
-    }
-}
-
-impl Drop for Progress {
-    fn drop(&mut self) {
-        self.finish();
     }
 }
