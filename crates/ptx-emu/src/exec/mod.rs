@@ -1,6 +1,7 @@
 //! Running a kernel: launch checks, the parameter buffer, blocks on host threads, and the
 //! per-block warp scheduler with barriers.
 
+pub mod counters;
 pub mod float;
 pub mod memory;
 mod ops;
@@ -15,6 +16,7 @@ use crate::check::race::Shadow;
 use crate::fault::{Fault, FaultKind};
 use crate::inst::Ty;
 use crate::parse::{Kernel, Module};
+use counters::{Counters, Tally};
 use memory::Global;
 pub use order::Schedule;
 use warp::{Stop, Warp};
@@ -54,6 +56,9 @@ pub struct Options {
     pub schedule: Schedule,
     /// Seed of [`Schedule::Adversarial`].
     pub seed: u64,
+    /// Count what the launch does ([`Report::counters`]). Exact and repeatable under
+    /// [`Schedule::Canonical`] with one host thread.
+    pub counters: bool,
 }
 
 /// The seed of `Options::default()`.
@@ -69,16 +74,19 @@ impl Default for Options {
             initcheck: true,
             schedule: Schedule::Adversarial,
             seed: DEFAULT_SEED,
+            counters: false,
         }
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Report {
     /// Instructions times the lanes that executed them (guard-false lanes included).
     pub thread_instructions: u64,
     pub warp_instructions: u64,
     pub blocks: u64,
+    /// What the launch did, with [`Options::counters`].
+    pub counters: Option<Counters>,
 }
 
 /// What every block of a launch shares.
@@ -180,12 +188,33 @@ pub fn run(
     };
     let warp_insts = AtomicU64::new(0);
     let workers = opts.threads.max(1).min(nblocks as usize);
-    if workers == 1 {
+    let counted: Mutex<Option<Counters>> = Mutex::new(opts.counters.then(Counters::default));
+    let workspace = || {
         let mut ws = Workspace::default();
+        if opts.counters {
+            let mut t = Box::<Tally>::default();
+            t.begin(k.insts.len());
+            ws.tally = Some(t);
+        }
+        ws
+    };
+    // a host thread's counts, added to the launch's when it has run its blocks
+    let merge = |ws: &Workspace| {
+        if let Some(t) = &ws.tally {
+            let ops: Vec<&crate::inst::Op> = k.insts.iter().map(|i| &i.op).collect();
+            let mut g = counted.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(c) = g.as_mut() {
+                t.merge_into(&ops, c);
+            }
+        }
+    };
+    if workers == 1 {
+        let mut ws = workspace();
         for b in 0..nblocks {
             let w = run_block(&ctx, b, &mut ws)?;
             warp_insts.fetch_add(w, Ordering::Relaxed);
         }
+        merge(&ws);
     } else {
         let next = AtomicU64::new(0);
         let abort = AtomicBool::new(false);
@@ -193,7 +222,7 @@ pub fn run(
         std::thread::scope(|s| {
             for _ in 0..workers {
                 s.spawn(|| {
-                    let mut ws = Workspace::default();
+                    let mut ws = workspace();
                     while !abort.load(Ordering::Relaxed) {
                         let b = next.fetch_add(1, Ordering::Relaxed);
                         if b >= nblocks {
@@ -212,6 +241,7 @@ pub fn run(
                             }
                         }
                     }
+                    merge(&ws);
                 });
             }
         });
@@ -223,6 +253,7 @@ pub fn run(
         thread_instructions: ctx.executed.load(Ordering::Relaxed),
         warp_instructions: warp_insts.load(Ordering::Relaxed),
         blocks: nblocks,
+        counters: counted.into_inner().unwrap_or_else(|e| e.into_inner()),
     })
 }
 
@@ -232,6 +263,8 @@ struct Workspace {
     warps: Vec<Warp>,
     shared: Vec<u8>,
     check: Shadow,
+    /// This host thread's counts (`Options::counters`).
+    tally: Option<Box<Tally>>,
 }
 
 /// Per-block state the warps share.
@@ -252,6 +285,8 @@ pub(crate) struct BlockState {
     pub budget: u64,
     /// State of the seeded choice among divergent paths (0: lowest PC first).
     pub lane_rng: u64,
+    /// Counts of the host thread running the block (`Options::counters`).
+    pub tally: Option<Box<Tally>>,
 }
 
 fn run_block(ctx: &LaunchCtx, linear: u64, ws: &mut Workspace) -> Result<u64, Fault> {
@@ -294,6 +329,7 @@ fn run_block(ctx: &LaunchCtx, linear: u64, ws: &mut Workspace) -> Result<u64, Fa
         check,
         budget: u64::MAX,
         lane_rng: 0,
+        tally: ws.tally.take(),
     };
     let mut order = order::Order::new(ctx.opts.schedule, ctx.opts.seed, linear);
     blk.lane_rng = order.lane_seed();
@@ -302,6 +338,7 @@ fn run_block(ctx: &LaunchCtx, linear: u64, ws: &mut Workspace) -> Result<u64, Fa
     ctx.executed.fetch_add(blk.executed, Ordering::Relaxed);
     ws.shared = blk.shared;
     ws.check = blk.check;
+    ws.tally = blk.tally;
     result.map(|()| blk.warp_insts)
 }
 

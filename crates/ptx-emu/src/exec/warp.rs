@@ -72,6 +72,7 @@ macro_rules! lanes {
     }};
 }
 
+mod count;
 mod tensor;
 
 /// A memory access for fault reports.
@@ -476,6 +477,16 @@ impl Warp {
             };
             blk.executed += mask.count_ones() as u64;
             blk.warp_insts += 1;
+            if let Some(t) = blk.tally.as_deref_mut() {
+                let c = &mut t.per_pc[pc as usize];
+                c.issued += 1;
+                c.active += mask.count_ones() as u64;
+                c.pred_on += exec.count_ones() as u64;
+                // a branch that splits the lanes executing it
+                if matches!(inst.op, Op::Bra { .. }) && exec != 0 && exec != mask {
+                    c.divergent += 1;
+                }
+            }
             if blk.executed_before + blk.executed > ctx.limit {
                 let mut f = self.fault(
                     ctx,
@@ -559,6 +570,9 @@ impl Warp {
             });
             if exec == 0 {
                 continue;
+            }
+            if blk.tally.is_some() {
+                self.count_memory(blk, inst, exec);
             }
             self.exec(ctx, blk, inst, exec)?;
         }
