@@ -76,17 +76,15 @@ impl Warp {
                 t.count(r, 1);
                 t.count(b, bytes);
             }
-            Op::Wgmma(w) => {
-                // a warpgroup's operands, counted once (by its first warp): A's 64x16 and
-                // B's Nx16 halves when read through descriptors
-                if self.id % 4 == 0 {
-                    let a = match w.a {
-                        WgmmaA::Desc(_) => 64 * 16 * 2,
-                        WgmmaA::Regs(_) => 0,
-                    };
-                    t.count("wgmma.shared_bytes", a + w.n as u64 * 16 * 2);
-                    t.count("wgmma.requests", 1);
-                }
+            // a warpgroup's operands, counted once (by its first warp): A's 64x16 and
+            // B's Nx16 halves when read through descriptors
+            Op::Wgmma(w) if self.id.is_multiple_of(4) => {
+                let a = match w.a {
+                    WgmmaA::Desc(_) => 64 * 16 * 2,
+                    WgmmaA::Regs(_) => 0,
+                };
+                t.count("wgmma.shared_bytes", a + w.n as u64 * 16 * 2);
+                t.count("wgmma.requests", 1);
             }
             _ => {}
         }
