@@ -98,6 +98,7 @@ pub fn unmeasured(bench: &Benchmark, kernel_source_hash: String) -> BenchResult 
         contended: false,
         reference: false,
         clocks: None,
+        counters: None,
         warnings: Vec::new(),
     }
 }
@@ -140,6 +141,7 @@ fn prepare_verified<'a>(
             return None;
         }
     };
+    result.counters = workload.counters();
     if let Some(dir) = out_dir
         && let Err(e) = crate::store::write_output(dir, &bench.id, &output)
     {

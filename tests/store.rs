@@ -50,6 +50,7 @@ fn record() -> RunRecord {
             contended: false,
             reference: false,
             clocks: None,
+            counters: None,
             warnings: vec![],
         }],
         warnings: vec![],

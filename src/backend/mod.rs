@@ -72,4 +72,10 @@ pub trait Workload: Timed {
     fn timed_outputs(&mut self) -> Result<Vec<Output>> {
         Ok(Vec::new())
     }
+
+    /// Exact counts of what the checked run did (the emulator's counters), where the
+    /// backend counts.
+    fn counters(&self) -> Option<std::collections::BTreeMap<String, u64>> {
+        None
+    }
 }

@@ -152,6 +152,7 @@ impl Command {
             Command::Baseline(_) => "baseline",
             Command::Kernels(_) => "kernels",
             Command::Verify(_) => "verify",
+            Command::Counters(_) => "counters",
             Command::Merge(_) => "merge",
             Command::History(_) => "history",
             Command::Export(_) => "export",
@@ -169,6 +170,7 @@ impl Command {
             Command::Run(a) => Some(&mut a.kernels),
             Command::Kernels(a) => Some(&mut a.kernels),
             Command::Verify(a) => Some(&mut a.kernels),
+            Command::Counters(a) => Some(&mut a.kernels),
             _ => None,
         }
     }
@@ -210,6 +212,9 @@ pub enum Command {
     Kernels(KernelsArgs),
     /// Check every benchmark's output against the reference once, without timing.
     Verify(VerifyArgs),
+    /// Count what every CUDA kernel does in the PTX emulator (bank conflicts, sectors per
+    /// request, SIMT efficiency, spills), check it against the reference, save the counts.
+    Counters(CountersArgs),
     /// Join the shard files of one run into one run record.
     Merge(MergeArgs),
     /// Performance along a branch's history: change points and slow creep per benchmark.
@@ -284,6 +289,10 @@ pub struct GateArgs {
     /// Also write the JSON report to FILE.
     #[arg(long, value_name = "FILE")]
     pub json_out: Option<PathBuf>,
+    /// Markdown to show as the comment's emulator-counters section (what `orac ab --backend
+    /// emu --markdown-out` wrote), so one comment holds both.
+    #[arg(long, value_name = "FILE")]
+    pub counters_section: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -390,6 +399,36 @@ pub struct VerifyArgs {
     /// bytes; never over an existing file), to compare two backends element by element.
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CountersArgs {
+    #[command(flatten)]
+    pub kernels: KernelsArg,
+    /// Only benchmarks whose id matches this regular expression.
+    #[arg(long, short)]
+    pub filter: Option<String>,
+    #[arg(long, default_value_t = 0, help = SEED_HELP)]
+    pub seed: u64,
+    /// Worker processes (as `orac verify`).
+    #[arg(long, value_enum, default_value_t = Isolation::Family)]
+    pub isolation: Isolation,
+    /// Kill a benchmark's check (and record it as failed) after SECS.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 600.0,
+        allow_negative_numbers = true
+    )]
+    pub timeout: f64,
+    #[arg(long, alias = "results", value_name = "DIR", default_value = "results", help = RESULTS_DIR_HELP)]
+    pub results_dir: PathBuf,
+    /// Print the table, save nothing.
+    #[arg(long)]
+    pub no_save: bool,
+    /// Also print every count of every benchmark.
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]

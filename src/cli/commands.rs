@@ -37,6 +37,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Worker => crate::isolate::worker_main(),
         Command::Kernels(args) => super::kernels::kernels(&tree(&args.kernels)?, args),
         Command::Verify(args) => super::verify::verify(&tree(&args.kernels)?, args),
+        Command::Counters(args) => super::counters::counters(&tree(&args.kernels)?, args),
         Command::Merge(args) => super::merge::merge(args),
         Command::History(args) => super::history::history(args),
         Command::Export(args) => super::export::export(args),

@@ -67,7 +67,18 @@ fn write_report(path: &Path, text: &str) -> Result<()> {
 /// Prints and writes the reports, then maps the verdicts to the exit code.
 fn finish(c: &Comparison, gate: &GateArgs, fail_on: &[crate::regress::Verdict]) -> Result<()> {
     let json = || serde_json::to_string_pretty(c).expect("a comparison always serialises");
-    let markdown = || compare_markdown_with(c, &CommentContext::from_env());
+    let mut context = CommentContext::from_env();
+    if let Some(path) = &gate.counters_section {
+        match std::fs::read_to_string(path) {
+            Ok(text) if !text.trim().is_empty() => context.counters = Some(text),
+            Ok(_) => {}
+            Err(e) => eprintln!(
+                "warning: --counters-section {}: {e}; the comment leaves the counters out",
+                path.display()
+            ),
+        }
+    }
+    let markdown = || compare_markdown_with(c, &context);
     match gate.format {
         ReportFormat::Table => println!(
             "{}",
@@ -117,12 +128,15 @@ pub fn compare(args: CompareArgs) -> Result<()> {
         let head = resolve_side(&args.head, &ctx(Some(&base.info.hardware_key)))?;
         (base, head)
     };
+    if super::counters::has_counters(&base) || super::counters::has_counters(&head) {
+        return super::counters::compare_sides(&base, &head, &args.gate);
+    }
     let c = compare_independent(&base, &head, &config, args.allow_cross_hardware)?;
     finish(&c, &args.gate, &config.fail_on)
 }
 
 /// True when the kernel behind `id` is declared and written identically in both trees.
-fn same_kernel(a: Option<&KernelSpec>, b: Option<&KernelSpec>) -> bool {
+pub(super) fn same_kernel(a: Option<&KernelSpec>, b: Option<&KernelSpec>) -> bool {
     match (a, b) {
         (Some(a), Some(b)) => {
             a.source_hash == b.source_hash
@@ -271,7 +285,9 @@ pub(super) fn ab_isolated(
 pub(super) const BUDGET_PER_MAX_TIME: u32 = 12;
 
 pub fn ab(args: AbArgs) -> Result<()> {
-    backend::refuse_untimed(args.backend, "ab")?;
+    if args.backend == BackendChoice::Emu {
+        return super::counters::ab_counters(args);
+    }
     let config = config(&args.gate)?;
     let filter = Filter::new(args.filter.as_deref())?;
     let dir = match &args.repo {

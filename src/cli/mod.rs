@@ -6,6 +6,7 @@ mod baseline;
 mod bisect;
 mod commands;
 mod compare;
+mod counters;
 mod export;
 mod history;
 mod kernels;

@@ -222,7 +222,10 @@ fn resume(args: RunArgs, timeout: Duration) -> Result<()> {
 /// The commit whose kernels this run measures: a `--kernels` directory's repository; for
 /// the built-in kernels, the checkout's commit only when its `kernels/` is what the binary
 /// carries, else the binary's build commit when that one matches, else unknown.
-fn kernel_provenance(tree: &KernelTree, cwd: &std::path::Path) -> (store::GitInfo, Vec<String>) {
+pub(super) fn kernel_provenance(
+    tree: &KernelTree,
+    cwd: &std::path::Path,
+) -> (store::GitInfo, Vec<String>) {
     let (mut git, warning) = match tree {
         KernelTree::Dir(dir) => store::provenance(dir),
         _ => store::provenance(cwd),
@@ -262,7 +265,7 @@ fn kernel_provenance(tree: &KernelTree, cwd: &std::path::Path) -> (store::GitInf
 }
 
 /// A fresh id for a run: its start, this process and some randomness.
-fn new_run_id() -> String {
+pub(super) fn new_run_id() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())

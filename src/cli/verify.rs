@@ -34,7 +34,8 @@ fn check_text(r: &BenchResult) -> String {
     }
 }
 
-pub fn verify(tree: &KernelTree, args: VerifyArgs) -> Result<()> {
+/// Every benchmark's check (no timing), in worker processes unless `--isolation none`.
+pub(super) fn check_suite(tree: &KernelTree, args: &VerifyArgs) -> Result<Checked> {
     let filter = Filter::new(args.filter.as_deref())?;
     let (mut backend, notes) = backend::open(args.backend, tree)?;
     for note in notes {
@@ -46,6 +47,7 @@ pub fn verify(tree: &KernelTree, args: VerifyArgs) -> Result<()> {
         return Err(Error::NoMatch(filter.as_str().unwrap_or("").to_string()));
     }
     let key = backend.hardware().key.clone();
+    let hardware = backend.hardware().clone();
     let total = suite.len();
     let mut results: Vec<BenchResult> = Vec::with_capacity(total);
     // On a terminal one live line; in a log (CI, a GPU session's bring-up) a plain line per
@@ -137,9 +139,32 @@ pub fn verify(tree: &KernelTree, args: VerifyArgs) -> Result<()> {
         eprintln!();
     }
     // Planned order, whatever order the results arrived in.
-    let rows: Vec<Row> = suite
+    let results = suite
         .iter()
         .filter_map(|b| results.iter().find(|r| r.id == b.id))
+        .cloned()
+        .collect();
+    Ok(Checked {
+        key,
+        hardware,
+        profile,
+        results,
+    })
+}
+/// What `check_suite` checked: the hardware key and each benchmark's result, in the
+/// planned order.
+pub(super) struct Checked {
+    pub key: String,
+    pub hardware: crate::store::Hardware,
+    pub profile: crate::suite::Profile,
+    pub results: Vec<BenchResult>,
+}
+
+pub fn verify(tree: &KernelTree, args: VerifyArgs) -> Result<()> {
+    let checked = check_suite(tree, &args)?;
+    let (key, results) = (checked.key, checked.results);
+    let rows: Vec<Row> = results
+        .iter()
         .map(|r| Row {
             benchmark: r.id.clone(),
             check: check_text(r),

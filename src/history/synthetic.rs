@@ -101,6 +101,7 @@ pub fn run(
                 contended: false,
                 reference: false,
                 clocks: None,
+                counters: None,
                 warnings: Vec::new(),
             }
         })

@@ -5,6 +5,7 @@
 
 mod compare;
 mod config;
+pub mod counters;
 pub mod sequential;
 mod side;
 mod verdict;

@@ -27,6 +27,8 @@ pub struct SideBench {
     /// The spread of this benchmark's run medians, the replications a comparison between
     /// runs rests on; `None` when nothing is known beyond the newest run.
     pub runs: Option<RunSpread>,
+    /// The emulator's counts (an `orac counters` record), newest run's.
+    pub counters: Option<BTreeMap<String, u64>>,
 }
 
 /// Run medians of one benchmark on one side, in log space.
@@ -123,6 +125,7 @@ impl Side {
                         throttled: b.throttled,
                         contended: b.contended,
                         runs: None,
+                        counters: b.counters.clone(),
                     },
                 );
             }
@@ -215,6 +218,7 @@ fn from_baseline(ctx: &SideContext) -> Result<Side> {
                     mean_log: e.median.ln(),
                     sd_log: (e.noise_source == NoiseSource::History).then_some(e.noise),
                 }),
+                counters: None,
             };
             (id.clone(), bench)
         })

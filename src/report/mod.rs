@@ -2,6 +2,7 @@
 //! strings; only the CLI writes them out.
 
 mod compare;
+mod counters;
 mod export;
 mod history;
 mod html;
@@ -12,6 +13,9 @@ mod units;
 pub use compare::{
     CommentContext, MARKDOWN_LIMIT, MARKDOWN_MARKER, compare_markdown, compare_markdown_with,
     compare_table,
+};
+pub use counters::{
+    counters_comparison_markdown, counters_comparison_table, counters_listing, counters_table,
 };
 pub use export::{
     CSV_HEADER, GabTool, bencher_json, csv_rows, github_action_benchmark_json, tracker_left_out,

@@ -102,6 +102,12 @@ pub struct BenchResult {
     /// (GPUs with NVML).
     #[serde(default)]
     pub clocks: Option<ClockCheck>,
+    /// Exact counts of what the kernel did, from the PTX emulator (`orac counters`):
+    /// instruction classes, SIMT, shared-memory wavefronts, global sectors, ptxas spills.
+    /// Never timing samples: no statistic reads them. Absent in timed runs and in files
+    /// written before counters existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counters: Option<BTreeMap<String, u64>>,
     pub warnings: Vec<String>,
 }
 

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::kernels::{self, KernelSpec, KernelTree};
 use crate::store::Hardware;
 use crate::suite::{Benchmark, Inputs};
-use crate::toolchain::{nvrtc, toolkit};
+use crate::toolchain::{nvrtc, ptxas, toolkit};
 
 /// The architecture every kernel is compiled for: the emulator implements sm_90a's PTX
 /// (wgmma included), the GPU orac targets first.
@@ -35,6 +35,11 @@ pub struct EmuBackend {
     nvrtc_missing: Option<String>,
     /// Parsed PTX by kernel key, or why it is not there (compile or parse error).
     modules: HashMap<String, std::result::Result<Arc<ptx_emu::Module>, String>>,
+    /// `ptxas`, when the toolkit has one that reads this NVRTC's PTX: registers and spills
+    /// go with the counters.
+    ptxas: Option<PathBuf>,
+    /// `ptxas -v` of each kernel's PTX for sm_90a (None where ptxas is missing or failed).
+    resources: HashMap<String, Option<ptxas::PtxasInfo>>,
 }
 
 impl EmuBackend {
@@ -56,12 +61,15 @@ impl EmuBackend {
                 .unwrap_or_default();
             format!("NVRTC {v} for {ARCH}{isa}, run by ptx-emu")
         });
+        let ptxas = toolkit.ptxas().chosen.map(|f| f.path);
         Ok(EmuBackend {
             kernels,
             hardware,
             includes,
             nvrtc_missing,
             modules: HashMap::new(),
+            ptxas,
+            resources: HashMap::new(),
         })
     }
 
@@ -85,6 +93,10 @@ impl EmuBackend {
             )
             .map_err(|e| e.to_string())
             .and_then(|ptx| {
+                let resources = self.ptxas.as_ref().and_then(|tool| {
+                    ptxas::assemble(tool, None, &ptx, ARCH, &spec.name, &spec.source_path).ok()
+                });
+                self.resources.insert(key.clone(), resources);
                 ptx_emu::Module::parse(&ptx)
                     .map(Arc::new)
                     .map_err(|e| format!("{}: {e}", spec.source_path))
@@ -126,7 +138,9 @@ impl EmuBackend {
             });
         }
         let module = self.module(&spec)?;
-        EmuWorkload::new(module, &spec, bench, inputs)
+        let key = format!("{}/{}", spec.family().name(), spec.name);
+        let resources = self.resources.get(&key).cloned().flatten();
+        EmuWorkload::new(module, resources, &spec, bench, inputs)
     }
 }
 

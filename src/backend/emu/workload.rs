@@ -31,11 +31,16 @@ pub struct EmuWorkload<'a> {
     bench: String,
     /// Thread-instructions the last run of the plan executed.
     thread_instructions: u64,
+    /// `ptxas -v` of the module for sm_90a, when ptxas was at hand.
+    resources: Option<crate::toolchain::ptxas::PtxasInfo>,
+    /// The counted run's counts, all steps added.
+    counters: Option<ptx_emu::Counters>,
 }
 
 impl<'a> EmuWorkload<'a> {
     pub fn new(
         module: Arc<ptx_emu::Module>,
+        resources: Option<crate::toolchain::ptxas::PtxasInfo>,
         spec: &KernelSpec,
         bench: &Benchmark,
         inputs: &'a Inputs,
@@ -53,6 +58,8 @@ impl<'a> EmuWorkload<'a> {
             inputs,
             bench: bench.id.clone(),
             thread_instructions: 0,
+            resources,
+            counters: None,
         })
     }
 }
@@ -106,21 +113,39 @@ impl EmuWorkload<'_> {
     }
 
     /// Runs every step of the plan over the buffers at `addresses`, within [`BUDGET`];
-    /// returns the thread-instructions executed.
-    fn launch(&self, global: &mut ptx_emu::Global, addresses: &[u64]) -> Result<u64> {
+    /// returns the thread-instructions executed, and the counts when `counted`.
+    fn launch(
+        &self,
+        global: &mut ptx_emu::Global,
+        addresses: &[u64],
+        counted: bool,
+    ) -> Result<(u64, Option<ptx_emu::Counters>)> {
         let Work::Kernels(steps) = &self.plan.work else {
             unreachable!("vendor plans are refused in new()")
         };
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let mut executed = 0;
+        let mut counters = counted.then(ptx_emu::Counters::default);
         for step in steps {
-            // Every check on (racecheck, initcheck, async hazards) and the adversarial
-            // schedule with the emulator's fixed seed: results are reproducible, and a
-            // missing barrier fails as a race.
-            let options = ptx_emu::Options {
-                max_thread_instructions: BUDGET - executed,
-                threads,
-                ..Default::default()
+            // Every check on (racecheck, initcheck, async hazards). The checked run takes
+            // the adversarial schedule with the emulator's fixed seed, on every core: results
+            // are reproducible, and a missing barrier fails as a race. The counted run takes
+            // the canonical schedule on one host thread, so no count depends on a seed, on
+            // how long a spin loop waited or on which block reached a ticket first.
+            let options = if counted {
+                ptx_emu::Options {
+                    max_thread_instructions: BUDGET - executed,
+                    threads: 1,
+                    schedule: ptx_emu::Schedule::Canonical,
+                    counters: true,
+                    ..Default::default()
+                }
+            } else {
+                ptx_emu::Options {
+                    max_thread_instructions: BUDGET - executed,
+                    threads,
+                    ..Default::default()
+                }
             };
             let args: Vec<ptx_emu::Arg> = step
                 .args
@@ -154,8 +179,11 @@ impl EmuWorkload<'_> {
                     }
                 })?;
             executed += report.thread_instructions;
+            if let (Some(all), Some(step)) = (counters.as_mut(), &report.counters) {
+                all.add(step);
+            }
         }
-        Ok(executed)
+        Ok((executed, counters))
     }
 
     /// The output buffer's contents.
@@ -196,14 +224,15 @@ impl Workload for EmuWorkload<'_> {
     /// Runs the plan twice over the same buffers, the output poisoned again in between, as
     /// the GPU's timed launches do: a kernel whose result depends on state an earlier
     /// launch left (a ticket never reset) fails here instead of on a GPU. The emulator is
-    /// deterministic, so a correct kernel writes the same bits both times.
+    /// deterministic, so a correct kernel writes the same bits both times, whichever order
+    /// its warps ran in. The second run is the counted one (`orac counters`).
     fn run_checked(&mut self) -> Result<Output> {
         let mut global = ptx_emu::Global::new();
         let mut addresses = Vec::with_capacity(self.plan.buffers.len());
         for buffer in &self.plan.buffers {
             addresses.push(global.alloc(buffer.name, &initial_bytes(buffer, self.inputs)?));
         }
-        self.thread_instructions = self.launch(&mut global, &addresses)?;
+        self.thread_instructions = self.launch(&mut global, &addresses, false)?.0;
         let first = self.read_output(&global, &addresses)?;
         for &out in &self.plan.outputs() {
             let poison = initial_bytes(&self.plan.buffers[out], self.inputs)?;
@@ -211,15 +240,29 @@ impl Workload for EmuWorkload<'_> {
                 .write(addresses[out], &poison)
                 .map_err(|e| Error::Usage(format!("re-poisoning the output: {e}")))?;
         }
-        self.thread_instructions = self.launch(&mut global, &addresses)?;
+        let (executed, counters) = self.launch(&mut global, &addresses, true)?;
+        self.thread_instructions = executed;
         let second = self.read_output(&global, &addresses)?;
         if !same_bits(&first, &second) {
             return Err(Error::KernelFault {
                 kernel: self.bench.clone(),
-                report: "the kernel depends on state a launch leaves behind: a second launch over the same buffers wrote a different output (workspace not reset?)".into(),
+                report: "the kernel depends on state a launch leaves behind or on the order warps run: a second launch over the same buffers, in the canonical warp order, wrote a different output (workspace not reset?)".into(),
             });
         }
+        self.counters = counters;
         Ok(first)
+    }
+
+    /// The counted run's counts, and `ptxas -v`'s registers and spills for sm_90a.
+    fn counters(&self) -> Option<std::collections::BTreeMap<String, u64>> {
+        let mut map = self.counters.clone()?.into_map();
+        if let Some(r) = &self.resources {
+            map.insert("ptxas.registers".into(), r.registers as u64);
+            map.insert("ptxas.spill_stores".into(), r.spill_stores);
+            map.insert("ptxas.spill_loads".into(), r.spill_loads);
+            map.insert("ptxas.stack_bytes".into(), r.stack_bytes);
+        }
+        Some(map)
     }
 }
 

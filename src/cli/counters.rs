@@ -1,0 +1,278 @@
+//! `orac counters`, and the counters side of `orac compare` and `orac ab --backend emu`:
+//! every CUDA kernel's PTX run in the emulator on the emu shapes (checked against the
+//! reference, then counted under the canonical warp order), the counts stored like a run
+//! and compared exactly (docs/EMULATOR.md, "Counters").
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use super::args::{AbArgs, CountersArgs, GateArgs, ReportFormat, VerifyArgs};
+use crate::backend::{self, BackendChoice};
+use crate::error::{Error, Result};
+use crate::kernels::{KernelSpec, KernelTree, resolve_revision};
+use crate::measure::Settings;
+use crate::regress::Side;
+use crate::regress::counters::{CountersComparison, Counts, compare, toolchain_mismatch};
+use crate::report::{
+    counters_comparison_markdown, counters_comparison_table, counters_listing, counters_table,
+};
+use crate::store::{self, BenchResult, RunRecord, SCHEMA_VERSION, Status};
+use crate::suite::{Filter, Profile, build_suite};
+
+fn failures(results: &[BenchResult]) -> usize {
+    results
+        .iter()
+        .filter(|r| !matches!(r.status, Status::Ok | Status::Skipped))
+        .count()
+}
+
+pub fn counters(tree: &KernelTree, args: CountersArgs) -> Result<()> {
+    let verify = VerifyArgs {
+        backend: BackendChoice::Emu,
+        kernels: Default::default(),
+        device: Default::default(),
+        filter: args.filter.clone(),
+        profile: Profile::Emu,
+        seed: args.seed,
+        isolation: args.isolation,
+        timeout: args.timeout,
+        out_dir: None,
+    };
+    let started_at = store::utc_now().rfc3339();
+    let checked = super::verify::check_suite(tree, &verify)?;
+    let results = checked.results;
+    println!(
+        "counters on {} ({})",
+        checked.key,
+        checked
+            .hardware
+            .compiler
+            .as_deref()
+            .unwrap_or("NVRTC not found")
+    );
+    println!("{}", counters_table(&results));
+    if args.all {
+        print!("{}", counters_listing(&results));
+    }
+    for r in &results {
+        if let Some(error) = r.error.as_deref().filter(|e| crate::report::cell_cut(e))
+            && r.status != Status::Skipped
+        {
+            println!("\n{}:\n{error}", r.id);
+        }
+    }
+    let counted = results.iter().filter(|r| r.counters.is_some()).count();
+    if !args.no_save && counted > 0 {
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        let (git, warnings) = super::run::kernel_provenance(tree, &cwd);
+        for w in &warnings {
+            eprintln!("warning: {w}");
+        }
+        let record = RunRecord {
+            schema_version: SCHEMA_VERSION,
+            orac_version: env!("CARGO_PKG_VERSION").to_string(),
+            command_line: std::env::args_os()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect(),
+            started_at,
+            finished_at: store::utc_now().rfc3339(),
+            backend: "emu".into(),
+            profile: checked.profile,
+            kernels: tree.describe(),
+            settings: Settings::for_profile(checked.profile),
+            git,
+            hardware: checked.hardware,
+            environment: store::relevant_environment(),
+            benchmarks: results.clone(),
+            warnings,
+            shard: None,
+            run_id: Some(super::run::new_run_id()),
+        };
+        let path = store::save_run(&args.results_dir, &record)?;
+        eprintln!("saved {}", path.display());
+    }
+    let failed = failures(&results);
+    if failed > 0 {
+        return Err(Error::BenchmarksFailed {
+            failed,
+            total: results.len(),
+        });
+    }
+    println!(
+        "{counted} benchmarks counted{}",
+        match results.len() - counted {
+            0 => String::new(),
+            n => format!(" ({n} skipped: vendor calls or another architecture)"),
+        }
+    );
+    Ok(())
+}
+
+/// Whether a side holds counters (an `orac counters` record) rather than timings.
+pub(super) fn has_counters(side: &Side) -> bool {
+    side.benches.values().any(|b| b.counters.is_some())
+}
+
+fn side_counts(side: &Side) -> BTreeMap<String, Counts> {
+    side.benches
+        .iter()
+        .filter_map(|(id, b)| Some((id.clone(), b.counters.clone()?)))
+        .collect()
+}
+
+/// `orac compare` of two counters records.
+pub(super) fn compare_sides(base: &Side, head: &Side, gate: &GateArgs) -> Result<()> {
+    if !has_counters(base) || !has_counters(head) {
+        let (with, without) = if has_counters(base) {
+            (&base.info.label, &head.info.label)
+        } else {
+            (&head.info.label, &base.info.label)
+        };
+        return Err(Error::Usage(format!(
+            "{with} holds emulator counters and {without} timings: they are not comparable (compare counters with counters: `orac counters` records, under results/emu-sm_90a/)"
+        )));
+    }
+    let (bc, hc) = (
+        base.hardware.compiler.as_deref(),
+        head.hardware.compiler.as_deref(),
+    );
+    if let Some(why) = toolchain_mismatch(bc, hc) {
+        return Err(Error::Usage(why));
+    }
+    let c = compare(
+        &base.info.label,
+        &head.info.label,
+        head.hardware.compiler.clone(),
+        &side_counts(base),
+        &side_counts(head),
+    );
+    finish(&c, gate, 0)
+}
+
+/// Prints and writes the comparison, then fails on a gated metric that got worse (or on
+/// `failed` benchmarks of the head side).
+fn finish(c: &CountersComparison, gate: &GateArgs, failed: usize) -> Result<()> {
+    let json = || serde_json::to_string_pretty(c).expect("a comparison always serialises");
+    match gate.format {
+        ReportFormat::Table => print!("{}", counters_comparison_table(c)),
+        ReportFormat::Json => println!("{}", json()),
+        ReportFormat::Markdown => print!("{}", counters_comparison_markdown(c)),
+    }
+    for (path, text) in [
+        (&gate.markdown_out, counters_comparison_markdown(c)),
+        (&gate.json_out, json()),
+    ] {
+        if let Some(path) = path {
+            std::fs::write(path, text).map_err(|source| Error::Write {
+                path: path.clone(),
+                source,
+            })?;
+            eprintln!("wrote {}", path.display());
+        }
+    }
+    if failed > 0 {
+        return Err(Error::BenchmarksFailed {
+            failed,
+            total: c.compared + c.only_head.len(),
+        });
+    }
+    match c.worse() {
+        0 => Ok(()),
+        n => Err(Error::Regression(format!(
+            "{n} gated counter(s) worse in {} benchmark(s)",
+            c.changed.iter().filter(|b| b.worse() > 0).count()
+        ))),
+    }
+}
+
+/// `orac ab --backend emu`: both revisions' kernels counted in the emulator with this
+/// binary's NVRTC, compared exactly. In this process: the kernels are emulated PTX, which
+/// cannot run host code (NVRTC compiles them; the manifest's flags are allowlisted).
+pub(super) fn ab_counters(args: AbArgs) -> Result<()> {
+    let filter = Filter::new(args.filter.as_deref())?;
+    let dir = match &args.repo {
+        Some(d) => d.clone(),
+        None => std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+    };
+    let (repo, base_commit) = resolve_revision(&dir, &args.base)?;
+    let (_, head_commit) = resolve_revision(&dir, &args.head)?;
+    let open = |commit: &str| {
+        backend::open(
+            BackendChoice::Emu,
+            &KernelTree::Git {
+                repo: repo.clone(),
+                commit: commit.to_string(),
+            },
+        )
+        .map(|(b, _)| b)
+    };
+    let (mut base, mut head) = (open(&base_commit)?, open(&head_commit)?);
+    let suite = |b: &dyn backend::Backend| build_suite(b.kernels(), Profile::Emu, &filter);
+    let (base_suite, head_suite) = (suite(base.as_ref()), suite(head.as_ref()));
+    let spec = |b: &dyn backend::Backend, bench: &crate::suite::Benchmark| {
+        KernelSpec::find(b.kernels(), bench.family(), &bench.kernel).cloned()
+    };
+    // --changed-only: a kernel written the same in both trees compiles to the same PTX
+    // with one NVRTC, so its counts cannot differ
+    let unchanged: std::collections::BTreeSet<String> = if args.changed_only {
+        head_suite
+            .iter()
+            .filter(|b| {
+                base_suite.iter().any(|x| x.id == b.id)
+                    && super::compare::same_kernel(
+                        spec(base.as_ref(), b).as_ref(),
+                        spec(head.as_ref(), b).as_ref(),
+                    )
+            })
+            .map(|b| b.id.clone())
+            .collect()
+    } else {
+        Default::default()
+    };
+    let mut counts: [BTreeMap<String, Counts>; 2] = Default::default();
+    let mut failed = 0;
+    let todo = |suite: &[crate::suite::Benchmark]| -> Vec<crate::suite::Benchmark> {
+        suite
+            .iter()
+            .filter(|b| !unchanged.contains(&b.id))
+            .cloned()
+            .collect()
+    };
+    let (base_todo, head_todo) = (todo(&base_suite), todo(&head_suite));
+    let total = base_todo.len() + head_todo.len();
+    let mut done = 0;
+    for (side, (backend, suite)) in [(&mut base, &base_todo), (&mut head, &head_todo)]
+        .into_iter()
+        .enumerate()
+    {
+        let name = ["base", "head"][side];
+        for bench in suite {
+            done += 1;
+            eprintln!("[{done:>3}/{total}] {name} {}", bench.id);
+            let r = crate::runner::verify_one(backend.as_mut(), bench, args.seed, None);
+            match (&r.counters, r.status) {
+                (Some(c), _) => {
+                    counts[side].insert(r.id.clone(), c.clone());
+                }
+                (None, Status::Skipped) => {}
+                (None, _) => {
+                    let why = r
+                        .error
+                        .clone()
+                        .or_else(|| r.verification.as_ref().map(|v| v.summary()))
+                        .unwrap_or_default();
+                    eprintln!("{name} {}: {why}", r.id);
+                    // a base that fails is what the head may fix; a head that fails fails
+                    if side == 1 {
+                        failed += 1;
+                    }
+                }
+            }
+        }
+    }
+    let compiler = head.hardware().compiler.clone();
+    let [base_counts, head_counts] = counts;
+    let mut c = compare(&args.base, &args.head, compiler, &base_counts, &head_counts);
+    c.unchanged = unchanged.len();
+    finish(&c, &args.gate, failed)
+}

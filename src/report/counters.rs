@@ -1,0 +1,259 @@
+//! The emulator's counters for people: the headline table of `orac counters`, every count
+//! of a benchmark, and an exact comparison as a terminal table or the PR comment's section.
+
+use tabled::settings::Style;
+use tabled::{Table, Tabled};
+
+use crate::regress::counters::{Change, CountersComparison, Counts, Effect, gated_metrics, metric};
+use crate::store::{BenchResult, Status};
+
+/// `value` of a gated metric with two decimals, `—` where there is nothing to measure.
+fn ratio_text(counts: &Counts, name: &str) -> String {
+    metric(counts, name).map_or("—".into(), |r| format!("{:.2}", r.value()))
+}
+
+/// Global load sectors per request, and the sectors over the ideal beside it.
+fn sectors_text(counts: &Counts) -> String {
+    let requests = counts.get("global.ld.requests").copied().unwrap_or(0);
+    if requests == 0 {
+        return "—".into();
+    }
+    let sectors = counts.get("global.ld.sectors").copied().unwrap_or(0);
+    format!(
+        "{:.1} (×{})",
+        sectors as f64 / requests as f64,
+        ratio_text(counts, "global.ld.sectors_per_ideal")
+    )
+}
+
+fn simt_text(counts: &Counts) -> String {
+    metric(counts, "simt.efficiency").map_or("—".into(), |r| format!("{:.1}%", 100.0 * r.value()))
+}
+
+fn spills_text(counts: &Counts) -> String {
+    match (
+        counts.get("ptxas.spill_stores"),
+        counts.get("ptxas.spill_loads"),
+    ) {
+        (Some(s), Some(l)) => format!("{s}/{l} B"),
+        _ => "?".into(),
+    }
+}
+
+#[derive(Tabled)]
+struct Headline {
+    benchmark: String,
+    #[tabled(rename = "warp insts")]
+    insts: String,
+    #[tabled(rename = "SIMT")]
+    simt: String,
+    #[tabled(rename = "smem ld ways")]
+    ld_ways: String,
+    #[tabled(rename = "smem st ways")]
+    st_ways: String,
+    #[tabled(rename = "ldmatrix ways")]
+    ldsm_ways: String,
+    #[tabled(rename = "gmem ld sectors/req")]
+    sectors: String,
+    #[tabled(rename = "regs")]
+    regs: String,
+    #[tabled(rename = "spills st/ld")]
+    spills: String,
+}
+
+/// One row per benchmark: the counts that say most (bank-conflict ways, sectors, SIMT,
+/// registers and spills), or why it has none.
+pub fn counters_table(results: &[BenchResult]) -> String {
+    let rows: Vec<Headline> = results
+        .iter()
+        .map(|r| match &r.counters {
+            Some(c) => Headline {
+                benchmark: r.id.clone(),
+                insts: c.get("inst.executed").copied().unwrap_or(0).to_string(),
+                simt: simt_text(c),
+                ld_ways: ratio_text(c, "shared.ld.ways"),
+                st_ways: ratio_text(c, "shared.st.ways"),
+                ldsm_ways: ratio_text(c, "shared.ldmatrix.ways"),
+                sectors: sectors_text(c),
+                regs: c
+                    .get("ptxas.registers")
+                    .map_or("?".into(), |v| v.to_string()),
+                spills: spills_text(c),
+            },
+            None => {
+                let why = match r.status {
+                    Status::Skipped => r.error.clone().unwrap_or_default(),
+                    Status::VerificationFailed => "verification failed: not counted".into(),
+                    _ => format!("ERROR: {}", r.error.as_deref().unwrap_or("")),
+                };
+                Headline {
+                    benchmark: r.id.clone(),
+                    insts: super::cell(&why),
+                    simt: String::new(),
+                    ld_ways: String::new(),
+                    st_ways: String::new(),
+                    ldsm_ways: String::new(),
+                    sectors: String::new(),
+                    regs: String::new(),
+                    spills: String::new(),
+                }
+            }
+        })
+        .collect();
+    Table::new(rows).with(Style::rounded()).to_string()
+}
+
+/// Every count of every counted benchmark, one `name value` line each.
+pub fn counters_listing(results: &[BenchResult]) -> String {
+    let mut out = String::new();
+    for r in results {
+        let Some(c) = &r.counters else { continue };
+        out.push_str(&format!("{}\n", r.id));
+        for (name, v) in c {
+            out.push_str(&format!("  {name:<36} {v}\n"));
+        }
+    }
+    out
+}
+
+fn value(v: Option<f64>) -> String {
+    match v {
+        None => "—".into(),
+        Some(x) if x.fract() == 0.0 && x.abs() < 1e15 => format!("{}", x as i64),
+        Some(x) => format!("{x:.3}"),
+    }
+}
+
+fn delta(c: &Change) -> String {
+    match (c.old, c.new) {
+        (Some(o), Some(n)) if o != 0.0 => format!("{:+.1}%", 100.0 * (n / o - 1.0)),
+        _ => "new".into(),
+    }
+}
+
+fn effect(c: &Change) -> &'static str {
+    match c.effect {
+        Effect::Worse => "WORSE",
+        Effect::Better => "better",
+        Effect::Changed => "",
+    }
+}
+
+#[derive(Tabled)]
+struct ChangeRow {
+    benchmark: String,
+    counter: String,
+    old: String,
+    new: String,
+    change: String,
+    gate: String,
+}
+
+fn rows(c: &CountersComparison, every: bool) -> Vec<ChangeRow> {
+    let mut rows = Vec::new();
+    for b in &c.changed {
+        for (i, ch) in b.changes.iter().enumerate() {
+            if !every && ch.effect == Effect::Changed && i >= 6 {
+                continue;
+            }
+            rows.push(ChangeRow {
+                benchmark: b.id.clone(),
+                counter: ch.name.clone(),
+                old: value(ch.old),
+                new: value(ch.new),
+                change: delta(ch),
+                gate: effect(ch).into(),
+            });
+        }
+    }
+    rows
+}
+
+/// What the comparison found, in a sentence.
+fn summary(c: &CountersComparison) -> String {
+    let worse = c.worse();
+    let mut s = if c.changed.is_empty() {
+        format!("no counter changed in {} benchmarks", c.compared)
+    } else {
+        format!(
+            "counters changed in {} of {} benchmarks; {}",
+            c.changed.len(),
+            c.compared,
+            if worse == 0 {
+                "no gated metric got worse".to_string()
+            } else {
+                format!("{worse} gated metric(s) got worse")
+            }
+        )
+    };
+    if !c.only_base.is_empty() {
+        s.push_str(&format!("; {} only in base", c.only_base.len()));
+    }
+    if !c.only_head.is_empty() {
+        s.push_str(&format!("; {} only in head", c.only_head.len()));
+    }
+    if c.unchanged > 0 {
+        s.push_str(&format!(
+            "; {} not counted: their kernels are unchanged",
+            c.unchanged
+        ));
+    }
+    s
+}
+
+/// The comparison as a terminal table: every changed count, gated metrics marked.
+pub fn counters_comparison_table(c: &CountersComparison) -> String {
+    let mut out = format!(
+        "counters: {} → {}{}\n",
+        c.base,
+        c.head,
+        c.compiler
+            .as_deref()
+            .map(|v| format!(" ({v})"))
+            .unwrap_or_default()
+    );
+    if !c.changed.is_empty() {
+        out.push_str(&Table::new(rows(c, true)).with(Style::rounded()).to_string());
+        out.push('\n');
+    }
+    out.push_str(&summary(c));
+    out.push('\n');
+    out
+}
+
+/// The PR comment's section: the gated metrics that changed and the first counts that
+/// changed per benchmark, then what gates.
+pub fn counters_comparison_markdown(c: &CountersComparison) -> String {
+    let mut out = format!(
+        "Exact counts from the PTX emulator (canonical warp order{}): {}.\n",
+        c.compiler
+            .as_deref()
+            .map(|v| format!(", {v}"))
+            .unwrap_or_default(),
+        summary(c)
+    );
+    if !c.changed.is_empty() {
+        out.push_str(
+            "\n| benchmark | counter | old | new | change | gate |\n|---|---|---:|---:|---:|---|\n",
+        );
+        for r in rows(c, false) {
+            let gate = if r.gate == "WORSE" {
+                "**worse**".to_string()
+            } else {
+                r.gate
+            };
+            out.push_str(&format!(
+                "| `{}` | `{}` | {} | {} | {} | {} |\n",
+                r.benchmark, r.counter, r.old, r.new, r.change, gate
+            ));
+        }
+    }
+    out.push_str("\n<details><summary>What gates</summary>\n\n");
+    for (name, what) in gated_metrics() {
+        out.push_str(&format!("- `{name}`: {what}\n"));
+    }
+    out.push_str(
+        "\nInstruction counts and bytes are shown, never gate (docs/EMULATOR.md).\n</details>\n",
+    );
+    out
+}
