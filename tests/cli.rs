@@ -608,7 +608,7 @@ fn cli_surface_has_one_spelling_per_concept_help_everywhere_and_hidden_aliases()
     assert_eq!(
         on("results-dir"),
         sorted(vec![
-            "compare", "export", "history", "merge", "report", "run", "runs", "show"
+            "compare", "counters", "export", "history", "merge", "report", "run", "runs", "show"
         ])
     );
     assert_eq!(
@@ -621,6 +621,7 @@ fn cli_surface_has_one_spelling_per_concept_help_everywhere_and_hidden_aliases()
             "ab",
             "baseline set",
             "bisect",
+            "counters",
             "history",
             "list",
             "report",
@@ -630,7 +631,7 @@ fn cli_surface_has_one_spelling_per_concept_help_everywhere_and_hidden_aliases()
     );
     assert_eq!(
         on("kernels"),
-        sorted(vec!["info", "kernels", "list", "run", "verify"])
+        sorted(vec!["counters", "info", "kernels", "list", "run", "verify"])
     );
     assert_eq!(
         on("device"),

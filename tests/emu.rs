@@ -175,10 +175,9 @@ fn planted_bugs_fail_verification_in_emulation() {
 }
 
 #[test]
-fn run_ab_and_bisect_refuse_the_emu_backend_which_does_not_time() {
+fn run_and_bisect_refuse_the_emu_backend_which_does_not_time() {
     for args in [
         &["run", "--backend", "emu", "--no-save"][..],
-        &["ab", "--backend", "emu", "--base", "HEAD", "--head", "HEAD"][..],
         &[
             "bisect",
             "--backend",
@@ -448,4 +447,189 @@ fn planted_missing_barrier_in_gemm_tiled_is_a_shared_race() {
         all.contains("(`As` + ") || all.contains("(`Bs` + "),
         "{all}"
     );
+}
+
+/// A git repository holding a copy of kernels/, committed, with `edit` applied to the copy
+/// and committed on top when given: (repository, base commit, head commit).
+fn kernel_repo(
+    dir: &Path,
+    edit: Option<(&str, &str, &str)>,
+) -> (std::path::PathBuf, String, String) {
+    let repo_dir = dir.join("repo");
+    std::fs::create_dir_all(&repo_dir).unwrap();
+    let kernels = copy_kernels(&repo_dir);
+    git(&repo_dir, &["init", "-q", "-b", "main"]);
+    git(&repo_dir, &["add", "."]);
+    git(&repo_dir, &["commit", "-q", "-m", "kernels"]);
+    let base = git(&repo_dir, &["rev-parse", "HEAD"]);
+    if let Some((file, old, new)) = edit {
+        plant(&kernels, file, old, new);
+        git(&repo_dir, &["commit", "-q", "-am", "planted"]);
+    }
+    let head = git(&repo_dir, &["rev-parse", "HEAD"]);
+    (repo_dir, base, head)
+}
+
+#[test]
+#[ignore = "needs libnvrtc (pip install nvidia-cuda-nvrtc); .ci/run installs it and runs these"]
+fn ab_backend_emu_fails_on_an_unpadded_shared_tile_and_says_which_counter() {
+    let tmp = tempfile::tempdir().unwrap();
+    // attention_unfused pads its Q and K tiles by a column: without it, reading a column
+    // of a 32-wide tile of floats hits one bank
+    let (repo_dir, base, head) = kernel_repo(
+        tmp.path(),
+        Some((
+            "attention_unfused.cu",
+            "float qs[T][TK + 1], ks[T][TK + 1];",
+            "float qs[T][TK], ks[T][TK];",
+        )),
+    );
+    let comment = tmp.path().join("counters.md");
+    let out = orac(
+        &repo_dir,
+        &[
+            "ab",
+            "--backend",
+            "emu",
+            "--base",
+            &base,
+            "--head",
+            &head,
+            "--filter",
+            "^attention/unfused/",
+            "--markdown-out",
+            comment.to_str().unwrap(),
+        ],
+    );
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}\n{}", stderr(&out));
+    let worse: Vec<&str> = text.lines().filter(|l| l.contains("WORSE")).collect();
+    assert_eq!(worse.len(), 3, "one per emu shape:\n{text}");
+    for line in &worse {
+        // conflict-free before (1.00 wavefront per ideal), conflicted after
+        assert!(
+            line.contains("shared.ld.ways") && line.contains("1.00"),
+            "{line}"
+        );
+    }
+    assert!(text.contains("3 gated metric(s) got worse"), "{text}");
+    let md = std::fs::read_to_string(&comment).unwrap();
+    assert!(md.contains("| `attention/unfused/bf16/b1h1sq32sk32d64` | `shared.ld.ways` | 1.00 | 3.00 | +200.0% | **worse** |"), "{md}");
+}
+
+#[test]
+#[ignore = "needs libnvrtc (pip install nvidia-cuda-nvrtc); .ci/run installs it and runs these"]
+fn counters_of_an_unchanged_tree_compare_exactly_equal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (repo_dir, base, _) = kernel_repo(tmp.path(), None);
+    // A/A in one process: no counter may differ
+    let out = orac(
+        &repo_dir,
+        &[
+            "ab",
+            "--backend",
+            "emu",
+            "--base",
+            &base,
+            "--head",
+            &base,
+            "--filter",
+            "^gemm/(tiled|mma)/",
+        ],
+    );
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains("no counter changed in 6 benchmarks"),
+        "{}",
+        stdout(&out)
+    );
+    // Two stored records of the same tree, compared by `orac compare`: equal too
+    let results = tmp.path().join("results");
+    for _ in 0..2 {
+        let out = orac(
+            &repo_dir,
+            &[
+                "counters",
+                "--filter",
+                "^gemm/tiled/",
+                "--results-dir",
+                results.to_str().unwrap(),
+            ],
+        );
+        assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    }
+    let files = run_files(&results);
+    assert_eq!(files.len(), 2);
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&files[0]).unwrap()).unwrap();
+    let bench = &record["benchmarks"][0];
+    assert!(
+        bench["counters"]["inst.executed"].as_u64().unwrap() > 0,
+        "{bench}"
+    );
+    assert!(
+        bench["samples"].as_array().unwrap().is_empty(),
+        "counts never become samples"
+    );
+    assert!(
+        record["hardware"]["compiler"]
+            .as_str()
+            .unwrap()
+            .starts_with("NVRTC")
+    );
+    let out = orac(
+        &repo_dir,
+        &[
+            "compare",
+            files[0].to_str().unwrap(),
+            files[1].to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains("no counter changed in 3 benchmarks"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+#[ignore = "needs libnvrtc (pip install nvidia-cuda-nvrtc); .ci/run installs it and runs these"]
+fn gemm_regblock_b_reads_are_two_way_and_gemm_mma_ldmatrix_is_conflict_free() {
+    let out = orac(
+        &repo(),
+        &[
+            "counters",
+            "--no-save",
+            "--all",
+            "--filter",
+            "^gemm/(regblock|mma)/.*/m128n128k64$",
+        ],
+    );
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}\n{}", stderr(&out));
+    let count = |bench: &str, name: &str| -> u64 {
+        let block = text.split(&format!("\n{bench}\n")).nth(1).expect(bench);
+        block
+            .lines()
+            .find_map(|l| {
+                l.trim()
+                    .strip_prefix(name)
+                    .map(|v| v.trim().parse().unwrap())
+            })
+            .unwrap_or_else(|| panic!("{bench} has no {name}:\n{text}"))
+    };
+    // regblock: the float4 B reads conflict 2-way (columns tc*8 and tc*8 + 4 of a quarter
+    // warp start at banks 0, 8, 16, 24, 0, ...), the A reads not at all
+    assert_eq!(
+        count("gemm/regblock/f32/m128n128k64", "shared.ld.max_ways"),
+        2
+    );
+    // mma: its ldmatrix rows (80- and 272-byte strides) are conflict-free
+    let mma = "gemm/mma/bf16/m128n128k64";
+    assert_eq!(
+        count(mma, "shared.ldmatrix.wavefronts"),
+        count(mma, "shared.ldmatrix.ideal_wavefronts")
+    );
+    assert_eq!(count(mma, "shared.ldmatrix.max_ways"), 1);
 }

@@ -37,7 +37,7 @@ pub fn suite_profile(choice: BackendChoice, profile: Profile) -> Result<Profile>
 pub fn refuse_untimed(choice: BackendChoice, command: &str) -> Result<()> {
     if choice == BackendChoice::Emu {
         return Err(Error::Usage(format!(
-            "the emu backend runs the CUDA kernels' PTX in an emulator and does not time them, so `orac {command}` has nothing to measure: use `orac verify --backend emu` to check them"
+            "the emu backend runs the CUDA kernels' PTX in an emulator and does not time them, so `orac {command}` has nothing to measure: use `orac verify --backend emu` to check them, `orac counters` (or `orac ab --backend emu`) to count what they do"
         )));
     }
     Ok(())

@@ -320,8 +320,10 @@ pub struct AbArgs {
     /// Base revision (branch, tag, sha, HEAD~1…).
     #[arg(long)]
     pub base: String,
-    /// Where both sides run: the GPU if usable (`auto`), or `cpu` / `cuda` explicitly (`emu`
-    /// does not time). Each side's kernels come from its revision's kernels/<backend>/.
+    /// Where both sides run: the GPU if usable (`auto`), or `cpu` / `cuda` explicitly; `emu`
+    /// counts instead of timing (the emulator's counters, compared exactly: fails on worse
+    /// bank conflicts, sectors, spills or SIMT efficiency). Each side's kernels come from its
+    /// revision's kernels/<backend>/.
     #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
     pub backend: BackendChoice,
     #[command(flatten)]

@@ -207,6 +207,11 @@ pub(super) fn ab_counters(args: AbArgs) -> Result<()> {
         .map(|(b, _)| b)
     };
     let (mut base, mut head) = (open(&base_commit)?, open(&head_commit)?);
+    if head.hardware().compiler.is_none() {
+        return Err(Error::ToolMissing(
+            "NVRTC not found: the emu backend compiles each revision's kernels to PTX with it (pip install nvidia-cuda-nvrtc, or set ORAC_CUDA_HOME to a CUDA toolkit)".into(),
+        ));
+    }
     let suite = |b: &dyn backend::Backend| build_suite(b.kernels(), Profile::Emu, &filter);
     let (base_suite, head_suite) = (suite(base.as_ref()), suite(head.as_ref()));
     let spec = |b: &dyn backend::Backend, bench: &crate::suite::Benchmark| {

@@ -116,18 +116,26 @@ pub fn counters_listing(results: &[BenchResult]) -> String {
     out
 }
 
-fn value(v: Option<f64>) -> String {
+/// A count as an integer; a gated metric with two decimals (SIMT efficiency in percent).
+fn value(name: &str, v: Option<f64>) -> String {
     match v {
         None => "—".into(),
-        Some(x) if x.fract() == 0.0 && x.abs() < 1e15 => format!("{}", x as i64),
-        Some(x) => format!("{x:.3}"),
+        Some(x) if name == "simt.efficiency" => format!("{:.2}%", 100.0 * x),
+        Some(x) if gated_metrics().any(|(g, _)| g == name) => format!("{x:.2}"),
+        Some(x) => format!("{}", x as u64),
     }
 }
 
 fn delta(c: &Change) -> String {
     match (c.old, c.new) {
+        // SIMT efficiency is already a fraction: its change in percentage points
+        (Some(o), Some(n)) if c.name == "simt.efficiency" => {
+            format!("{:+.2} pt", 100.0 * (n - o))
+        }
         (Some(o), Some(n)) if o != 0.0 => format!("{:+.1}%", 100.0 * (n / o - 1.0)),
-        _ => "new".into(),
+        (Some(_), Some(_)) => "from 0".into(),
+        (None, _) => "new".into(),
+        (_, None) => "gone".into(),
     }
 }
 
@@ -159,8 +167,8 @@ fn rows(c: &CountersComparison, every: bool) -> Vec<ChangeRow> {
             rows.push(ChangeRow {
                 benchmark: b.id.clone(),
                 counter: ch.name.clone(),
-                old: value(ch.old),
-                new: value(ch.new),
+                old: value(&ch.name, ch.old),
+                new: value(&ch.name, ch.new),
                 change: delta(ch),
                 gate: effect(ch).into(),
             });
