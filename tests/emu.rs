@@ -633,3 +633,37 @@ fn gemm_regblock_b_reads_are_two_way_and_gemm_mma_ldmatrix_is_conflict_free() {
     );
     assert_eq!(count(mma, "shared.ldmatrix.max_ways"), 1);
 }
+
+/// The pull-request workflow's scripts end to end (ci/rehearse.sh --counters): the counters
+/// job fails on the un-padded tile, and the one comment carries its section.
+#[test]
+#[ignore = "needs libnvrtc (pip install nvidia-cuda-nvrtc); .ci/run installs it and runs these"]
+fn the_counters_rehearsal_fails_the_gate_and_the_comment_says_which_counter() {
+    let out = std::process::Command::new(repo().join("ci/rehearse.sh"))
+        .args(["--counters", env!("CARGO_BIN_EXE_orac")])
+        .env(
+            "ORAC_CACHE_DIR",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("kernel-cache"),
+        )
+        .env("ORAC_CONTENTION", "ignore")
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}\n{}", stderr(&out));
+    let comment = text
+        .split("----- comment")
+        .nth(1)
+        .expect("the comment is printed");
+    assert!(comment.contains("<!-- orac:compare -->"), "{comment}");
+    assert!(comment.contains("#### Emulator counters"), "{comment}");
+    assert!(
+        comment.contains("| `attention/unfused/bf16/b1h1sq32sk32d64` | `shared.ld.ways` | 1.00 | 3.00 | +200.0% | **worse** |"),
+        "{comment}"
+    );
+    assert!(comment.contains("3 gated metric(s) got worse"), "{comment}");
+    assert!(
+        text.contains("gh api --method POST repos/example/orac/issues/1/comments"),
+        "{text}"
+    );
+    assert!(text.contains("counters gate exit code: 1"), "{text}");
+}

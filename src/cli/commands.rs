@@ -222,6 +222,11 @@ fn show(args: ShowArgs) -> Result<()> {
     }
     println!("{}", path.display());
     println!("{}", report::run_header(&record));
+    // an `orac counters` record: its counts, not empty timing columns
+    if record.benchmarks.iter().any(|b| b.counters.is_some()) {
+        println!("{}", report::counters_table(&record.benchmarks));
+        return Ok(());
+    }
     println!(
         "{}",
         super::style::Paint::stdout().checks(&report::run_table(&record))

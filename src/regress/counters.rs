@@ -251,6 +251,18 @@ pub fn compare_counts(id: &str, base: &Counts, head: &Counts) -> Option<BenchCha
             effect: Effect::Changed,
         })
     });
+    // the raw counts that moved most first (a bank conflict's wavefronts before the few
+    // extra integer instructions that came with it)
+    let mut raw: Vec<Change> = raw.collect();
+    let moved = |c: &Change| match (c.old, c.new) {
+        (Some(o), Some(n)) if o > 0.0 => (n / o).ln().abs(),
+        _ => f64::INFINITY,
+    };
+    raw.sort_by(|a, b| {
+        moved(b)
+            .total_cmp(&moved(a))
+            .then_with(|| a.name.cmp(&b.name))
+    });
     let changes: Vec<Change> = gated.into_iter().chain(raw).collect();
     (!changes.is_empty()).then(|| BenchChanges {
         id: id.to_string(),

@@ -443,10 +443,16 @@ pub fn compare_markdown_with(c: &Comparison, ctx: &CommentContext) -> String {
     let no_kernel_changed = c.entries.is_empty()
         && !c.skipped.is_empty()
         && c.skipped.iter().all(|s| s.reason == UNCHANGED_KERNEL);
-    let title = match (c.entries.is_empty(), no_kernel_changed) {
-        (false, _) => summary_counts(c),
-        (true, true) => "nothing measured, no kernel changed".to_string(),
-        (true, false) => "nothing measured".to_string(),
+    let title = match (
+        c.entries.is_empty(),
+        no_kernel_changed,
+        ctx.counters.is_some(),
+    ) {
+        (false, ..) => summary_counts(c),
+        // the counters job compared the CUDA kernels; this gate's backend saw none change
+        (true, true, true) => "nothing timed, no kernel this gate times changed".to_string(),
+        (true, true, false) => "nothing measured, no kernel changed".to_string(),
+        (true, false, _) => "nothing measured".to_string(),
     };
     let mut out = format!(
         "{MARKDOWN_MARKER}\n### {} orac: {title}\n\n",
@@ -494,6 +500,8 @@ pub fn compare_markdown_with(c: &Comparison, ctx: &CommentContext) -> String {
                 "> **Not measured:** this change also touches {files}. The gate times both sides with head's build of orac, so host-code changes are not in these numbers.\n\n"
             ));
         }
+    } else if no_kernel_changed && ctx.counters.is_some() {
+        out.push_str("No kernel this gate times changed: see the emulator counters below.\n\n");
     } else if no_kernel_changed {
         out.push_str("No kernel changed and no other file either: nothing to measure.\n\n");
     }
