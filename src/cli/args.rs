@@ -440,6 +440,10 @@ pub struct KernelsArgs {
     pub arch: String,
     #[command(flatten)]
     pub kernels: KernelsArg,
+    /// Where the newest `orac counters` record is read from, for the counters beside
+    /// registers and spills.
+    #[arg(long, alias = "results", value_name = "DIR", default_value = "results", help = RESULTS_DIR_HELP)]
+    pub results_dir: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]

@@ -220,6 +220,7 @@ pub fn kernels(tree: &KernelTree, args: KernelsArgs) -> Result<()> {
         rows.len() / archs.len().max(1),
         archs.len()
     );
+    println!("{}", counters_section(&specs, &args.results_dir));
     for f in &failures {
         eprintln!("\n{f}");
     }
@@ -231,6 +232,76 @@ pub fn kernels(tree: &KernelTree, args: KernelsArgs) -> Result<()> {
             total: rows.len(),
         })
     }
+}
+
+/// The headline counters of each kernel from the newest `orac counters` record (its
+/// benchmarks' counts added), marked stale where the kernel's source changed since.
+fn counters_section(specs: &[kernels::KernelSpec], results_dir: &std::path::Path) -> String {
+    let dir = results_dir.join(crate::backend::emu::HARDWARE_KEY);
+    let newest = crate::store::find_runs(results_dir).ok().and_then(|paths| {
+        paths
+            .into_iter()
+            .rev()
+            .filter(|p| p.starts_with(&dir))
+            .find_map(|p| {
+                let r = crate::store::load_run(&p).ok()?;
+                r.benchmarks
+                    .iter()
+                    .any(|b| b.counters.is_some())
+                    .then_some((p, r))
+            })
+    });
+    let Some((path, record)) = newest else {
+        return format!(
+            "emulator counters: none stored in {} (`orac counters` counts every kernel and saves them)",
+            dir.display()
+        );
+    };
+    let rows: Vec<(String, crate::regress::counters::Counts, bool)> = specs
+        .iter()
+        .filter_map(|spec| {
+            let mine: Vec<_> = record
+                .benchmarks
+                .iter()
+                .filter(|b| b.family == spec.family() && b.kernel == spec.name)
+                .filter(|b| b.counters.is_some())
+                .collect();
+            if mine.is_empty() {
+                return None;
+            }
+            let mut sum = crate::regress::counters::Counts::new();
+            for b in &mine {
+                for (k, v) in b.counters.as_ref().expect("filtered") {
+                    let slot = sum.entry(k.clone()).or_insert(0);
+                    // per-kernel facts (ptxas) and maxima are not added up
+                    if k.starts_with("ptxas.") || k.ends_with(".max_ways") {
+                        *slot = (*slot).max(*v);
+                    } else {
+                        *slot += v;
+                    }
+                }
+            }
+            let stale = mine
+                .iter()
+                .any(|b| b.kernel_source_hash != spec.source_hash);
+            Some((
+                format!("{}/{}", spec.family().name(), spec.name),
+                sum,
+                stale,
+            ))
+        })
+        .collect();
+    format!(
+        "emulator counters of {} ({}, commit {}), all emu shapes of each kernel added:\n{}",
+        path.display(),
+        record
+            .hardware
+            .compiler
+            .as_deref()
+            .unwrap_or("unknown NVRTC"),
+        record.git.short(),
+        crate::report::kernel_counters_table(&rows)
+    )
 }
 
 #[cfg(test)]

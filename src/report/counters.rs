@@ -265,3 +265,45 @@ pub fn counters_comparison_markdown(c: &CountersComparison) -> String {
     );
     out
 }
+
+#[derive(Tabled)]
+struct KernelRow {
+    kernel: String,
+    #[tabled(rename = "SIMT")]
+    simt: String,
+    #[tabled(rename = "smem ld ways")]
+    ld_ways: String,
+    #[tabled(rename = "smem st ways")]
+    st_ways: String,
+    #[tabled(rename = "ldmatrix ways")]
+    ldsm_ways: String,
+    #[tabled(rename = "gmem sectors/ideal ld/st")]
+    sectors: String,
+    note: String,
+}
+
+/// One row per kernel (`name`, its benchmarks' counts added, whether its source changed
+/// since they were counted).
+pub fn kernel_counters_table(rows: &[(String, Counts, bool)]) -> String {
+    let rows: Vec<KernelRow> = rows
+        .iter()
+        .map(|(name, c, stale)| KernelRow {
+            kernel: name.clone(),
+            simt: simt_text(c),
+            ld_ways: ratio_text(c, "shared.ld.ways"),
+            st_ways: ratio_text(c, "shared.st.ways"),
+            ldsm_ways: ratio_text(c, "shared.ldmatrix.ways"),
+            sectors: format!(
+                "{} / {}",
+                ratio_text(c, "global.ld.sectors_per_ideal"),
+                ratio_text(c, "global.st.sectors_per_ideal")
+            ),
+            note: if *stale {
+                "stale: the source changed since".into()
+            } else {
+                String::new()
+            },
+        })
+        .collect();
+    Table::new(rows).with(Style::rounded()).to_string()
+}
