@@ -99,6 +99,7 @@ pub fn unmeasured(bench: &Benchmark, kernel_source_hash: String) -> BenchResult 
         reference: false,
         clocks: None,
         counters: None,
+        hotspots: Vec::new(),
         warnings: Vec::new(),
     }
 }
@@ -142,6 +143,7 @@ fn prepare_verified<'a>(
         }
     };
     result.counters = workload.counters();
+    result.hotspots = workload.hotspots();
     if let Some(dir) = out_dir
         && let Err(e) = crate::store::write_output(dir, &bench.id, &output)
     {

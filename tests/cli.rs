@@ -608,7 +608,8 @@ fn cli_surface_has_one_spelling_per_concept_help_everywhere_and_hidden_aliases()
     assert_eq!(
         on("results-dir"),
         sorted(vec![
-            "compare", "counters", "export", "history", "merge", "report", "run", "runs", "show"
+            "compare", "counters", "export", "history", "kernels", "merge", "report", "run",
+            "runs", "show"
         ])
     );
     assert_eq!(

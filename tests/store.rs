@@ -51,6 +51,7 @@ fn record() -> RunRecord {
             reference: false,
             clocks: None,
             counters: None,
+            hotspots: Vec::new(),
             warnings: vec![],
         }],
         warnings: vec![],

@@ -78,4 +78,9 @@ pub trait Workload: Timed {
     fn counters(&self) -> Option<std::collections::BTreeMap<String, u64>> {
         None
     }
+
+    /// With `counters`: the memory instructions that moved most beyond their ideal.
+    fn hotspots(&self) -> Vec<crate::store::Hotspot> {
+        Vec::new()
+    }
 }

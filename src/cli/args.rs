@@ -431,6 +431,10 @@ pub struct CountersArgs {
     /// Also print every count of every benchmark.
     #[arg(long)]
     pub all: bool,
+    /// Also print each benchmark's memory instructions that took more wavefronts or
+    /// sectors than they needed (bank conflicts, uncoalesced accesses), worst first.
+    #[arg(long)]
+    pub hotspots: bool,
 }
 
 #[derive(Debug, Args)]

@@ -54,6 +54,9 @@ pub fn counters(tree: &KernelTree, args: CountersArgs) -> Result<()> {
     if args.all {
         print!("{}", counters_listing(&results));
     }
+    if args.hotspots {
+        print!("{}", crate::report::hotspots_listing(&results));
+    }
     for r in &results {
         if let Some(error) = r.error.as_deref().filter(|e| crate::report::cell_cut(e))
             && r.status != Status::Skipped
@@ -139,13 +142,19 @@ pub(super) fn compare_sides(base: &Side, head: &Side, gate: &GateArgs) -> Result
     if let Some(why) = toolchain_mismatch(bc, hc) {
         return Err(Error::Usage(why));
     }
-    let c = compare(
+    let mut c = compare(
         &base.info.label,
         &head.info.label,
         head.hardware.compiler.clone(),
         &side_counts(base),
         &side_counts(head),
     );
+    c.locate(|id| {
+        head.benches
+            .get(id)
+            .map(|b| b.hotspots.clone())
+            .unwrap_or_default()
+    });
     finish(&c, gate, 0)
 }
 
@@ -235,6 +244,7 @@ pub(super) fn ab_counters(args: AbArgs) -> Result<()> {
         Default::default()
     };
     let mut counts: [BTreeMap<String, Counts>; 2] = Default::default();
+    let mut head_hotspots: BTreeMap<String, Vec<store::Hotspot>> = BTreeMap::new();
     let mut failed = 0;
     let todo = |suite: &[crate::suite::Benchmark]| -> Vec<crate::suite::Benchmark> {
         suite
@@ -258,6 +268,9 @@ pub(super) fn ab_counters(args: AbArgs) -> Result<()> {
             match (&r.counters, r.status) {
                 (Some(c), _) => {
                     counts[side].insert(r.id.clone(), c.clone());
+                    if side == 1 {
+                        head_hotspots.insert(r.id.clone(), r.hotspots.clone());
+                    }
                 }
                 (None, Status::Skipped) => {}
                 (None, _) => {
@@ -279,5 +292,6 @@ pub(super) fn ab_counters(args: AbArgs) -> Result<()> {
     let [base_counts, head_counts] = counts;
     let mut c = compare(&args.base, &args.head, compiler, &base_counts, &head_counts);
     c.unchanged = unchanged.len();
+    c.locate(|id| head_hotspots.get(id).cloned().unwrap_or_default());
     finish(&c, &args.gate, failed)
 }

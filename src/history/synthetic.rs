@@ -102,6 +102,7 @@ pub fn run(
                 reference: false,
                 clocks: None,
                 counters: None,
+                hotspots: Vec::new(),
                 warnings: Vec::new(),
             }
         })

@@ -172,6 +172,10 @@ pub struct BenchChanges {
     pub id: String,
     /// Gated metrics first (worse, then better), then the other counts that changed.
     pub changes: Vec<Change>,
+    /// Where the head's worse metrics come from: its worst instructions of that kind
+    /// (`file:line (PTX line n) kind: …`), filled in by whoever has the hotspots.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hotspots: Vec<String>,
 }
 
 impl BenchChanges {
@@ -267,6 +271,7 @@ pub fn compare_counts(id: &str, base: &Counts, head: &Counts) -> Option<BenchCha
     (!changes.is_empty()).then(|| BenchChanges {
         id: id.to_string(),
         changes,
+        hotspots: Vec::new(),
     })
 }
 
@@ -304,6 +309,37 @@ pub fn compare(
     c.changed
         .sort_by(|a, b| b.worse().cmp(&a.worse()).then_with(|| a.id.cmp(&b.id)));
     c
+}
+
+/// The hotspot kind (`shared.ld`, `global.st`, …) behind a gated metric, where there is one.
+pub fn hotspot_kind(metric: &str) -> Option<&'static str> {
+    Some(match metric {
+        "shared.ld.ways" => "shared.ld",
+        "shared.st.ways" => "shared.st",
+        "shared.ldmatrix.ways" => "shared.ldmatrix",
+        "global.ld.sectors_per_ideal" => "global.ld",
+        "global.st.sectors_per_ideal" => "global.st",
+        "cp_async.sectors_per_ideal" => "cp_async",
+        _ => return None,
+    })
+}
+
+impl CountersComparison {
+    /// For each benchmark with a worse metric, the head's worst instructions of its kind
+    /// (`hotspots(id)` gives the head's hotspots of a benchmark), at most two per metric.
+    pub fn locate(&mut self, hotspots: impl Fn(&str) -> Vec<crate::store::Hotspot>) {
+        for b in &mut self.changed {
+            let hot = hotspots(&b.id);
+            for c in b.changes.iter().filter(|c| c.effect == Effect::Worse) {
+                let Some(kind) = hotspot_kind(&c.name) else {
+                    continue;
+                };
+                for h in hot.iter().filter(|h| h.kind == kind).take(2) {
+                    b.hotspots.push(format!("{} {}", h.place(), h.describe()));
+                }
+            }
+        }
+    }
 }
 
 /// Why counts from two toolchains are not compared, if they are from two.

@@ -29,6 +29,8 @@ pub struct SideBench {
     pub runs: Option<RunSpread>,
     /// The emulator's counts (an `orac counters` record), newest run's.
     pub counters: Option<BTreeMap<String, u64>>,
+    /// With them, the worst memory instructions.
+    pub hotspots: Vec<store::Hotspot>,
 }
 
 /// Run medians of one benchmark on one side, in log space.
@@ -126,6 +128,7 @@ impl Side {
                         contended: b.contended,
                         runs: None,
                         counters: b.counters.clone(),
+                        hotspots: b.hotspots.clone(),
                     },
                 );
             }
@@ -219,6 +222,7 @@ fn from_baseline(ctx: &SideContext) -> Result<Side> {
                     sd_log: (e.noise_source == NoiseSource::History).then_some(e.noise),
                 }),
                 counters: None,
+                hotspots: Vec::new(),
             };
             (id.clone(), bench)
         })

@@ -224,6 +224,12 @@ pub fn counters_comparison_table(c: &CountersComparison) -> String {
         out.push_str(&Table::new(rows(c, true)).with(Style::rounded()).to_string());
         out.push('\n');
     }
+    for b in c.changed.iter().filter(|b| !b.hotspots.is_empty()) {
+        out.push_str(&format!("{}: where, in head\n", b.id));
+        for h in &b.hotspots {
+            out.push_str(&format!("  {h}\n"));
+        }
+    }
     out.push_str(&summary(c));
     out.push('\n');
     out
@@ -254,6 +260,19 @@ pub fn counters_comparison_markdown(c: &CountersComparison) -> String {
                 "| `{}` | `{}` | {} | {} | {} | {} |\n",
                 r.benchmark, r.counter, r.old, r.new, r.change, gate
             ));
+        }
+    }
+    let located: Vec<_> = c
+        .changed
+        .iter()
+        .filter(|b| !b.hotspots.is_empty())
+        .collect();
+    if !located.is_empty() {
+        out.push_str("\nWhere, in head:\n\n");
+        for b in located {
+            for h in &b.hotspots {
+                out.push_str(&format!("- `{}`: {h}\n", b.id));
+            }
         }
     }
     out.push_str("\n<details><summary>What gates</summary>\n\n");
@@ -306,4 +325,19 @@ pub fn kernel_counters_table(rows: &[(String, Counts, bool)]) -> String {
         })
         .collect();
     Table::new(rows).with(Style::rounded()).to_string()
+}
+
+/// Each benchmark's hotspots, worst first: where, which kind, and how far from the ideal.
+pub fn hotspots_listing(results: &[BenchResult]) -> String {
+    let mut out = String::new();
+    for r in results.iter().filter(|r| !r.hotspots.is_empty()) {
+        out.push_str(&format!("{}\n", r.id));
+        for h in &r.hotspots {
+            out.push_str(&format!("  {:<44} {}\n", h.place(), h.describe()));
+        }
+    }
+    if out.is_empty() {
+        out.push_str("no memory instruction took more wavefronts or sectors than it needed\n");
+    }
+    out
 }

@@ -16,7 +16,7 @@ pub use compare::{
 };
 pub use counters::{
     counters_comparison_markdown, counters_comparison_table, counters_listing, counters_table,
-    kernel_counters_table,
+    hotspots_listing, kernel_counters_table,
 };
 pub use export::{
     CSV_HEADER, GabTool, bencher_json, csv_rows, github_action_benchmark_json, tracker_left_out,

@@ -24,6 +24,6 @@ pub use hardware::{GpuInfo, Hardware, slug};
 pub use journal::{JOURNAL_VERSION, Journal, JournalHeader, Resumed, find_journals};
 pub use outputs::{output_path, write_output};
 pub use reader::{MAX_FILE_BYTES, find_runs, load_run};
-pub use schema::{BenchResult, RunRecord, SCHEMA_VERSION, Status, relevant_environment};
+pub use schema::{BenchResult, Hotspot, RunRecord, SCHEMA_VERSION, Status, relevant_environment};
 pub use time::{UtcTime, utc_now};
 pub use writer::{record_stem, save_run};

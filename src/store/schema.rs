@@ -108,7 +108,56 @@ pub struct BenchResult {
     /// written before counters existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub counters: Option<BTreeMap<String, u64>>,
+    /// With `counters`: the memory instructions that moved most beyond their ideal (bank
+    /// conflicts, uncoalesced sectors), worst first. Shown, never compared (lines move
+    /// with every edit).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hotspots: Vec<Hotspot>,
     pub warnings: Vec<String>,
+}
+
+/// A memory instruction that took more shared-memory wavefronts or global sectors than
+/// its accesses needed, over one benchmark's counted run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hotspot {
+    /// The kernel entry (a pipeline's stage).
+    pub entry: String,
+    pub ptx_line: u32,
+    /// `file:line` of the CUDA source, when NVRTC emitted line info.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// `shared.ld`, `shared.st`, `shared.ldmatrix`, `global.ld`, `global.st`, `global.atom`
+    /// or `cp_async`.
+    pub kind: String,
+    pub requests: u64,
+    /// Wavefronts (shared) or sectors (global) taken, and the fewest possible.
+    pub actual: u64,
+    pub ideal: u64,
+}
+
+impl Hotspot {
+    /// `file:line (PTX n)`, or the PTX line alone.
+    pub fn place(&self) -> String {
+        match &self.source {
+            Some(s) => format!("{s} (PTX line {})", self.ptx_line),
+            None => format!("{} PTX line {}", self.entry, self.ptx_line),
+        }
+    }
+
+    /// `3.00× the ideal wavefronts over 2048 requests`.
+    pub fn describe(&self) -> String {
+        let unit = if self.kind.starts_with("shared") {
+            "wavefronts"
+        } else {
+            "sectors"
+        };
+        format!(
+            "{}: {:.2}× the ideal {unit} over {} requests",
+            self.kind,
+            self.actual as f64 / self.ideal.max(1) as f64,
+            self.requests
+        )
+    }
 }
 
 impl BenchResult {

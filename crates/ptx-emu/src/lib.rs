@@ -31,7 +31,7 @@ pub mod fault;
 pub mod inst;
 pub mod parse;
 
-pub use exec::counters::Counters;
+pub use exec::counters::{Counters, Hotspot};
 pub use exec::memory::{GLOBAL_BASE, Global, MemError};
 pub use exec::{Arg, DEFAULT_SEED, Launch, Options, Report, Schedule, run};
 pub use fault::{AllocNote, Fault, FaultKind};

@@ -344,3 +344,28 @@ fn counts_do_not_depend_on_host_threads_or_repeat_runs() {
     .unwrap();
     assert!(r.counters.is_none());
 }
+
+#[test]
+fn hotspots_name_the_conflicted_instructions() {
+    let c = shared_stride(8);
+    let hot = c.hotspots();
+    // the 2-way store and load, nothing else (the global store is coalesced)
+    assert_eq!(hot.len(), 2, "{hot:?}");
+    let text = format!("{HEAD}{SHARED_STRIDE}");
+    let line = |n: u32| text.lines().nth(n as usize - 1).unwrap().trim().to_string();
+    for h in hot {
+        assert_eq!((h.requests, h.actual, h.ideal), (1, 2, 1), "{h:?}");
+        assert_eq!(h.kernel, "shared_stride");
+        let want = if h.kind == "shared.ld" {
+            "ld.shared"
+        } else {
+            "st.shared"
+        };
+        assert!(
+            line(h.ptx_line).starts_with(want),
+            "{h:?}: {}",
+            line(h.ptx_line)
+        );
+    }
+    assert!(shared_stride(4).hotspots().is_empty());
+}

@@ -24,6 +24,9 @@ pub const LIMITS: DeviceLimits = DeviceLimits::H100_SXM;
 /// instead of hanging.
 pub const BUDGET: u64 = 100_000_000;
 
+/// Hotspots kept per benchmark and kind (shared loads, global stores, …).
+pub const HOTSPOTS: usize = 3;
+
 pub struct EmuWorkload<'a> {
     module: Arc<ptx_emu::Module>,
     plan: LaunchPlan,
@@ -251,6 +254,40 @@ impl Workload for EmuWorkload<'_> {
         }
         self.counters = counters;
         Ok(first)
+    }
+
+    /// The counted run's worst memory instructions ([`HOTSPOTS`] of each kind), shared
+    /// memory first.
+    fn hotspots(&self) -> Vec<crate::store::Hotspot> {
+        let Some(c) = &self.counters else {
+            return Vec::new();
+        };
+        // the worst few of each kind: wavefronts and sectors are not one unit
+        let mut per_kind: std::collections::HashMap<&str, usize> = Default::default();
+        let mut hot = c.hotspots();
+        hot.sort_by_key(|h| !h.kind.starts_with("shared"));
+        hot.into_iter()
+            .filter(|h| {
+                let n = per_kind.entry(h.kind).or_insert(0);
+                *n += 1;
+                *n <= HOTSPOTS
+            })
+            .map(|h| crate::store::Hotspot {
+                entry: h.kernel.clone(),
+                ptx_line: h.ptx_line,
+                source: h.source.as_ref().map(|(file, line)| {
+                    // NVRTC names the file as orac gave it: keep the name, not a host path
+                    let name = std::path::Path::new(file)
+                        .file_name()
+                        .map_or(file.clone(), |n| n.to_string_lossy().into_owned());
+                    format!("{name}:{line}")
+                }),
+                kind: h.kind.to_string(),
+                requests: h.requests,
+                actual: h.actual,
+                ideal: h.ideal,
+            })
+            .collect()
     }
 
     /// The counted run's counts, and `ptxas -v`'s registers and spills for sm_90a.

@@ -8,12 +8,33 @@ use std::collections::BTreeMap;
 
 use super::memory::{self, Generic};
 use crate::inst::{Op, Space, Ty};
+use crate::parse::{Kernel, Module};
 
 /// Every count of one launch (or of several, added), by name. Names are stable: they are
 /// stored with results and compared across commits.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counters {
     values: BTreeMap<String, u64>,
+    /// Memory instructions that moved more than their ideal, by (kernel, PTX line, kind).
+    hot: BTreeMap<(String, u32, &'static str), Hotspot>,
+}
+
+/// One memory instruction that took more wavefronts (shared memory) or sectors (global)
+/// than its accesses needed: where it is and by how much, over the launch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hotspot {
+    pub kernel: String,
+    pub ptx_line: u32,
+    /// The CUDA source file and line (`.loc`), when the PTX has them.
+    pub source: Option<(String, u32)>,
+    /// `shared.ld`, `shared.st`, `shared.ldmatrix`, `global.ld`, `global.st`,
+    /// `global.atom` or `cp_async`.
+    pub kind: &'static str,
+    /// Warp-level requests it made.
+    pub requests: u64,
+    /// Wavefronts or sectors they took, and the fewest they could have taken.
+    pub actual: u64,
+    pub ideal: u64,
 }
 
 impl Counters {
@@ -33,6 +54,34 @@ impl Counters {
         for (k, v) in other.iter() {
             self.bump(k, v);
         }
+        for (key, h) in &other.hot {
+            self.add_hot(key.clone(), h);
+        }
+    }
+
+    fn add_hot(&mut self, key: (String, u32, &'static str), h: &Hotspot) {
+        match self.hot.get_mut(&key) {
+            Some(mine) => {
+                mine.requests += h.requests;
+                mine.actual += h.actual;
+                mine.ideal += h.ideal;
+            }
+            None => {
+                self.hot.insert(key, h.clone());
+            }
+        }
+    }
+
+    /// The instructions that moved more than their ideal, the most excess first.
+    pub fn hotspots(&self) -> Vec<&Hotspot> {
+        let mut v: Vec<&Hotspot> = self.hot.values().collect();
+        v.sort_by(|a, b| {
+            (b.actual - b.ideal)
+                .cmp(&(a.actual - a.ideal))
+                .then_with(|| a.kernel.cmp(&b.kernel))
+                .then(a.ptx_line.cmp(&b.ptx_line))
+        });
+        v
     }
 
     fn bump(&mut self, name: &str, v: u64) {
@@ -47,6 +96,7 @@ impl Counters {
         }
     }
 
+    /// The counts by name (the hotspots dropped).
     pub fn into_map(self) -> BTreeMap<String, u64> {
         self.values
     }
@@ -132,10 +182,22 @@ pub(crate) struct LaneAccess {
     pub bytes: u32,
 }
 
-/// What a block counted; merged into the launch's [`Counters`] when it ends.
+/// A memory instruction's requests and what they took (wavefronts or sectors).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct MemAt {
+    pub kind: &'static str,
+    pub requests: u64,
+    pub actual: u64,
+    pub ideal: u64,
+}
+
+/// What a host thread counted; merged into the launch's [`Counters`] when its blocks end.
 #[derive(Default)]
 pub(crate) struct Tally {
     pub per_pc: Vec<PcCount>,
+    pub per_pc_mem: Vec<MemAt>,
+    /// The instruction being counted.
+    pub cur_pc: usize,
     /// Memory counts by name (requests, wavefronts, sectors, bytes).
     pub memory: BTreeMap<&'static str, u64>,
     /// The accesses of the instruction being counted (reused).
@@ -146,6 +208,8 @@ impl Tally {
     pub fn begin(&mut self, ninsts: usize) {
         self.per_pc.clear();
         self.per_pc.resize(ninsts, PcCount::default());
+        self.per_pc_mem.clear();
+        self.per_pc_mem.resize(ninsts, MemAt::default());
         self.memory.clear();
     }
 
@@ -174,6 +238,15 @@ impl Tally {
         self.add(n[2], b.ideal);
         self.add(n[3], bytes);
         self.add(n[4], b.max_ways);
+        self.at(prefix.kind(), b.wavefronts, b.ideal);
+    }
+
+    fn at(&mut self, kind: &'static str, actual: u64, ideal: u64) {
+        let m = &mut self.per_pc_mem[self.cur_pc];
+        m.kind = kind;
+        m.requests += 1;
+        m.actual += actual;
+        m.ideal += ideal;
     }
 
     /// A global-memory request of `self.scratch`: requests, sectors, the ideal sectors for
@@ -189,14 +262,36 @@ impl Tally {
         self.add(n[1], s.sectors);
         self.add(n[2], s.ideal);
         self.add(n[3], bytes);
+        self.at(kind.kind(), s.sectors, s.ideal);
     }
 
     pub fn count(&mut self, name: &'static str, v: u64) {
         self.add(name, v);
     }
 
-    /// The block's counts, added to `into`, the instruction classes read from `insts`.
-    pub fn merge_into(&self, ops: &[&Op], into: &mut Counters) {
+    /// This thread's counts, added to `into`: the instruction classes read from `insts`,
+    /// the hotspots located in `module`'s files.
+    pub fn merge_into(&self, kernel: &Kernel, module: &Module, into: &mut Counters) {
+        let ops: Vec<&Op> = kernel.insts.iter().map(|i| &i.op).collect();
+        for (pc, m) in self.per_pc_mem.iter().enumerate() {
+            if m.actual <= m.ideal {
+                continue;
+            }
+            let inst = &kernel.insts[pc];
+            let source = inst
+                .loc
+                .and_then(|(file, line)| Some((module.file(file)?.to_string(), line)));
+            let h = Hotspot {
+                kernel: kernel.name.clone(),
+                ptx_line: inst.line,
+                source,
+                kind: m.kind,
+                requests: m.requests,
+                actual: m.actual,
+                ideal: m.ideal,
+            };
+            into.add_hot((kernel.name.clone(), inst.line, m.kind), &h);
+        }
         let mut classes: BTreeMap<String, u64> = BTreeMap::new();
         let (mut issued, mut active, mut pred_on, mut divergent) = (0, 0, 0, 0);
         for (pc, c) in self.per_pc.iter().enumerate() {
@@ -231,6 +326,14 @@ pub(crate) enum SharedKind {
 }
 
 impl SharedKind {
+    fn kind(self) -> &'static str {
+        match self {
+            SharedKind::Load => "shared.ld",
+            SharedKind::Store => "shared.st",
+            SharedKind::Ldmatrix => "shared.ldmatrix",
+        }
+    }
+
     fn names(self) -> [&'static str; 5] {
         match self {
             SharedKind::Load => [
@@ -269,6 +372,15 @@ pub(crate) enum GlobalKind {
 }
 
 impl GlobalKind {
+    fn kind(self) -> &'static str {
+        match self {
+            GlobalKind::Load => "global.ld",
+            GlobalKind::Store => "global.st",
+            GlobalKind::Atomic => "global.atom",
+            GlobalKind::CpAsync => "cp_async",
+        }
+    }
+
     fn names(self) -> [&'static str; 4] {
         match self {
             GlobalKind::Load => [

@@ -201,10 +201,9 @@ pub fn run(
     // a host thread's counts, added to the launch's when it has run its blocks
     let merge = |ws: &Workspace| {
         if let Some(t) = &ws.tally {
-            let ops: Vec<&crate::inst::Op> = k.insts.iter().map(|i| &i.op).collect();
             let mut g = counted.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(c) = g.as_mut() {
-                t.merge_into(&ops, c);
+                t.merge_into(k, module, c);
             }
         }
     };

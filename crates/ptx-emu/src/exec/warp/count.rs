@@ -13,6 +13,7 @@ impl Warp {
         let Some(mut t) = blk.tally.take() else {
             return;
         };
+        t.cur_pc = self.cur_pc as usize;
         match &inst.op {
             Op::Ld {
                 space, ty, n, addr, ..
