@@ -33,6 +33,8 @@ fn bench(samples: Vec<f64>) -> SideBench {
         throttled: false,
         contended: false,
         runs: None,
+        counters: None,
+        hotspots: Vec::new(),
     }
 }
 

@@ -35,6 +35,8 @@ fn bench(family: Family, samples: Vec<f64>) -> SideBench {
         throttled: false,
         contended: false,
         runs: None,
+        counters: None,
+        hotspots: Vec::new(),
     }
 }
 

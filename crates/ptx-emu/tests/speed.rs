@@ -84,13 +84,22 @@ fn nvrtc_reduction_speed() {
         dynamic_shared_bytes: 0,
     };
     let args = [Arg::Ptr(pi), Arg::Ptr(po), Arg::S32(n as i32)];
-    for checks in [true, false] {
+    // the third: what `orac counters` runs (checks on, canonical order, counting)
+    let counted = Options {
+        schedule: Schedule::Canonical,
+        counters: true,
+        ..Options::default()
+    };
+    for (opts, what) in [
+        (configs(true), label(true)),
+        (configs(false), label(false)),
+        (counted, "checks on, canonical, counters"),
+    ] {
         let t = std::time::Instant::now();
-        let r = run(&m, "reduce", &launch, &args, &mut g, &configs(checks)).unwrap();
+        let r = run(&m, "reduce", &launch, &args, &mut g, &opts).unwrap();
         let s = t.elapsed().as_secs_f64();
         println!(
-            "NVRTC reduce (global loads, shared memory, bar.sync, shfl), 1 host thread, {}: {} thread-instructions in {s:.3} s = {:.1} M/s",
-            label(checks),
+            "NVRTC reduce (global loads, shared memory, bar.sync, shfl), 1 host thread, {what}: {} thread-instructions in {s:.3} s = {:.1} M/s",
             r.thread_instructions,
             r.thread_instructions as f64 / s / 1e6
         );

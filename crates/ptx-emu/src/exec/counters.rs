@@ -447,22 +447,42 @@ pub(crate) fn bank_wavefronts(accesses: &[LaneAccess], lanes_per_phase: u32) -> 
         ideal: 0,
         max_ways: 0,
     };
-    let mut words: Vec<u64> = Vec::with_capacity(128);
+    // a phase touches at most 32 aligned words (128 bytes); 64 leaves room for accesses
+    // that straddle words, and more than that is counted exactly, only slower
+    let mut words = [0u64; 64];
+    let mut spill: Vec<u64> = Vec::new();
     let mut i = 0;
     while i < accesses.len() {
         let phase = accesses[i].lane as u32 / lanes_per_phase;
-        words.clear();
+        let mut n = 0;
+        spill.clear();
         while i < accesses.len() && accesses[i].lane as u32 / lanes_per_phase == phase {
             let a = accesses[i];
             let (first, last) = (a.addr / 4, (a.addr + a.bytes.max(1) as u64 - 1) / 4);
-            words.extend(first..=last);
+            for w in first..=last {
+                if n < words.len() {
+                    words[n] = w;
+                    n += 1;
+                } else {
+                    spill.push(w);
+                }
+            }
             i += 1;
         }
+        let words: &mut [u64] = if spill.is_empty() {
+            &mut words[..n]
+        } else {
+            spill.extend_from_slice(&words[..n]);
+            &mut spill
+        };
         words.sort_unstable();
-        words.dedup();
         let mut per_bank = [0u64; 32];
-        for w in &words {
-            per_bank[(w % 32) as usize] += 1;
+        let mut last = None;
+        for &w in words.iter() {
+            if last != Some(w) {
+                per_bank[(w % 32) as usize] += 1;
+                last = Some(w);
+            }
         }
         let ways = per_bank.iter().copied().max().unwrap_or(0).max(1);
         out.wavefronts += ways;
@@ -481,15 +501,28 @@ pub(crate) struct Sectors {
 /// The 32-byte sectors a global request touches, and the fewest that could hold its
 /// distinct bytes.
 pub(crate) fn sectors(accesses: &[LaneAccess]) -> Sectors {
-    let mut ranges: Vec<(u64, u64)> = accesses
-        .iter()
-        .map(|a| (a.addr, a.addr + a.bytes.max(1) as u64))
-        .collect();
+    // one range per lane: at most 32
+    let mut buf = [(0u64, 0u64); 32];
+    let mut more: Vec<(u64, u64)> = Vec::new();
+    for (k, a) in accesses.iter().enumerate() {
+        let r = (a.addr, a.addr + a.bytes.max(1) as u64);
+        if k < buf.len() {
+            buf[k] = r;
+        } else {
+            more.push(r);
+        }
+    }
+    let ranges: &mut [(u64, u64)] = if more.is_empty() {
+        &mut buf[..accesses.len()]
+    } else {
+        more.extend_from_slice(&buf);
+        &mut more
+    };
     ranges.sort_unstable();
     let (mut sectors, mut distinct) = (0u64, 0u64);
     let mut last_sector: Option<u64> = None;
     let mut covered_to = 0u64;
-    for (lo, hi) in ranges {
+    for &mut (lo, hi) in ranges {
         let lo_new = lo.max(covered_to);
         if hi > lo_new {
             distinct += hi - lo_new;

@@ -401,7 +401,12 @@ fn schedule(
             if w.live != 0 && w.wait.is_none() {
                 any_ran = true;
                 blk.budget = order.budget();
-                match w.run(ctx, blk)? {
+                let stop = if ctx.opts.counters {
+                    w.run::<true>(ctx, blk)?
+                } else {
+                    w.run::<false>(ctx, blk)?
+                };
+                match stop {
                     Stop::Exited | Stop::Barrier | Stop::Yield => {}
                 }
             }

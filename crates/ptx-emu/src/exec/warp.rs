@@ -423,8 +423,13 @@ impl Warp {
         Ok(old)
     }
 
-    /// Runs until the warp exits or reaches a barrier.
-    pub fn run(&mut self, ctx: &LaunchCtx, blk: &mut BlockState) -> Result<Stop, Fault> {
+    /// Runs until the warp exits or reaches a barrier; `COUNT` (`Options::counters`) is a
+    /// constant so that a run without counters carries none of their code.
+    pub fn run<const COUNT: bool>(
+        &mut self,
+        ctx: &LaunchCtx,
+        blk: &mut BlockState,
+    ) -> Result<Stop, Fault> {
         let insts = &ctx.kernel.insts[..];
         loop {
             if (self.uninit.get().is_some() || blk.check.pending.is_some())
@@ -477,7 +482,7 @@ impl Warp {
             };
             blk.executed += mask.count_ones() as u64;
             blk.warp_insts += 1;
-            if let Some(t) = blk.tally.as_deref_mut() {
+            if COUNT && let Some(t) = blk.tally.as_deref_mut() {
                 let c = &mut t.per_pc[pc as usize];
                 c.issued += 1;
                 c.active += mask.count_ones() as u64;
@@ -571,7 +576,7 @@ impl Warp {
             if exec == 0 {
                 continue;
             }
-            if blk.tally.is_some() {
+            if COUNT {
                 self.count_memory(blk, inst, exec);
             }
             self.exec(ctx, blk, inst, exec)?;
