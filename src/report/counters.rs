@@ -12,18 +12,14 @@ fn ratio_text(counts: &Counts, name: &str) -> String {
     metric(counts, name).map_or("—".into(), |r| format!("{:.2}", r.value()))
 }
 
-/// Global load sectors per request, and the sectors over the ideal beside it.
+/// Global load sectors per request.
 fn sectors_text(counts: &Counts) -> String {
     let requests = counts.get("global.ld.requests").copied().unwrap_or(0);
     if requests == 0 {
         return "—".into();
     }
     let sectors = counts.get("global.ld.sectors").copied().unwrap_or(0);
-    format!(
-        "{:.1} (×{})",
-        sectors as f64 / requests as f64,
-        ratio_text(counts, "global.ld.sectors_per_ideal")
-    )
+    format!("{:.1}", sectors as f64 / requests as f64)
 }
 
 fn simt_text(counts: &Counts) -> String {
@@ -40,6 +36,11 @@ fn spills_text(counts: &Counts) -> String {
     }
 }
 
+/// `a / b / c` of three gated metrics.
+fn triple(counts: &Counts, names: [&str; 3]) -> String {
+    names.map(|n| ratio_text(counts, n)).join(" / ")
+}
+
 #[derive(Tabled)]
 struct Headline {
     benchmark: String,
@@ -47,34 +48,42 @@ struct Headline {
     insts: String,
     #[tabled(rename = "SIMT")]
     simt: String,
-    #[tabled(rename = "smem ld ways")]
-    ld_ways: String,
-    #[tabled(rename = "smem st ways")]
-    st_ways: String,
-    #[tabled(rename = "ldmatrix ways")]
-    ldsm_ways: String,
+    #[tabled(rename = "smem ways ld/st/ldmatrix")]
+    ways: String,
     #[tabled(rename = "gmem ld sectors/req")]
     sectors: String,
+    #[tabled(rename = "sectors/ideal ld/st/cp.async")]
+    over_ideal: String,
     #[tabled(rename = "regs")]
     regs: String,
     #[tabled(rename = "spills st/ld")]
     spills: String,
 }
 
-/// One row per benchmark: the counts that say most (bank-conflict ways, sectors, SIMT,
-/// registers and spills), or why it has none.
+/// One row per benchmark counted or failed (skipped ones are left out: the caller says how
+/// many): bank-conflict ways, sectors, SIMT, registers and spills.
 pub fn counters_table(results: &[BenchResult]) -> String {
     let rows: Vec<Headline> = results
         .iter()
+        .filter(|r| r.status != Status::Skipped)
         .map(|r| match &r.counters {
             Some(c) => Headline {
                 benchmark: r.id.clone(),
                 insts: c.get("inst.executed").copied().unwrap_or(0).to_string(),
                 simt: simt_text(c),
-                ld_ways: ratio_text(c, "shared.ld.ways"),
-                st_ways: ratio_text(c, "shared.st.ways"),
-                ldsm_ways: ratio_text(c, "shared.ldmatrix.ways"),
+                ways: triple(
+                    c,
+                    ["shared.ld.ways", "shared.st.ways", "shared.ldmatrix.ways"],
+                ),
                 sectors: sectors_text(c),
+                over_ideal: triple(
+                    c,
+                    [
+                        "global.ld.sectors_per_ideal",
+                        "global.st.sectors_per_ideal",
+                        "cp_async.sectors_per_ideal",
+                    ],
+                ),
                 regs: c
                     .get("ptxas.registers")
                     .map_or("?".into(), |v| v.to_string()),
@@ -82,7 +91,6 @@ pub fn counters_table(results: &[BenchResult]) -> String {
             },
             None => {
                 let why = match r.status {
-                    Status::Skipped => r.error.clone().unwrap_or_default(),
                     Status::VerificationFailed => "verification failed: not counted".into(),
                     _ => format!("ERROR: {}", r.error.as_deref().unwrap_or("")),
                 };
@@ -90,10 +98,9 @@ pub fn counters_table(results: &[BenchResult]) -> String {
                     benchmark: r.id.clone(),
                     insts: super::cell(&why),
                     simt: String::new(),
-                    ld_ways: String::new(),
-                    st_ways: String::new(),
-                    ldsm_ways: String::new(),
+                    ways: String::new(),
                     sectors: String::new(),
+                    over_ideal: String::new(),
                     regs: String::new(),
                     spills: String::new(),
                 }
