@@ -28,6 +28,7 @@ Python 3 but nothing can be installed there.
 import argparse
 import datetime
 import hashlib
+import importlib
 import json
 import os
 import re
@@ -757,6 +758,53 @@ def sec_emu(b, rec):
         rec["show"].append(f"emu/{tool}.txt")
 
 
+# One-tile shapes of three single-launch kernels: a clean tiled GEMM, register blocking with
+# its known 2-way float4 conflict, and ldmatrix/cp.async/mma.sync (docs/EMULATOR.md).
+NCU_FILTER = "^gemm/(tiled/f32/m32n32k64|regblock/f32/m128n128k64|mma/bf16/m128n128k64)$"
+# What ci/ncu_compare.py sets beside the emulator's counts (it owns the list).
+sys.path.insert(0, HERE)
+NCU_METRICS = importlib.import_module("ncu_compare").METRICS
+
+
+@needs_orac
+@needs_gpu
+def sec_counters(b, rec):
+    """The emulator's counters beside Nsight Compute's on the same launches: the bank and
+    sector models checked against the hardware (ci/ncu_compare.py)."""
+    b.cmd(
+        rec,
+        b.orac_cmd("counters", "--no-save", "--all", "--hotspots", "--filter", NCU_FILTER),
+        "emu/counters.log",
+        stdout_file="emu/counters.txt",
+    )
+    rec["show"] = ["emu/counters.txt"]
+    ncu = shutil.which("ncu") or next(
+        (p for p in ("/usr/local/cuda/bin/ncu",) if os.path.exists(p)), None
+    )
+    if not ncu:
+        rec["note"] = "no ncu on PATH or in /usr/local/cuda/bin: Nsight Compute's side not collected"
+        return
+    metrics = ",".join(NCU_METRICS)
+    # ncu's CSV goes to stdout; the profiled orac's own output is in the log
+    b.cmd(
+        rec,
+        [ncu, "--csv", "--page", "raw", "--metrics", metrics, "--target-processes", "all",
+         *b.orac_cmd("verify", "--backend", "cuda", "--profile", "emu", "--isolation", "none",
+                     "--filter", NCU_FILTER)],
+        "emu/ncu.log",
+        stdout_file="emu/ncu.csv",
+        check=False,
+    )
+    b.cmd(
+        rec,
+        [sys.executable, os.path.join(HERE, "ncu_compare.py"), b.path("emu/counters.txt"), b.path("emu/ncu.csv")],
+        "emu/ncu-compare.log",
+        stdout_file="emu/ncu-compare.md",
+        check=False,
+    )
+    rec["show"].append("emu/ncu-compare.md")
+
+
 @needs_orac
 @needs_gpu
 def sec_kernels(b, rec):
@@ -785,6 +833,7 @@ SECTIONS = [
     Section("peers", 90, "PyTorch/Triton on the same shapes, and the vendor check", sec_peers),
     Section("verdicts", 300, "verdict accuracy: A/A and +3% through the gate (ci/gpu-experiments.sh)", sec_verdicts, elastic_min=60),
     Section("emu", 150, "the emulator against the GPU on the emu shapes, and compute-sanitizer", sec_emu),
+    Section("counters", 90, "the emulator's counters beside Nsight Compute's on three kernels", sec_counters),
     Section("kernels", 60, "orac kernels --arch sm_90 with this machine's toolkit", sec_kernels),
     Section("ab", 300, "A/A and A/B x3 on a slowed copy kernel (ci/gpu-experiments.sh)", sec_ab, elastic_min=120),
     Section("faults", 120, "an out-of-bounds and a spinning kernel in a real run", sec_faults),

@@ -686,3 +686,61 @@ fn cap_body_cuts_at_a_line_and_closes_what_it_opened() {
     );
     assert!(capped.trim_end().ends_with("artifacts._"));
 }
+
+/// The bring-up's `counters` section sets the emulator's counts beside ncu's raw CSV.
+#[test]
+fn ncu_compare_sets_the_emulators_counts_beside_nsight_computes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let counters = tmp.path().join("counters.txt");
+    std::fs::write(
+        &counters,
+        "counters on emu-sm_90a (NVRTC 13.5)\n\
+         gemm/regblock/f32/m128n128k64\n  \
+           inst.executed                        48000\n  \
+           shared.ld.wavefronts                 12288\n  \
+           shared.ld.ideal_wavefronts           8192\n  \
+           global.ld.sectors                    8192\n",
+    )
+    .unwrap();
+    let csv = tmp.path().join("ncu.csv");
+    std::fs::write(
+        &csv,
+        "\"ID\",\"Kernel Name\",\"smsp__inst_executed.sum\",\"l1tex__data_pipe_lsu_wavefronts_mem_shared_op_ld.sum\",\"l1tex__data_bank_conflicts_pipe_lsu_mem_shared_op_ld.sum\",\"l1tex__t_sectors_pipe_lsu_mem_global_op_ld.sum\"\n\
+         \"\",\"\",\"inst\",\"\",\"\",\"sector\"\n\
+         \"0\",\"orac_gemm_regblock\",\"52,000\",\"12288\",\"4096\",\"8192\"\n",
+    )
+    .unwrap();
+    let out = Command::new("python3")
+        .arg(repo().join("ci/ncu_compare.py"))
+        .args([&counters, &csv])
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}\n{}", stderr(&out));
+    assert!(
+        text.contains("ncu launch 0: `orac_gemm_regblock`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("| `shared.ld.wavefronts` | 12288 | `l1tex__data_pipe_lsu_wavefronts_mem_shared_op_ld.sum` | 12288 | 1.000 |"),
+        "{text}"
+    );
+    // conflicts are wavefronts beyond the ideal on both sides
+    assert!(
+        text.contains("| `shared.ld.wavefronts-shared.ld.ideal_wavefronts` | 4096 | `l1tex__data_bank_conflicts_pipe_lsu_mem_shared_op_ld.sum` | 4096 | 1.000 |"),
+        "{text}"
+    );
+    assert!(
+        text.contains("| `inst.executed` | 48000 | `smsp__inst_executed.sum` | 52000 | 1.083 |"),
+        "{text}"
+    );
+    // a benchmark without a launch is said, and nothing matched at all is exit 1
+    std::fs::write(&counters, "gemm/tiled/f32/m32n32k64\n  inst.executed 5\n").unwrap();
+    let out = Command::new("python3")
+        .arg(repo().join("ci/ncu_compare.py"))
+        .args([&counters, &csv])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stdout(&out).contains("no ncu launch whose kernel name contains `tiled`"));
+}

@@ -410,6 +410,7 @@ fn a_bad_budget_is_a_usage_error_and_list_runs_nothing() {
             "peers",
             "verdicts",
             "emu",
+            "counters",
             "kernels",
             "ab",
             "faults"
