@@ -19,6 +19,8 @@ use crate::report::{
 use crate::store::{self, BenchResult, RunRecord, SCHEMA_VERSION, Status};
 use crate::suite::{Filter, Profile, build_suite};
 
+const NVRTC_MISSING: &str = "NVRTC not found: the emu backend compiles the kernels to PTX with it (pip install nvidia-cuda-nvrtc==13.5.37, then ORAC_CUDA_HOME=<site-packages>/nvidia/cu13, or a CUDA toolkit in ORAC_CUDA_HOME)";
+
 fn failures(results: &[BenchResult]) -> usize {
     results
         .iter()
@@ -40,6 +42,9 @@ pub fn counters(tree: &KernelTree, args: CountersArgs) -> Result<()> {
     };
     let started_at = store::utc_now().rfc3339();
     let checked = super::verify::check_suite(tree, &verify)?;
+    if checked.hardware.compiler.is_none() {
+        return Err(Error::ToolMissing(NVRTC_MISSING.into()));
+    }
     let results = checked.results;
     println!(
         "counters on {} ({})",
@@ -217,9 +222,7 @@ pub(super) fn ab_counters(args: AbArgs) -> Result<()> {
     };
     let (mut base, mut head) = (open(&base_commit)?, open(&head_commit)?);
     if head.hardware().compiler.is_none() {
-        return Err(Error::ToolMissing(
-            "NVRTC not found: the emu backend compiles each revision's kernels to PTX with it (pip install nvidia-cuda-nvrtc, or set ORAC_CUDA_HOME to a CUDA toolkit)".into(),
-        ));
+        return Err(Error::ToolMissing(NVRTC_MISSING.into()));
     }
     let suite = |b: &dyn backend::Backend| build_suite(b.kernels(), Profile::Emu, &filter);
     let (base_suite, head_suite) = (suite(base.as_ref()), suite(head.as_ref()));
