@@ -667,3 +667,29 @@ fn the_counters_rehearsal_fails_the_gate_and_the_comment_says_which_counter() {
     );
     assert!(text.contains("counters gate exit code: 1"), "{text}");
 }
+
+#[test]
+fn without_nvrtc_verify_and_counters_say_how_to_install_it() {
+    // Only meaningful where no toolkit is reachable; elsewhere it checks nothing.
+    let empty = tempfile::tempdir().unwrap();
+    let env = [
+        ("ORAC_CUDA_HOME", empty.path().to_str().unwrap()),
+        ("CUDA_HOME", empty.path().to_str().unwrap()),
+        ("PATH", "/usr/bin:/bin"),
+    ];
+    for args in [
+        &["verify", "--backend", "emu"][..],
+        &["counters", "--no-save"][..],
+    ] {
+        let out = orac_with_env(&repo(), args, &env);
+        if out.status.code() == Some(4) {
+            assert!(
+                stderr(&out).contains("pip install nvidia-cuda-nvrtc"),
+                "{args:?}: {}",
+                stderr(&out)
+            );
+            // said once, before any benchmark ran
+            assert!(!stdout(&out).contains("ERROR"), "{}", stdout(&out));
+        }
+    }
+}

@@ -19,8 +19,6 @@ use crate::report::{
 use crate::store::{self, BenchResult, RunRecord, SCHEMA_VERSION, Status};
 use crate::suite::{Filter, Profile, build_suite};
 
-const NVRTC_MISSING: &str = "NVRTC not found: the emu backend compiles the kernels to PTX with it (pip install nvidia-cuda-nvrtc==13.5.37, then ORAC_CUDA_HOME=<site-packages>/nvidia/cu13, or a CUDA toolkit in ORAC_CUDA_HOME)";
-
 fn failures(results: &[BenchResult]) -> usize {
     results
         .iter()
@@ -42,9 +40,6 @@ pub fn counters(tree: &KernelTree, args: CountersArgs) -> Result<()> {
     };
     let started_at = store::utc_now().rfc3339();
     let checked = super::verify::check_suite(tree, &verify)?;
-    if checked.hardware.compiler.is_none() {
-        return Err(Error::ToolMissing(NVRTC_MISSING.into()));
-    }
     let results = checked.results;
     println!(
         "counters on {} ({})",
@@ -222,7 +217,7 @@ pub(super) fn ab_counters(args: AbArgs) -> Result<()> {
     };
     let (mut base, mut head) = (open(&base_commit)?, open(&head_commit)?);
     if head.hardware().compiler.is_none() {
-        return Err(Error::ToolMissing(NVRTC_MISSING.into()));
+        return Err(Error::ToolMissing(backend::emu::NVRTC_MISSING.into()));
     }
     let suite = |b: &dyn backend::Backend| build_suite(b.kernels(), Profile::Emu, &filter);
     let (base_suite, head_suite) = (suite(base.as_ref()), suite(head.as_ref()));

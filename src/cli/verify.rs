@@ -46,6 +46,10 @@ pub(super) fn check_suite(tree: &KernelTree, args: &VerifyArgs) -> Result<Checke
     if suite.is_empty() {
         return Err(Error::NoMatch(filter.as_str().unwrap_or("").to_string()));
     }
+    // Without NVRTC the emulator has nothing to run: say so once, not once per benchmark.
+    if backend.name() == "emu" && backend.hardware().compiler.is_none() {
+        return Err(Error::ToolMissing(backend::emu::NVRTC_MISSING.into()));
+    }
     let key = backend.hardware().key.clone();
     let hardware = backend.hardware().clone();
     let total = suite.len();

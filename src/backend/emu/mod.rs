@@ -27,6 +27,9 @@ pub const ARCH: &str = "sm_90a";
 /// The hardware key results of this backend are stored under.
 pub const HARDWARE_KEY: &str = "emu-sm_90a";
 
+/// What to do when there is no NVRTC: the emu backend cannot compile anything without it.
+pub const NVRTC_MISSING: &str = "NVRTC not found: the emu backend compiles the kernels to PTX with it (pip install nvidia-cuda-nvrtc==13.5.37, then ORAC_CUDA_HOME=<site-packages>/nvidia/cu13, or a CUDA toolkit in ORAC_CUDA_HOME)";
+
 pub struct EmuBackend {
     kernels: Vec<KernelSpec>,
     hardware: Hardware,
