@@ -385,6 +385,17 @@ pub struct VerifyArgs {
     pub profile: Profile,
     #[arg(long, default_value_t = 0, help = SEED_HELP)]
     pub seed: u64,
+    #[command(flatten)]
+    pub checks: CheckIsolation,
+    /// Also write each benchmark's output to DIR (`<id>.f32` little-endian floats, `<id>.u8`
+    /// bytes; never over an existing file), to compare two backends element by element.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+}
+
+/// How `verify` and `counters` run their checks.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct CheckIsolation {
     /// Worker processes: a kernel that crashes, hangs or poisons the GPU context fails its
     /// own check, and every other benchmark is still checked.
     #[arg(long, value_enum, default_value_t = Isolation::Family)]
@@ -397,10 +408,6 @@ pub struct VerifyArgs {
         allow_negative_numbers = true
     )]
     pub timeout: f64,
-    /// Also write each benchmark's output to DIR (`<id>.f32` little-endian floats, `<id>.u8`
-    /// bytes; never over an existing file), to compare two backends element by element.
-    #[arg(long, value_name = "DIR")]
-    pub out_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -412,17 +419,8 @@ pub struct CountersArgs {
     pub filter: Option<String>,
     #[arg(long, default_value_t = 0, help = SEED_HELP)]
     pub seed: u64,
-    /// Worker processes (as `orac verify`).
-    #[arg(long, value_enum, default_value_t = Isolation::Family)]
-    pub isolation: Isolation,
-    /// Kill a benchmark's check (and record it as failed) after SECS.
-    #[arg(
-        long,
-        value_name = "SECS",
-        default_value_t = 600.0,
-        allow_negative_numbers = true
-    )]
-    pub timeout: f64,
+    #[command(flatten)]
+    pub checks: CheckIsolation,
     #[arg(long, alias = "results", value_name = "DIR", default_value = "results", help = RESULTS_DIR_HELP)]
     pub results_dir: PathBuf,
     /// Print the table, save nothing.

@@ -34,8 +34,7 @@ pub fn counters(tree: &KernelTree, args: CountersArgs) -> Result<()> {
         filter: args.filter.clone(),
         profile: Profile::Emu,
         seed: args.seed,
-        isolation: args.isolation,
-        timeout: args.timeout,
+        checks: args.checks,
         out_dir: None,
     };
     let started_at = store::utc_now().rfc3339();

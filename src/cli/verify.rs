@@ -76,7 +76,7 @@ pub(super) fn check_suite(tree: &KernelTree, args: &VerifyArgs) -> Result<Checke
             results.push(result.clone());
         }
     };
-    match args.isolation {
+    match args.checks.isolation {
         Isolation::None => {
             for (index, bench) in suite.iter().enumerate() {
                 on_event(Event::Started {
@@ -123,7 +123,7 @@ pub(super) fn check_suite(tree: &KernelTree, args: &VerifyArgs) -> Result<Checke
                 &job,
                 &suite,
                 isolation,
-                super::run::seconds("--timeout", args.timeout)?,
+                super::run::seconds("--timeout", args.checks.timeout)?,
                 &failed,
                 &mut on_event,
                 (0, total),
