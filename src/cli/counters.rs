@@ -253,38 +253,46 @@ pub(super) fn ab_counters(args: AbArgs) -> Result<()> {
     let (base_todo, head_todo) = (todo(&base_suite), todo(&head_suite));
     let total = base_todo.len() + head_todo.len();
     let mut done = 0;
+    let mut bar = super::progress::LiveBar::new();
     for (side, (backend, suite)) in [(&mut base, &base_todo), (&mut head, &head_todo)]
         .into_iter()
         .enumerate()
     {
         let name = ["base", "head"][side];
         for bench in suite {
-            done += 1;
-            eprintln!("[{done:>3}/{total}] {name} {}", bench.id);
+            bar.started(total, &format!("{name} {}", bench.id));
             let r = crate::runner::verify_one(backend.as_mut(), bench, args.seed, None);
-            match (&r.counters, r.status) {
+            let outcome = match (&r.counters, r.status) {
                 (Some(c), _) => {
                     counts[side].insert(r.id.clone(), c.clone());
                     if side == 1 {
                         head_hotspots.insert(r.id.clone(), r.hotspots.clone());
                     }
+                    "counted".to_string()
                 }
-                (None, Status::Skipped) => {}
+                (None, Status::Skipped) => crate::report::cell(r.error.as_deref().unwrap_or("")),
                 (None, _) => {
+                    // a base that fails is what the head may fix; a head that fails fails
+                    if side == 1 {
+                        failed += 1;
+                    }
                     let why = r
                         .error
                         .clone()
                         .or_else(|| r.verification.as_ref().map(|v| v.summary()))
                         .unwrap_or_default();
-                    eprintln!("{name} {}: {why}", r.id);
-                    // a base that fails is what the head may fix; a head that fails fails
-                    if side == 1 {
-                        failed += 1;
-                    }
+                    format!("FAILED: {why}")
                 }
-            }
+            };
+            bar.finished(
+                done,
+                total,
+                format!("[{:>3}/{total}] {name} {} {outcome}", done + 1, bench.id),
+            );
+            done += 1;
         }
     }
+    bar.finish();
     let compiler = head.hardware().compiler.clone();
     let [base_counts, head_counts] = counts;
     let mut c = compare(&args.base, &args.head, compiler, &base_counts, &head_counts);
