@@ -242,6 +242,10 @@ pub fn counters_comparison_table(c: &CountersComparison) -> String {
     out
 }
 
+/// Bytes the PR comment's counters section may fill with rows (the comment caps the whole
+/// section at a quarter of its limit; the rest is the summary, hotspots and legend).
+const SECTION_BUDGET: usize = super::MARKDOWN_LIMIT / 4 - 3_000;
+
 /// The PR comment's section: the gated metrics that changed and the first counts that
 /// changed per benchmark, then what gates.
 pub fn counters_comparison_markdown(c: &CountersComparison) -> String {
@@ -257,15 +261,30 @@ pub fn counters_comparison_markdown(c: &CountersComparison) -> String {
         out.push_str(
             "\n| benchmark | counter | old | new | change | gate |\n|---|---|---:|---:|---:|---|\n",
         );
-        for r in rows(c, false) {
+        // worse rows first (the comparison is sorted so), whole rows only, within the
+        // budget the PR comment gives this section
+        let all = rows(c, false);
+        let mut shown = 0;
+        for r in &all {
             let gate = if r.gate == "WORSE" {
                 "**worse**".to_string()
             } else {
-                r.gate
+                r.gate.clone()
             };
-            out.push_str(&format!(
+            let row = format!(
                 "| `{}` | `{}` | {} | {} | {} | {} |\n",
                 r.benchmark, r.counter, r.old, r.new, r.change, gate
+            );
+            if out.len() + row.len() > SECTION_BUDGET {
+                break;
+            }
+            out.push_str(&row);
+            shown += 1;
+        }
+        if shown < all.len() {
+            out.push_str(&format!(
+                "\n_{} more rows left out to fit the comment: `orac ab --backend emu --json-out` (the job's artifacts) has them all._\n",
+                all.len() - shown
             ));
         }
     }
@@ -276,10 +295,17 @@ pub fn counters_comparison_markdown(c: &CountersComparison) -> String {
         .collect();
     if !located.is_empty() {
         out.push_str("\nWhere, in head:\n\n");
-        for b in located {
-            for h in &b.hotspots {
-                out.push_str(&format!("- `{}`: {h}\n", b.id));
+        let lines = located.iter().flat_map(|b| {
+            b.hotspots
+                .iter()
+                .map(move |h| format!("- `{}`: {h}\n", b.id))
+        });
+        for (i, line) in lines.enumerate() {
+            if i == 12 {
+                out.push_str("- …\n");
+                break;
             }
+            out.push_str(&line);
         }
     }
     out.push_str("\n<details><summary>What gates</summary>\n\n");
@@ -347,4 +373,45 @@ pub fn hotspots_listing(results: &[BenchResult]) -> String {
         out.push_str("no memory instruction took more wavefronts or sectors than it needed\n");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::regress::counters::{BenchChanges, Change};
+
+    #[test]
+    fn a_large_comparison_fits_the_comment_with_whole_rows() {
+        let change = |name: &str| Change {
+            name: name.into(),
+            old: Some(100.0),
+            new: Some(200.0),
+            effect: Effect::Changed,
+        };
+        let c = CountersComparison {
+            base: "b".into(),
+            head: "h".into(),
+            compared: 2000,
+            changed: (0..2000)
+                .map(|i| BenchChanges {
+                    id: format!("gemm/k{i}/f32/m128n128k64"),
+                    changes: vec![change("inst.executed"), change("inst.integer")],
+                    hotspots: vec![],
+                })
+                .collect(),
+            ..Default::default()
+        };
+        let md = counters_comparison_markdown(&c);
+        assert!(
+            md.len() <= crate::report::MARKDOWN_LIMIT / 4,
+            "{}",
+            md.len()
+        );
+        assert!(md.contains("more rows left out to fit the comment"));
+        assert!(md.ends_with("</details>\n"));
+        // every table row is whole
+        for line in md.lines().filter(|l| l.starts_with("| `")) {
+            assert_eq!(line.matches('|').count(), 7, "{line}");
+        }
+    }
 }
