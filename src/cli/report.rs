@@ -21,7 +21,19 @@ pub fn report(args: ReportArgs) -> Result<()> {
     let filter = Filter::new(args.series.filter.as_deref())?;
     let keys = match &args.hardware {
         Some(k) => vec![history::choose_hardware(&args.series.results_dir, Some(k))?],
-        None => history::hardware_keys(&args.series.results_dir)?,
+        // `orac counters` records hold counts, not timings: nothing for these pages to chart
+        None => history::hardware_keys(&args.series.results_dir)?
+            .into_iter()
+            .filter(|k| {
+                let counts = k == crate::backend::emu::HARDWARE_KEY;
+                if counts {
+                    eprintln!(
+                        "report: {k} left out: it holds emulator counters, not timings (`orac show`, `orac compare` and `orac kernels` show them)"
+                    );
+                }
+                !counts
+            })
+            .collect(),
     };
     if keys.is_empty() {
         return Err(Error::Usage(format!(
