@@ -65,6 +65,18 @@ pub fn set(args: BaselineSetArgs) -> Result<()> {
     let key = latest.hardware.key.clone();
     let path = baseline_path(&args.baselines_dir, &key)?;
     let fresh = entries_from_runs(&runs, &|id| filter.matches(id));
+    if fresh.is_empty()
+        && runs
+            .iter()
+            .all(|r| r.benchmarks.iter().all(|b| b.summary.is_none()))
+        && runs
+            .iter()
+            .any(|r| r.benchmarks.iter().any(|b| b.counters.is_some()))
+    {
+        return Err(Error::Usage(
+            "those are `orac counters` records: counts, not timings, so nothing for a baseline; counts are compared exactly, record against record (`orac compare A B`)".into(),
+        ));
+    }
     if fresh.is_empty() {
         return Err(Error::Usage(
             "no successful benchmark in those runs matches: nothing to put in a baseline".into(),

@@ -28,6 +28,9 @@ pub fn tracker_left_out(run: &RunRecord, include_throttled: bool) -> Vec<(String
         .filter(|b| exported(b, include_throttled).is_none())
         .map(|b| {
             let why = match b.status {
+                Status::Ok if b.counters.is_some() => {
+                    "counted, not timed (emulator counters)".to_string()
+                }
                 Status::Ok if b.summary.is_none() => "failed (no timing)".to_string(),
                 Status::Ok if b.throttled => "throttled".to_string(),
                 Status::Ok => "contended".to_string(),
