@@ -693,3 +693,76 @@ fn without_nvrtc_verify_and_counters_say_how_to_install_it() {
         }
     }
 }
+
+/// The committed `orac counters` record, read by the commands that read runs: shown as
+/// counts, refused by baselines with the reason, left out of the HTML report.
+#[test]
+fn the_committed_counters_record_reads_as_counts_everywhere() {
+    let dir = repo().join("results/emu-sm_90a");
+    let record = run_files(&repo().join("results"))
+        .into_iter()
+        .find(|p| p.starts_with(&dir))
+        .expect("a committed counters record");
+    let out = orac(&repo(), &["show", record.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("smem ways ld/st/ldmatrix"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("gemm/regblock/f32/m128n128k64"),
+        "{}",
+        stdout(&out)
+    );
+
+    let tmp = tempfile::tempdir().unwrap();
+    let out = orac(
+        &repo(),
+        &[
+            "baseline",
+            "set",
+            dir.to_str().unwrap(),
+            "--baselines-dir",
+            tmp.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("`orac counters` records"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = orac(
+        &repo(),
+        &[
+            "report",
+            "--out-dir",
+            tmp.path().join("report").to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("emu-sm_90a left out: it holds emulator counters"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!tmp.path().join("report/emu-sm_90a.html").exists());
+
+    // the same record against itself: no counter changed
+    let out = orac(
+        &repo(),
+        &[
+            "compare",
+            record.to_str().unwrap(),
+            record.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("no counter changed in "),
+        "{}",
+        stdout(&out)
+    );
+}
