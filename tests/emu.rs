@@ -591,6 +591,36 @@ fn counters_of_an_unchanged_tree_compare_exactly_equal() {
         "{}",
         stdout(&out)
     );
+    // other inputs are other counts: a record of another seed is not compared
+    let seeded = tmp.path().join("seeded");
+    let out = orac(
+        &repo_dir,
+        &[
+            "counters",
+            "--filter",
+            "^gemm/tiled/",
+            "--seed",
+            "7",
+            "--results-dir",
+            seeded.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let other = &run_files(&seeded)[0];
+    let out = orac(
+        &repo_dir,
+        &[
+            "compare",
+            files[0].to_str().unwrap(),
+            other.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("--seed 0") && stderr(&out).contains("--seed 7"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

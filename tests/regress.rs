@@ -55,6 +55,7 @@ fn side(key: &str, benches: Vec<(&str, SideBench)>) -> Side {
             .into_iter()
             .map(|(id, b)| (id.to_string(), b))
             .collect::<BTreeMap<_, _>>(),
+        seed: None,
     }
 }
 

@@ -54,6 +54,7 @@ fn side(commit: &str, benches: BTreeMap<String, SideBench>) -> Side {
         },
         hardware: Hardware::cpu("Test".into(), 1, None, None),
         benches,
+        seed: None,
     }
 }
 

@@ -57,6 +57,7 @@ fn record() -> RunRecord {
         warnings: vec![],
         shard: None,
         run_id: None,
+        seed: None,
     }
 }
 

@@ -89,6 +89,7 @@ pub fn counters(tree: &KernelTree, args: CountersArgs) -> Result<()> {
             warnings,
             shard: None,
             run_id: Some(super::run::new_run_id()),
+            seed: Some(args.seed),
         };
         let path = store::save_run(&args.results_dir, &record)?;
         eprintln!("saved {}", path.display());
@@ -140,6 +141,14 @@ pub(super) fn compare_sides(base: &Side, head: &Side, gate: &GateArgs) -> Result
     );
     if let Some(why) = toolchain_mismatch(bc, hc) {
         return Err(Error::Usage(why));
+    }
+    if let (Some(a), Some(b)) = (base.seed, head.seed)
+        && a != b
+    {
+        return Err(Error::Usage(format!(
+            "{} was counted with --seed {a} and {} with --seed {b}: counts of kernels that branch on their inputs depend on them, so they are not compared (count both with one seed)",
+            base.info.label, head.info.label
+        )));
     }
     let mut c = compare(
         &base.info.label,
@@ -197,6 +206,16 @@ fn finish(c: &CountersComparison, gate: &GateArgs, failed: usize) -> Result<()> 
 /// binary's NVRTC, compared exactly. In this process: the kernels are emulated PTX, which
 /// cannot run host code (NVRTC compiles them; the manifest's flags are allowlisted).
 pub(super) fn ab_counters(args: AbArgs) -> Result<()> {
+    for (flag, given) in [
+        ("--max-time", args.max_time.is_some()),
+        ("--budget", args.budget.is_some()),
+    ] {
+        if given {
+            eprintln!(
+                "warning: {flag} means nothing to `ab --backend emu`, which counts once per side instead of timing: ignored"
+            );
+        }
+    }
     let filter = Filter::new(args.filter.as_deref())?;
     let dir = match &args.repo {
         Some(d) => d.clone(),

@@ -109,6 +109,7 @@ pub fn run(tree: &KernelTree, args: RunArgs) -> Result<()> {
             warnings,
             shard,
             run_id: Some(new_run_id()),
+            seed: Some(args.seed),
         },
         planned: suite.iter().map(|b| b.id.clone()).collect(),
         seed: args.seed,

@@ -130,5 +130,6 @@ pub fn run(
         warnings: Vec::new(),
         shard: None,
         run_id: None,
+        seed: None,
     }
 }

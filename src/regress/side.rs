@@ -74,6 +74,8 @@ pub struct Side {
     pub info: SideInfo,
     pub hardware: Hardware,
     pub benches: BTreeMap<String, SideBench>,
+    /// The input seed of the newest run, where it was recorded.
+    pub seed: Option<u64>,
 }
 
 /// Where sides are looked up.
@@ -156,6 +158,7 @@ impl Side {
             },
             hardware: latest.hardware.clone(),
             benches,
+            seed: latest.seed,
         })
     }
 }
@@ -240,6 +243,7 @@ fn from_baseline(ctx: &SideContext) -> Result<Side> {
         },
         hardware: baseline.hardware,
         benches,
+        seed: None,
     })
 }
 

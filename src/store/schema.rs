@@ -43,6 +43,11 @@ pub struct RunRecord {
     /// written before it existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_id: Option<String>,
+    /// The seed of the random inputs (`--seed`). Absent in files written before it was
+    /// recorded. Counts depend on the inputs where a kernel branches on data, so counters of
+    /// two seeds are not compared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
