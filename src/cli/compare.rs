@@ -284,37 +284,58 @@ pub(super) fn ab_isolated(
 /// about what the rule's most blocks take (each block samples for a quarter of it).
 pub(super) const BUDGET_PER_MAX_TIME: u32 = 12;
 
+/// The two sides of an A/B: both revisions resolved in `--repo` (else here), and a
+/// backend opened on each one's kernels, read from git.
+pub(super) struct AbSides {
+    pub repo: PathBuf,
+    pub base_commit: String,
+    pub head_commit: String,
+    pub base: Box<dyn Backend>,
+    pub head: Box<dyn Backend>,
+}
+
+/// Opens `args.backend` on the base's kernels (printing its notes), then the backend that
+/// resolved to on the head's, so `auto` picks one kind for both.
+pub(super) fn open_sides(args: &AbArgs) -> Result<AbSides> {
+    let dir = match &args.repo {
+        Some(d) => d.clone(),
+        None => std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+    };
+    let (repo, base_commit) = resolve_revision(&dir, &args.base)?;
+    let (_, head_commit) = resolve_revision(&dir, &args.head)?;
+    let tree = |commit: &str| KernelTree::Git {
+        repo: repo.clone(),
+        commit: commit.to_string(),
+    };
+    let (base, notes) = backend::open(args.backend, &tree(&base_commit))?;
+    for note in notes {
+        eprintln!("note: {note}");
+    }
+    let (head, _) = backend::open(backend::resolved(base.as_ref()), &tree(&head_commit))?;
+    Ok(AbSides {
+        repo,
+        base_commit,
+        head_commit,
+        base,
+        head,
+    })
+}
+
 pub fn ab(args: AbArgs) -> Result<()> {
     if args.backend == BackendChoice::Emu {
         return super::counters::ab_counters(args);
     }
     let config = config(&args.gate)?;
     let filter = Filter::new(args.filter.as_deref())?;
-    let dir = match &args.repo {
-        Some(d) => d.clone(),
-        None => std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
-    };
     super::run::seconds("--timeout", args.timeout)?; // checked before any work starts
-    let (repo, base_commit) = resolve_revision(&dir, &args.base)?;
-    let (_, head_commit) = resolve_revision(&dir, &args.head)?;
-    let (mut base, notes) = backend::open(
-        args.backend,
-        &KernelTree::Git {
-            repo: repo.clone(),
-            commit: base_commit.clone(),
-        },
-    )?;
-    for note in notes {
-        eprintln!("note: {note}");
-    }
+    let AbSides {
+        repo,
+        base_commit,
+        head_commit,
+        mut base,
+        mut head,
+    } = open_sides(&args)?;
     let choice = backend::resolved(base.as_ref());
-    let (mut head, _) = backend::open(
-        choice,
-        &KernelTree::Git {
-            repo: repo.clone(),
-            commit: head_commit.clone(),
-        },
-    )?;
 
     let head_suite = build_suite(head.kernels(), args.profile, &filter);
     let base_suite = build_suite(base.kernels(), args.profile, &filter);

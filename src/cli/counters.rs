@@ -4,19 +4,18 @@
 //! and compared exactly (docs/EMULATOR.md, "Counters").
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use super::args::{AbArgs, CountersArgs, GateArgs, ReportFormat, VerifyArgs};
 use crate::backend::{self, BackendChoice};
 use crate::error::{Error, Result};
-use crate::kernels::{KernelSpec, KernelTree, resolve_revision};
+use crate::kernels::{KernelSpec, KernelTree};
 use crate::measure::Settings;
 use crate::regress::Side;
 use crate::regress::counters::{CountersComparison, Counts, compare, toolchain_mismatch};
 use crate::report::{
     counters_comparison_markdown, counters_comparison_table, counters_listing, counters_table,
 };
-use crate::store::{self, BenchResult, RunRecord, SCHEMA_VERSION, Status};
+use crate::store::{self, BenchResult, Status};
 use crate::suite::{Filter, Profile, build_suite};
 
 fn failures(results: &[BenchResult]) -> usize {
@@ -65,32 +64,18 @@ pub fn counters(tree: &KernelTree, args: CountersArgs) -> Result<()> {
     }
     let counted = results.iter().filter(|r| r.counters.is_some()).count();
     if !args.no_save && counted > 0 {
-        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-        let (git, warnings) = super::run::kernel_provenance(tree, &cwd);
-        for w in &warnings {
-            eprintln!("warning: {w}");
-        }
-        let record = RunRecord {
-            schema_version: SCHEMA_VERSION,
-            orac_version: env!("CARGO_PKG_VERSION").to_string(),
-            command_line: std::env::args_os()
-                .map(|a| a.to_string_lossy().into_owned())
-                .collect(),
-            started_at,
-            finished_at: store::utc_now().rfc3339(),
-            backend: "emu".into(),
-            profile: checked.profile,
-            kernels: tree.describe(),
-            settings: Settings::for_profile(checked.profile),
-            git,
-            hardware: checked.hardware,
-            environment: store::relevant_environment(),
-            benchmarks: results.clone(),
-            warnings,
-            shard: None,
-            run_id: Some(super::run::new_run_id()),
-            seed: Some(args.seed),
-        };
+        let mut record = super::run::new_record(
+            tree,
+            "emu",
+            checked.hardware,
+            checked.profile,
+            Settings::for_profile(checked.profile),
+            args.seed,
+        );
+        // begun before the emulation pass, finished after it
+        record.started_at = started_at;
+        record.finished_at = store::utc_now().rfc3339();
+        record.benchmarks = results.clone();
         let path = store::save_run(&args.results_dir, &record)?;
         eprintln!("saved {}", path.display());
     }
@@ -217,23 +202,9 @@ pub(super) fn ab_counters(args: AbArgs) -> Result<()> {
         }
     }
     let filter = Filter::new(args.filter.as_deref())?;
-    let dir = match &args.repo {
-        Some(d) => d.clone(),
-        None => std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
-    };
-    let (repo, base_commit) = resolve_revision(&dir, &args.base)?;
-    let (_, head_commit) = resolve_revision(&dir, &args.head)?;
-    let open = |commit: &str| {
-        backend::open(
-            BackendChoice::Emu,
-            &KernelTree::Git {
-                repo: repo.clone(),
-                commit: commit.to_string(),
-            },
-        )
-        .map(|(b, _)| b)
-    };
-    let (mut base, mut head) = (open(&base_commit)?, open(&head_commit)?);
+    let super::compare::AbSides {
+        mut base, mut head, ..
+    } = super::compare::open_sides(&args)?;
     if head.hardware().compiler.is_none() {
         return Err(Error::ToolMissing(backend::emu::NVRTC_MISSING.into()));
     }

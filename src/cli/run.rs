@@ -83,34 +83,18 @@ pub fn run(tree: &KernelTree, args: RunArgs) -> Result<()> {
             )));
         }
     }
-    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let (git, warnings) = kernel_provenance(tree, &cwd);
-    for w in &warnings {
-        eprintln!("warning: {w}");
-    }
+    let mut record = new_record(
+        tree,
+        backend.name(),
+        backend.hardware().clone(),
+        args.profile,
+        settings,
+        args.seed,
+    );
+    record.shard = shard;
     let header = JournalHeader {
         journal_version: JOURNAL_VERSION,
-        record: RunRecord {
-            schema_version: SCHEMA_VERSION,
-            orac_version: env!("CARGO_PKG_VERSION").to_string(),
-            command_line: std::env::args_os()
-                .map(|a| a.to_string_lossy().into_owned())
-                .collect(),
-            started_at: store::utc_now().rfc3339(),
-            finished_at: String::new(),
-            backend: backend.name().to_string(),
-            profile: args.profile,
-            kernels: tree.describe(),
-            settings,
-            git,
-            hardware: backend.hardware().clone(),
-            environment: store::relevant_environment(),
-            benchmarks: Vec::new(),
-            warnings,
-            shard,
-            run_id: Some(new_run_id()),
-            seed: Some(args.seed),
-        },
+        record,
         planned: suite.iter().map(|b| b.id.clone()).collect(),
         seed: args.seed,
         // Absolute, so that a resume from another directory finds the same tree.
@@ -223,10 +207,7 @@ fn resume(args: RunArgs, timeout: Duration) -> Result<()> {
 /// The commit whose kernels this run measures: a `--kernels` directory's repository; for
 /// the built-in kernels, the checkout's commit only when its `kernels/` is what the binary
 /// carries, else the binary's build commit when that one matches, else unknown.
-pub(super) fn kernel_provenance(
-    tree: &KernelTree,
-    cwd: &std::path::Path,
-) -> (store::GitInfo, Vec<String>) {
+fn kernel_provenance(tree: &KernelTree, cwd: &std::path::Path) -> (store::GitInfo, Vec<String>) {
     let (mut git, warning) = match tree {
         KernelTree::Dir(dir) => store::provenance(dir),
         _ => store::provenance(cwd),
@@ -266,7 +247,46 @@ pub(super) fn kernel_provenance(
 }
 
 /// A fresh id for a run: its start, this process and some randomness.
-pub(super) fn new_run_id() -> String {
+/// A new run's record, begun now: what it says about its origin (orac's version, the
+/// command line, the start time, the environment, the kernels' provenance, whose warnings
+/// are printed, a fresh run id) and what runs it; no benchmarks yet, not finished.
+pub(super) fn new_record(
+    tree: &KernelTree,
+    backend: &str,
+    hardware: store::Hardware,
+    profile: crate::suite::Profile,
+    settings: Settings,
+    seed: u64,
+) -> RunRecord {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let (git, warnings) = kernel_provenance(tree, &cwd);
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
+    RunRecord {
+        schema_version: SCHEMA_VERSION,
+        orac_version: env!("CARGO_PKG_VERSION").to_string(),
+        command_line: std::env::args_os()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect(),
+        started_at: store::utc_now().rfc3339(),
+        finished_at: String::new(),
+        backend: backend.to_string(),
+        profile,
+        kernels: tree.describe(),
+        settings,
+        git,
+        hardware,
+        environment: store::relevant_environment(),
+        benchmarks: Vec::new(),
+        warnings,
+        shard: None,
+        run_id: Some(new_run_id()),
+        seed: Some(seed),
+    }
+}
+
+fn new_run_id() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())

@@ -76,8 +76,12 @@ impl EmuBackend {
         })
     }
 
-    /// The parsed PTX of `spec`, compiled once per kernel.
-    fn module(&mut self, spec: &KernelSpec) -> Result<Arc<ptx_emu::Module>> {
+    /// The parsed PTX of `spec` and its `ptxas -v` (when ptxas ran), compiled once per
+    /// kernel.
+    fn module(
+        &mut self,
+        spec: &KernelSpec,
+    ) -> Result<(Arc<ptx_emu::Module>, Option<ptxas::PtxasInfo>)> {
         let key = format!("{}/{}", spec.family().name(), spec.name);
         if let Some(why) = &self.nvrtc_missing {
             return Err(Error::KernelUnavailable {
@@ -106,8 +110,10 @@ impl EmuBackend {
             });
             self.modules.insert(key.clone(), built);
         }
+        let resources = self.resources.get(&key).cloned().flatten();
         self.modules[&key]
             .clone()
+            .map(|module| (module, resources))
             .map_err(|reason| Error::KernelUnavailable {
                 kernel: key,
                 reason,
@@ -140,9 +146,7 @@ impl EmuBackend {
                 ),
             });
         }
-        let module = self.module(&spec)?;
-        let key = format!("{}/{}", spec.family().name(), spec.name);
-        let resources = self.resources.get(&key).cloned().flatten();
+        let (module, resources) = self.module(&spec)?;
         EmuWorkload::new(module, resources, &spec, bench, inputs)
     }
 }
